@@ -1,0 +1,131 @@
+package io.splitinfer.edge;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.function.Supplier;
+
+/** The edge's Micrometer meters: sessions, tokens, step latency, rejected inputs by reason. */
+public final class EdgeMetrics {
+  private final MeterRegistry registry;
+  private final Counter sessionsOpened;
+  private final Counter tokens;
+  private final Counter scoredRows;
+  private final Counter bytesIn;
+  private final Timer prefillTimer;
+  private final Timer decodeTimer;
+  private final Timer switchTimer;
+  private final DistributionSummary batchSize;
+  private final ConcurrentMap<String, Counter> rejected = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, Counter> ended = new ConcurrentHashMap<>();
+
+  public EdgeMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    this.sessionsOpened =
+        Counter.builder("edge_sessions_opened").description("Sessions accepted").register(registry);
+    this.tokens =
+        Counter.builder("edge_tokens_generated").description("Tokens sampled").register(registry);
+    this.scoredRows =
+        Counter.builder("edge_rows_scored")
+            .description("Positions scored in SCORE mode")
+            .register(registry);
+    this.bytesIn =
+        Counter.builder("edge_hidden_bytes_received")
+            .description("Hidden-state tensor payload bytes received")
+            .register(registry);
+    this.prefillTimer =
+        Timer.builder("edge_step_latency")
+            .tag("kind", "prefill")
+            .description("Edge compute time per HiddenState (layers p+1..L + head)")
+            .publishPercentiles(0.5, 0.95, 0.99)
+            .register(registry);
+    this.decodeTimer =
+        Timer.builder("edge_step_latency")
+            .tag("kind", "decode")
+            .description("Edge compute time per HiddenState (layers p+1..L + head)")
+            .publishPercentiles(0.5, 0.95, 0.99)
+            .register(registry);
+    this.switchTimer =
+        Timer.builder("edge_split_switch_latency")
+            .description("Time from SplitSwitch to SplitSwitchAck")
+            .register(registry);
+    this.batchSize =
+        DistributionSummary.builder("edge_decode_batch_size")
+            .description("Decode steps run together per runLayersBatch call")
+            .register(registry);
+  }
+
+  /** Registers gauges for live sessions and KV bytes. */
+  void bindGauges(Supplier<Number> liveSessions, Supplier<Number> kvBytes) {
+    Gauge.builder("edge_sessions_active", liveSessions).register(registry);
+    Gauge.builder("edge_kv_bytes", kvBytes).baseUnit("bytes").register(registry);
+  }
+
+  void sessionOpened() {
+    sessionsOpened.increment();
+  }
+
+  void sessionEnded(String how) {
+    ended
+        .computeIfAbsent(
+            how,
+            h ->
+                Counter.builder("edge_sessions_ended")
+                    .tag("how", h)
+                    .description("Sessions ended, by how")
+                    .register(registry))
+        .increment();
+  }
+
+  /** Counts one refused input. */
+  public void rejected(String reason) {
+    rejected
+        .computeIfAbsent(
+            reason,
+            r ->
+                Counter.builder("edge_rejected_inputs")
+                    .tag("reason", r)
+                    .description("Inputs refused, by reason")
+                    .register(registry))
+        .increment();
+  }
+
+  /** Count of refused inputs for one reason (0 if none). */
+  public double rejectedCount(String reason) {
+    Counter c = rejected.get(reason);
+    return c == null ? 0 : c.count();
+  }
+
+  void token() {
+    tokens.increment();
+  }
+
+  void scored(int rows) {
+    scoredRows.increment(rows);
+  }
+
+  void hiddenBytes(long n) {
+    bytesIn.increment(n);
+  }
+
+  void step(boolean decode, long nanos) {
+    (decode ? decodeTimer : prefillTimer).record(Duration.ofNanos(nanos));
+  }
+
+  void splitSwitch(long nanos) {
+    switchTimer.record(Duration.ofNanos(nanos));
+  }
+
+  void batch(int n) {
+    batchSize.record(n);
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+}

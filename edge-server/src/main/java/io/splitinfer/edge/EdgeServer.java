@@ -1,0 +1,120 @@
+package io.splitinfer.edge;
+
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.ServerStreamTracer;
+import io.grpc.Status;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.splitinfer.proto.v1.SplitInferenceGrpc;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Lifecycle of an edge server: a gRPC server (Netty on a TCP address, port 0 = any free port, or
+ * in-process by name) around one {@link SplitInferenceService}, with gRPC health and a stream
+ * tracer that counts transport-level refusals (oversized or unparseable messages) by reason.
+ */
+public final class EdgeServer implements AutoCloseable {
+  private final SplitInferenceService service;
+  private final EdgeMetrics metrics;
+  private final int maxInboundBytes;
+  private final HealthStatusManager health = new HealthStatusManager();
+  private Server server;
+
+  public EdgeServer(SplitInferenceService service, EdgeMetrics metrics) {
+    this.service = service;
+    this.metrics = metrics;
+    this.maxInboundBytes =
+        SplitInferenceService.maxInboundMessageBytes(
+            service.engine().config(), service.config().maxChunkTokens());
+  }
+
+  /** Starts on a TCP address (Netty). */
+  public EdgeServer start(InetSocketAddress address) throws IOException {
+    return start(NettyServerBuilder.forAddress(address));
+  }
+
+  /** Starts in-process under {@code name} (tests). */
+  public EdgeServer startInProcess(String name) throws IOException {
+    return start(InProcessServerBuilder.forName(name));
+  }
+
+  private EdgeServer start(ServerBuilder<?> builder) throws IOException {
+    server =
+        builder
+            .maxInboundMessageSize(maxInboundBytes)
+            .addService(service)
+            .addService(health.getHealthService())
+            .addService(ProtoReflectionServiceV1.newInstance())
+            .addStreamTracerFactory(new RefusalTracer())
+            .build()
+            .start();
+    health.setStatus("", ServingStatus.SERVING);
+    health.setStatus(SplitInferenceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    return this;
+  }
+
+  /** Bound TCP port (-1 in-process). */
+  public int port() {
+    return server.getPort();
+  }
+
+  public int maxInboundMessageBytes() {
+    return maxInboundBytes;
+  }
+
+  public SplitInferenceService service() {
+    return service;
+  }
+
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  /** Stops accepting, ends live sessions with UNAVAILABLE and waits up to 5 s. */
+  public void stop() throws InterruptedException {
+    if (server == null) {
+      return;
+    }
+    health.enterTerminalState();
+    server.shutdown();
+    service.close();
+    if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+      server.shutdownNow();
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      stop();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Counts streams that gRPC itself refused before the service saw a message. */
+  private final class RefusalTracer extends ServerStreamTracer.Factory {
+    @Override
+    public ServerStreamTracer newServerStreamTracer(String fullMethodName, Metadata headers) {
+      return new ServerStreamTracer() {
+        @Override
+        public void streamClosed(Status status) {
+          String d = status.getDescription() == null ? "" : status.getDescription();
+          if (status.getCode() == Status.Code.RESOURCE_EXHAUSTED && d.contains("exceeds maximum")) {
+            metrics.rejected("message_too_large");
+          } else if (d.contains("Invalid protobuf byte sequence")) {
+            metrics.rejected("unparseable");
+          }
+        }
+      };
+    }
+  }
+}

@@ -1,0 +1,54 @@
+package io.splitinfer.ue;
+
+import io.splitinfer.proto.v1.ChannelEstimate;
+import io.splitinfer.proto.v1.SessionDone;
+import java.util.List;
+
+/**
+ * What one generation produced and what it cost.
+ *
+ * @param tokenIds generated ids, in order
+ * @param text concatenated text pieces from the edge
+ * @param logprobs log-probability of each generated token
+ * @param doneReason why the edge ended the session
+ * @param splits (decode step, split) at the start and after every switch
+ * @param timeToFirstTokenNanos from starting the session to the first token
+ * @param totalNanos whole session
+ * @param decodeNanos from the first token to the last
+ * @param bytesSent all UeMessage bytes sent (protobuf + 5-byte gRPC framing)
+ * @param decodeStepBytes bytes of the decode-step HiddenState messages (with framing)
+ * @param decodeSteps decode-step HiddenStates sent
+ * @param floorBytesPerStep hidden_size x bytes per element of the wire dtype
+ * @param estimates channel estimates the edge returned for pilots
+ */
+public record GenerationResult(
+    int[] tokenIds,
+    String text,
+    float[] logprobs,
+    SessionDone.Reason doneReason,
+    List<SplitAt> splits,
+    long timeToFirstTokenNanos,
+    long totalNanos,
+    long decodeNanos,
+    long bytesSent,
+    long decodeStepBytes,
+    long decodeSteps,
+    long floorBytesPerStep,
+    List<ChannelEstimate> estimates) {
+  /** A split in force from a decode step on. */
+  public record SplitAt(long step, int split, long epoch) {}
+
+  /** Decode tokens per second (tokens after the first over the decode time). */
+  public double decodeTokensPerSecond() {
+    return tokenIds.length > 1 && decodeNanos > 0 ? (tokenIds.length - 1) * 1e9 / decodeNanos : 0;
+  }
+
+  public double bytesPerDecodeStep() {
+    return decodeSteps == 0 ? 0 : (double) decodeStepBytes / decodeSteps;
+  }
+
+  /** Framing overhead of a decode step over the raw tensor floor, in percent. */
+  public double framingOverheadPercent() {
+    return floorBytesPerStep == 0 ? 0 : 100.0 * (bytesPerDecodeStep() / floorBytesPerStep - 1);
+  }
+}

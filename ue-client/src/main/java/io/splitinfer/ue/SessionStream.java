@@ -1,0 +1,165 @@
+package io.splitinfer.ue;
+
+import io.grpc.Channel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.splitinfer.proto.v1.EdgeMessage;
+import io.splitinfer.proto.v1.SplitInferenceGrpc;
+import io.splitinfer.proto.v1.UeMessage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One Session stream seen from the UE as a blocking pair: {@link #send} waits while the transport
+ * is not ready (flow control by onReady), {@link #take} returns the next EdgeMessage or throws the
+ * stream's error status. Counts the bytes it sends.
+ */
+final class SessionStream implements AutoCloseable {
+  /** gRPC length-prefixed message header: 1 byte compressed flag + 4 bytes length. */
+  static final int GRPC_FRAME_HEADER = 5;
+
+  private static final Object COMPLETED = new Object();
+
+  private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition ready = lock.newCondition();
+  private final ClientCallStreamObserver<UeMessage> requests;
+  private volatile Status terminal;
+  private long bytesSent;
+  private long messagesSent;
+  private boolean halfClosed;
+
+  SessionStream(Channel channel) {
+    ClientCallStreamObserver<UeMessage>[] holder = newHolder();
+    SplitInferenceGrpc.newStub(channel)
+        .session(
+            new ClientResponseObserver<UeMessage, EdgeMessage>() {
+              @Override
+              public void beforeStart(ClientCallStreamObserver<UeMessage> r) {
+                holder[0] = r;
+                r.setOnReadyHandler(
+                    () -> {
+                      lock.lock();
+                      try {
+                        ready.signalAll();
+                      } finally {
+                        lock.unlock();
+                      }
+                    });
+              }
+
+              @Override
+              public void onNext(EdgeMessage value) {
+                inbox.add(value);
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                terminal = Status.fromThrowable(t);
+                inbox.add(terminal);
+                wake();
+              }
+
+              @Override
+              public void onCompleted() {
+                terminal = Status.OK;
+                inbox.add(COMPLETED);
+                wake();
+              }
+            });
+    this.requests = holder[0];
+  }
+
+  @SuppressWarnings("unchecked")
+  private static ClientCallStreamObserver<UeMessage>[] newHolder() {
+    return new ClientCallStreamObserver[1];
+  }
+
+  private void wake() {
+    lock.lock();
+    try {
+      ready.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Sends one message, waiting while the stream is not ready. */
+  void send(UeMessage m) {
+    lock.lock();
+    try {
+      while (!requests.isReady() && terminal == null) {
+        ready.await(100, TimeUnit.MILLISECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw Status.CANCELLED.withDescription("interrupted").asRuntimeException();
+    } finally {
+      lock.unlock();
+    }
+    if (terminal != null && !terminal.isOk()) {
+      throw terminal.asRuntimeException();
+    }
+    requests.onNext(m);
+    bytesSent += m.getSerializedSize() + GRPC_FRAME_HEADER;
+    messagesSent++;
+  }
+
+  /**
+   * Next message from the edge; null when the edge completed the stream with OK; throws the
+   * stream's status when it ended with an error.
+   */
+  EdgeMessage take() {
+    Object o;
+    try {
+      o = inbox.take();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      cancel("interrupted");
+      throw Status.CANCELLED.withDescription("interrupted").asRuntimeException();
+    }
+    if (o instanceof EdgeMessage m) {
+      return m;
+    }
+    if (o == COMPLETED) {
+      inbox.add(COMPLETED);
+      return null;
+    }
+    Status s = (Status) o;
+    inbox.add(s);
+    throw new StatusRuntimeException(s);
+  }
+
+  long bytesSent() {
+    return bytesSent;
+  }
+
+  long messagesSent() {
+    return messagesSent;
+  }
+
+  /** Half-closes the request side (idempotent). */
+  void halfClose() {
+    if (!halfClosed && terminal == null) {
+      halfClosed = true;
+      requests.onCompleted();
+    }
+  }
+
+  void cancel(String why) {
+    if (terminal == null) {
+      requests.cancel(why, null);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (terminal == null) {
+      cancel("UE closed the session");
+    }
+  }
+}
