@@ -1,0 +1,74 @@
+package io.splitinfer.controller.service;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import io.splitinfer.proto.v1.ChannelControlGrpc;
+import io.splitinfer.proto.v1.ChannelState;
+import io.splitinfer.proto.v1.WatchChannelRequest;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Follows channel-sim's {@code WatchChannel} stream and feeds its ground truth (σ and the expected
+ * loss of eq. 4) to the service as the default channel of every UE. Reconnects after a second when
+ * the stream ends or fails. With {@code use_snr} the absolute σ is not known here; the last σ is
+ * kept.
+ */
+final class ChannelSimWatcher implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ChannelSimWatcher.class);
+  private final ManagedChannel channel;
+  private final SplitControllerService service;
+  private final ScheduledExecutorService scheduler;
+  private volatile boolean closed;
+  private double lastSigma;
+
+  ChannelSimWatcher(String target, SplitControllerService service, ScheduledExecutorService s) {
+    this.channel = ManagedChannelBuilder.forTarget(target).usePlaintext().build();
+    this.service = service;
+    this.scheduler = s;
+  }
+
+  void start() {
+    if (closed) {
+      return;
+    }
+    ChannelControlGrpc.newStub(channel)
+        .watchChannel(
+            WatchChannelRequest.newBuilder().setIntervalMs(1000).build(),
+            new StreamObserver<>() {
+              @Override
+              public void onNext(ChannelState st) {
+                if (!st.getParameters().getUseSnr()) {
+                  lastSigma = st.getParameters().getSigma();
+                }
+                service.updateChannel("", lastSigma, st.getExpectedLoss());
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                log.debug("channel-sim watch failed: {}", t.toString());
+                retry();
+              }
+
+              @Override
+              public void onCompleted() {
+                retry();
+              }
+            });
+  }
+
+  private void retry() {
+    if (!closed) {
+      scheduler.schedule(this::start, 1, TimeUnit.SECONDS);
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    channel.shutdownNow();
+  }
+}

@@ -1,0 +1,101 @@
+package io.splitinfer.controller.service;
+
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.splitinfer.proto.v1.SplitControllerGrpc;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Lifecycle of the controller process' gRPC side: the {@link SplitControllerService}, gRPC health
+ * (SERVING once started, NOT_SERVING on close), the decision cadence, and the optional channel-sim
+ * watch. Construction does no I/O; {@link #start} binds.
+ */
+public final class ControllerServer implements AutoCloseable {
+  private final SplitControllerService service;
+  private final ServerBuilder<?> builder;
+  private final Duration cadence;
+  private final String channelSim;
+  private final HealthStatusManager health = new HealthStatusManager();
+  private ScheduledExecutorService scheduler;
+  private ChannelSimWatcher watcher;
+  private Server server;
+
+  /**
+   * @param builder a server builder bound to the port (or in-process name)
+   * @param cadence how often every UE is re-evaluated (zero: only on channel change)
+   * @param channelSim channel-sim HOST:PORT to watch, or null/blank
+   */
+  public ControllerServer(
+      SplitControllerService service,
+      ServerBuilder<?> builder,
+      Duration cadence,
+      String channelSim) {
+    this.service = service;
+    this.builder = builder;
+    this.cadence = cadence;
+    this.channelSim = channelSim;
+  }
+
+  public ControllerServer start() throws IOException {
+    server = builder.addService(service).addService(health.getHealthService()).build().start();
+    health.setStatus("", ServingStatus.SERVING);
+    health.setStatus(SplitControllerGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    scheduler =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "controller-decisions");
+              t.setDaemon(true);
+              return t;
+            });
+    if (!cadence.isZero()) {
+      scheduler.scheduleAtFixedRate(
+          service::evaluateAll, cadence.toMillis(), cadence.toMillis(), TimeUnit.MILLISECONDS);
+    }
+    if (channelSim != null && !channelSim.isBlank()) {
+      watcher = new ChannelSimWatcher(channelSim, service, scheduler);
+      watcher.start();
+    }
+    return this;
+  }
+
+  public int port() {
+    return server.getPort();
+  }
+
+  public SplitControllerService service() {
+    return service;
+  }
+
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  @Override
+  public void close() {
+    health.enterTerminalState();
+    if (watcher != null) {
+      watcher.close();
+    }
+    if (scheduler != null) {
+      scheduler.shutdownNow();
+    }
+    if (server != null) {
+      service.completeWatchers();
+      server.shutdown();
+      try {
+        if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+          server.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        server.shutdownNow();
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}
