@@ -30,9 +30,10 @@ public final class EdgeServer implements AutoCloseable {
   public EdgeServer(SplitInferenceService service, EdgeMetrics metrics) {
     this.service = service;
     this.metrics = metrics;
-    this.maxInboundBytes =
-        SplitInferenceService.maxInboundMessageBytes(
-            service.engine().config(), service.config().maxChunkTokens());
+    // The session refuses messages over service.maxMessageBytes() with RESOURCE_EXHAUSTED and a
+    // clear description; the transport limit (twice that) is the hard stop gRPC enforces itself
+    // (it resets the stream, which the client sees as CANCELLED).
+    this.maxInboundBytes = (int) Math.min(Integer.MAX_VALUE, 2L * service.maxMessageBytes());
   }
 
   /** Starts on a TCP address (Netty). */
@@ -49,7 +50,7 @@ public final class EdgeServer implements AutoCloseable {
     server =
         builder
             .maxInboundMessageSize(maxInboundBytes)
-            .addService(service)
+            .addService(LenientSessionMarshaller.apply(service.bindService()))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .addStreamTracerFactory(new RefusalTracer())
@@ -65,6 +66,7 @@ public final class EdgeServer implements AutoCloseable {
     return server.getPort();
   }
 
+  /** The transport's hard limit on one inbound message. */
   public int maxInboundMessageBytes() {
     return maxInboundBytes;
   }

@@ -108,6 +108,19 @@ final class EdgeSession implements StreamObserver<UeMessage> {
         return;
       }
       lastActivity = System.nanoTime();
+      String parseError = LenientSessionMarshaller.parseError(msg);
+      if (parseError != null) {
+        throw SessionException.invalid("unparseable", "unparseable UeMessage: " + parseError);
+      }
+      if (msg.getSerializedSize() > service.maxMessageBytes()) {
+        throw new SessionException(
+            Status.Code.RESOURCE_EXHAUSTED,
+            "message_too_large",
+            "message of "
+                + msg.getSerializedSize()
+                + " bytes exceeds maximum "
+                + service.maxMessageBytes());
+      }
       if (cache == null) {
         if (!msg.hasOpen()) {
           throw SessionException.precondition(
@@ -211,6 +224,8 @@ final class EdgeSession implements StreamObserver<UeMessage> {
         return;
       }
       ended = true;
+      // Free first, so a UE that sees the end can rely on the session being gone.
+      release(how);
       try {
         if (status.isOk()) {
           out.onCompleted();
@@ -220,7 +235,6 @@ final class EdgeSession implements StreamObserver<UeMessage> {
       } catch (RuntimeException e) {
         log.debug("session {}: could not send {}: {}", id, status.getCode(), e.toString());
       }
-      release(how);
     } finally {
       lock.unlock();
     }

@@ -43,6 +43,7 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
   private final EdgeMetrics metrics;
   private final ModelInfo modelInfo;
   private final int maxSplit;
+  private final int maxMessageBytes;
   private final ConcurrentMap<String, EdgeSession> sessions = new ConcurrentHashMap<>();
   private final AtomicLong kvReserved = new AtomicLong();
   private final ScheduledExecutorService reaper;
@@ -75,6 +76,7 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
             .setEosTokenId(mc.eosTokenId())
             .setMaxChunkTokens(config.maxChunkTokens())
             .build();
+    this.maxMessageBytes = maxInboundMessageBytes(mc, config.maxChunkTokens());
     metrics.bindGauges(sessions::size, kvReserved::get);
     this.reaper =
         Executors.newSingleThreadScheduledExecutor(
@@ -97,6 +99,11 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
     long kv = 2L * mc.numKvHeads() * maxChunkTokens * mc.headDim() * 4;
     long targets = (long) maxChunkTokens * 6;
     return (int) Math.min(Integer.MAX_VALUE, Math.max(hidden, kv) + targets + (64 << 10));
+  }
+
+  /** Largest UeMessage a session accepts (larger: RESOURCE_EXHAUSTED). */
+  public int maxMessageBytes() {
+    return maxMessageBytes;
   }
 
   public ModelInfo modelInfo() {
