@@ -1,0 +1,204 @@
+package io.splitinfer.model.onnx;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import io.splitinfer.model.checkpoint.Checkpoint;
+import io.splitinfer.model.checkpoint.DType;
+import io.splitinfer.model.engine.ModelConfig;
+import io.splitinfer.model.pkg.Manifest;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Converts a Hugging Face Llama checkpoint into a model package: {@code embed.onnx}, {@code
+ * layer_XX.onnx} per decoder layer, {@code head.onnx}, the tokenizer files and {@code
+ * manifest.json}. One layer is in memory at a time.
+ */
+public final class OnnxConverter {
+  private static final Logger LOG = LoggerFactory.getLogger(OnnxConverter.class);
+
+  /** Tokenizer/generation files copied from the checkpoint when present. */
+  public static final List<String> TOKENIZER_FILES =
+      List.of(
+          "tokenizer.json",
+          "tokenizer_config.json",
+          "special_tokens_map.json",
+          "generation_config.json");
+
+  /** Initializers of at least this many bytes go to external data when a part would pass 2 GB. */
+  public static final long DEFAULT_EXTERNAL_THRESHOLD = 1L << 20;
+
+  /**
+   * Conversion options.
+   *
+   * @param dtype weight storage in the parts: F32 or F16
+   * @param modelId id written to the manifest (null: the checkpoint directory's name)
+   * @param extraFiles further files of the checkpoint directory to carry into the package
+   * @param forceExternalData put every large initializer into external data (tests; otherwise only
+   *     parts whose weights exceed ~1.9 GB use it)
+   * @param externalThreshold bytes from which an initializer goes external, when external
+   */
+  public record Options(
+      DType dtype,
+      String modelId,
+      List<String> extraFiles,
+      boolean forceExternalData,
+      long externalThreshold) {
+    public Options {
+      if (dtype == DType.BF16) {
+        throw new IllegalArgumentException("package dtype must be f32 or f16");
+      }
+      extraFiles = List.copyOf(extraFiles);
+    }
+
+    public static Options of(DType dtype) {
+      return new Options(dtype, null, List.of(), false, DEFAULT_EXTERNAL_THRESHOLD);
+    }
+
+    public Options withModelId(String id) {
+      return new Options(dtype, id, extraFiles, forceExternalData, externalThreshold);
+    }
+
+    public Options withExtraFiles(List<String> extra) {
+      return new Options(dtype, modelId, extra, forceExternalData, externalThreshold);
+    }
+
+    public Options withForcedExternalData(long threshold) {
+      return new Options(dtype, modelId, extraFiles, true, threshold);
+    }
+  }
+
+  private final Options options;
+
+  public OnnxConverter(Options options) {
+    this.options = options;
+  }
+
+  /** File name of layer {@code l}'s part. */
+  public static String layerFileName(int layer, int layers) {
+    return layers < 100
+        ? String.format("layer_%02d.onnx", layer)
+        : String.format("layer_%03d.onnx", layer);
+  }
+
+  /**
+   * Converts {@code checkpointDir} into a new package at {@code outDir} (created; must be empty).
+   */
+  public Manifest convert(Path checkpointDir, Path outDir) throws IOException {
+    Files.createDirectories(outDir);
+    try (var s = Files.list(outDir)) {
+      if (s.findAny().isPresent()) {
+        throw new IOException("output directory " + outDir + " is not empty");
+      }
+    }
+    long t0 = System.nanoTime();
+    try (Checkpoint ck = Checkpoint.open(checkpointDir)) {
+      ModelConfig c = ck.config();
+      DType dt = options.dtype();
+      List<String> written = new ArrayList<>();
+      LOG.info(
+          "converting {} ({} layers, d {}, vocab {}, stored {}) to {} parts",
+          checkpointDir,
+          c.numLayers(),
+          c.hiddenSize(),
+          c.vocabSize(),
+          ck.dtype(),
+          dt);
+      long embedBytes = (long) c.vocabSize() * c.hiddenSize() * dt.bytes();
+      write(
+          outDir,
+          "embed.onnx",
+          written,
+          embedBytes,
+          (data, thr) -> LlamaGraphs.embed(c, ck.embedding(), dt, data, thr));
+      List<String> layerFiles = new ArrayList<>();
+      for (int l = 1; l <= c.numLayers(); l++) {
+        int layer = l;
+        String name = layerFileName(l, c.numLayers());
+        layerFiles.add(name);
+        write(
+            outDir,
+            name,
+            written,
+            c.layerParameters() * dt.bytes(),
+            (data, thr) -> LlamaGraphs.layer(c, layer, ck.layer(layer), dt, data, thr));
+      }
+      write(
+          outDir,
+          "head.onnx",
+          written,
+          embedBytes,
+          (data, thr) -> LlamaGraphs.head(c, ck.finalNorm(), ck.lmHead(), dt, data, thr));
+      List<String> copies = new ArrayList<>(TOKENIZER_FILES);
+      copies.addAll(options.extraFiles());
+      for (String f : copies) {
+        Path src = checkpointDir.resolve(f);
+        if (Files.isRegularFile(src) && !written.contains(f)) {
+          Files.copy(src, outDir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+          written.add(f);
+        }
+      }
+      Map<String, Manifest.FileEntry> files = new TreeMap<>();
+      for (String f : written) {
+        Path p = outDir.resolve(f);
+        files.put(f, new Manifest.FileEntry(Manifest.sha256(p), Files.size(p)));
+      }
+      String id =
+          options.modelId() != null
+              ? options.modelId()
+              : checkpointDir.toAbsolutePath().normalize().getFileName().toString();
+      Manifest m =
+          new Manifest(
+                  Manifest.FORMAT_VERSION,
+                  id,
+                  "LlamaForCausalLM",
+                  dt == DType.F32 ? "f32" : "f16",
+                  c,
+                  "embed.onnx",
+                  layerFiles,
+                  "head.onnx",
+                  files,
+                  "")
+              .sealed();
+      m.write(outDir);
+      LOG.info(
+          "wrote package {} ({} files, sha256 {}) in {} s",
+          outDir,
+          files.size() + 1,
+          m.packageSha256(),
+          String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+      return m;
+    }
+  }
+
+  @FunctionalInterface
+  private interface PartBuilder {
+    ModelProto build(Path dataFile, long threshold) throws IOException;
+  }
+
+  private void write(
+      Path outDir, String name, List<String> written, long weightBytes, PartBuilder builder)
+      throws IOException {
+    boolean external = options.forceExternalData() || weightBytes > 1_900_000_000L;
+    Path data = outDir.resolve(name + ".data");
+    long threshold =
+        options.forceExternalData() ? options.externalThreshold() : DEFAULT_EXTERNAL_THRESHOLD;
+    ModelProto model = builder.build(external ? data : null, threshold);
+    try (OutputStream out =
+        new java.io.BufferedOutputStream(Files.newOutputStream(outDir.resolve(name)), 1 << 20)) {
+      model.writeTo(out);
+    }
+    written.add(name);
+    if (Files.exists(data)) {
+      written.add(name + ".data");
+    }
+  }
+}

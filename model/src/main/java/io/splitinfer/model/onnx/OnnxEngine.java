@@ -1,0 +1,391 @@
+package io.splitinfer.model.onnx;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import io.splitinfer.model.engine.ArrayKvCache;
+import io.splitinfer.model.engine.InferenceEngine;
+import io.splitinfer.model.engine.KvCache;
+import io.splitinfer.model.engine.ModelConfig;
+import io.splitinfer.model.pkg.ModelPackage;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link InferenceEngine} on ONNX Runtime over the parts of a {@link ModelPackage}. One session per
+ * part, created once (at open with {@link OnnxOptions#preload()}, else on first use) and reused;
+ * each session's declared dims are checked against the manifest when it is created. Thread-safe for
+ * calls on different caches.
+ */
+public final class OnnxEngine implements InferenceEngine {
+  private static final Logger LOG = LoggerFactory.getLogger(OnnxEngine.class);
+  private static final Set<String> LAYER_OUTPUTS =
+      Set.of(LlamaGraphs.HIDDEN_OUT, LlamaGraphs.KEY, LlamaGraphs.VALUE);
+
+  private final OrtEnvironment env;
+  private final ModelPackage pkg;
+  private final ModelConfig config;
+  private final OrtSession.SessionOptions sessionOptions;
+  private final String provider;
+
+  /** index 0 = embed, 1..L = layers, L+1 = head. */
+  private final AtomicReferenceArray<OrtSession> sessions;
+
+  private volatile boolean closed;
+
+  private OnnxEngine(
+      OrtEnvironment env, ModelPackage pkg, OrtSession.SessionOptions so, String provider) {
+    this.env = env;
+    this.pkg = pkg;
+    this.config = pkg.config();
+    this.sessionOptions = so;
+    this.provider = provider;
+    this.sessions = new AtomicReferenceArray<>(config.numLayers() + 2);
+  }
+
+  /** Opens an engine over a verified package. */
+  public static OnnxEngine open(ModelPackage pkg, OnnxOptions options) {
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtSession.SessionOptions so = new OrtSession.SessionOptions();
+    String provider = "CPU";
+    try {
+      if (options.intraOpThreads() > 0) {
+        so.setIntraOpNumThreads(options.intraOpThreads());
+      }
+      if (options.interOpThreads() > 0) {
+        so.setInterOpNumThreads(options.interOpThreads());
+      }
+      if (options.cuda()) {
+        try {
+          so.addCUDA(0);
+          provider = "CUDA";
+        } catch (OrtException | RuntimeException | UnsatisfiedLinkError e) {
+          LOG.warn(
+              "CUDA execution provider unavailable ({}); running on CPU",
+              e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip());
+        }
+      }
+    } catch (OrtException e) {
+      so.close();
+      throw new IllegalStateException("cannot configure ONNX Runtime: " + e.getMessage(), e);
+    }
+    OnnxEngine engine = new OnnxEngine(env, pkg, so, provider);
+    if (options.preload()) {
+      try {
+        for (int i = 0; i < engine.sessions.length(); i++) {
+          engine.session(i);
+        }
+      } catch (RuntimeException e) {
+        engine.close();
+        throw e;
+      }
+    }
+    return engine;
+  }
+
+  /** "CPU" or "CUDA". */
+  public String provider() {
+    return provider;
+  }
+
+  public ModelPackage modelPackage() {
+    return pkg;
+  }
+
+  @Override
+  public ModelConfig config() {
+    return config;
+  }
+
+  /** Creates the sessions of layers [from, to] (and embed/head when asked) ahead of use. */
+  public void warmUp(boolean embed, int fromLayer, int toLayer, boolean head) {
+    if (embed) {
+      session(0);
+    }
+    for (int l = Math.max(1, fromLayer); l <= Math.min(toLayer, config.numLayers()); l++) {
+      session(l);
+    }
+    if (head) {
+      session(config.numLayers() + 1);
+    }
+  }
+
+  private OrtSession session(int index) {
+    if (closed) {
+      throw new IllegalStateException("engine is closed");
+    }
+    OrtSession s = sessions.get(index);
+    if (s != null) {
+      return s;
+    }
+    synchronized (sessions) {
+      s = sessions.get(index);
+      if (s == null) {
+        Path part =
+            index == 0
+                ? pkg.embedPart()
+                : index == config.numLayers() + 1 ? pkg.headPart() : pkg.layerPart(index);
+        try {
+          s = env.createSession(part.toString(), sessionOptions);
+        } catch (OrtException e) {
+          throw new IllegalStateException("cannot load part " + part + ": " + e.getMessage(), e);
+        }
+        try {
+          checkDims(index, part, s);
+        } catch (RuntimeException e) {
+          closeQuietly(s);
+          throw e;
+        }
+        sessions.set(index, s);
+      }
+      return s;
+    }
+  }
+
+  private void checkDims(int index, Path part, OrtSession s) {
+    int d = config.hiddenSize();
+    try {
+      Map<String, NodeInfo> in = s.getInputInfo();
+      Map<String, NodeInfo> out = s.getOutputInfo();
+      if (index == 0) {
+        expect(part, in, LlamaGraphs.IDS, -1);
+        expect(part, out, LlamaGraphs.EMBEDDINGS, -1, d);
+      } else if (index == config.numLayers() + 1) {
+        expect(part, in, LlamaGraphs.HIDDEN, -1, d);
+        expect(part, out, LlamaGraphs.LOGITS, -1, config.vocabSize());
+      } else {
+        int kv = config.numKvHeads();
+        int hd = config.headDim();
+        expect(part, in, LlamaGraphs.HIDDEN, -1, d);
+        expect(part, in, LlamaGraphs.PAST_KEY, kv, -1, hd);
+        expect(part, in, LlamaGraphs.PAST_VALUE, kv, -1, hd);
+        expect(part, in, LlamaGraphs.POSITIONS, -1);
+        expect(part, out, LlamaGraphs.HIDDEN_OUT, -1, d);
+        expect(part, out, LlamaGraphs.KEY, kv, -1, hd);
+        expect(part, out, LlamaGraphs.VALUE, kv, -1, hd);
+      }
+    } catch (OrtException e) {
+      throw new IllegalStateException("cannot inspect part " + part + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void expect(Path part, Map<String, NodeInfo> io, String name, long... dims) {
+    NodeInfo n = io.get(name);
+    if (n == null || !(n.getInfo() instanceof TensorInfo t)) {
+      throw new IllegalStateException(
+          "part "
+              + part.getFileName()
+              + " has no tensor '"
+              + name
+              + "': not a part of this"
+              + " model package format");
+    }
+    long[] shape = t.getShape();
+    if (!Arrays.equals(shape, dims)) {
+      throw new IllegalStateException(
+          "part "
+              + part.getFileName()
+              + ": '"
+              + name
+              + "' has dims "
+              + Arrays.toString(shape)
+              + " but the manifest implies "
+              + Arrays.toString(dims)
+              + " (hidden "
+              + config.hiddenSize()
+              + ", kv heads "
+              + config.numKvHeads()
+              + ", head dim "
+              + config.headDim()
+              + ", vocab "
+              + config.vocabSize()
+              + ")");
+    }
+  }
+
+  @Override
+  public float[] embed(int[] tokenIds) {
+    long[] ids = new long[tokenIds.length];
+    for (int i = 0; i < ids.length; i++) {
+      if (tokenIds[i] < 0 || tokenIds[i] >= config.vocabSize()) {
+        throw new IllegalArgumentException(
+            "token id " + tokenIds[i] + " outside the vocabulary 0.." + (config.vocabSize() - 1));
+      }
+      ids[i] = tokenIds[i];
+    }
+    OrtSession s = session(0);
+    try (OnnxTensor t =
+            OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {ids.length});
+        OrtSession.Result r = s.run(Map.of(LlamaGraphs.IDS, t))) {
+      return floats(r, LlamaGraphs.EMBEDDINGS, tokenIds.length * config.hiddenSize());
+    } catch (OrtException e) {
+      throw new IllegalStateException("embed failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public float[] head(float[] hidden, int tokens) {
+    checkHidden(hidden, tokens);
+    OrtSession s = session(config.numLayers() + 1);
+    try (OnnxTensor t =
+            OnnxTensor.createTensor(
+                env, FloatBuffer.wrap(hidden), new long[] {tokens, config.hiddenSize()});
+        OrtSession.Result r = s.run(Map.of(LlamaGraphs.HIDDEN, t))) {
+      return floats(r, LlamaGraphs.LOGITS, tokens * config.vocabSize());
+    } catch (OrtException e) {
+      throw new IllegalStateException("head failed: " + e.getMessage(), e);
+    }
+  }
+
+  private void checkHidden(float[] hidden, int tokens) {
+    if (tokens <= 0 || hidden.length != tokens * config.hiddenSize()) {
+      throw new IllegalArgumentException(
+          "hidden has "
+              + hidden.length
+              + " floats, expected "
+              + tokens
+              + " x "
+              + config.hiddenSize());
+    }
+  }
+
+  private static float[] floats(OrtSession.Result r, String name, int expected) {
+    OnnxValue v = r.get(name).orElseThrow(() -> new IllegalStateException("no output " + name));
+    FloatBuffer fb = ((OnnxTensor) v).getFloatBuffer();
+    if (fb.remaining() != expected) {
+      throw new IllegalStateException(
+          "output " + name + " has " + fb.remaining() + " floats, expected " + expected);
+    }
+    float[] out = new float[expected];
+    fb.get(out);
+    return out;
+  }
+
+  @Override
+  public KvCache newCache(int firstLayer, int lastLayer) {
+    return new OnnxKvCache(config.numKvHeads(), config.headDim(), firstLayer, lastLayer);
+  }
+
+  @Override
+  public float[] runLayers(int fromLayer, int toLayer, float[] hidden, int tokens, KvCache cache) {
+    if (!(cache instanceof OnnxKvCache kv)) {
+      throw new IllegalArgumentException("cache was not made by this engine: " + cache);
+    }
+    checkHidden(hidden, tokens);
+    if (fromLayer <= toLayer && (fromLayer < 1 || toLayer > config.numLayers())) {
+      throw new IllegalArgumentException(
+          "layers " + fromLayer + ".." + toLayer + " outside 1.." + config.numLayers());
+    }
+    int start = kv.beginRun(fromLayer, toLayer, tokens);
+    float[] x = hidden;
+    int d = config.hiddenSize();
+    int kvh = config.numKvHeads();
+    int hd = config.headDim();
+    long[] pos = new long[tokens];
+    for (int t = 0; t < tokens; t++) {
+      pos[t] = start + t;
+    }
+    for (int l = fromLayer; l <= toLayer; l++) {
+      OrtSession s = session(l);
+      FloatBuffer pk = kv.pastKeys(l, start);
+      FloatBuffer pv = kv.pastValues(l, start);
+      long[] pastShape = {kvh, start, hd};
+      try (OnnxTensor h =
+              OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {tokens, d});
+          OnnxTensor k = OnnxTensor.createTensor(env, pk, pastShape);
+          OnnxTensor v = OnnxTensor.createTensor(env, pv, pastShape);
+          OnnxTensor p = OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {tokens});
+          OrtSession.Result r =
+              s.run(
+                  Map.of(
+                      LlamaGraphs.HIDDEN, h,
+                      LlamaGraphs.PAST_KEY, k,
+                      LlamaGraphs.PAST_VALUE, v,
+                      LlamaGraphs.POSITIONS, p),
+                  LAYER_OUTPUTS)) {
+        x = floats(r, LlamaGraphs.HIDDEN_OUT, tokens * d);
+        float[] nk = floats(r, LlamaGraphs.KEY, kvh * tokens * hd);
+        float[] nv = floats(r, LlamaGraphs.VALUE, kvh * tokens * hd);
+        kv.put(l, start, tokens, nk, 0, nv, 0);
+      } catch (OrtException e) {
+        throw new IllegalStateException("layer " + l + " failed: " + e.getMessage(), e);
+      }
+    }
+    kv.endRun(start, tokens);
+    return x == hidden ? hidden.clone() : x;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    synchronized (sessions) {
+      for (int i = 0; i < sessions.length(); i++) {
+        OrtSession s = sessions.getAndSet(i, null);
+        if (s != null) {
+          closeQuietly(s);
+        }
+      }
+      sessionOptions.close();
+    }
+  }
+
+  private static void closeQuietly(OrtSession s) {
+    try {
+      s.close();
+    } catch (OrtException e) {
+      LOG.debug("closing session: {}", e.getMessage());
+    }
+  }
+
+  /** KV cache that also owns reusable direct buffers to feed past keys/values to ORT. */
+  static final class OnnxKvCache extends ArrayKvCache {
+    private FloatBuffer keyScratch;
+    private FloatBuffer valueScratch;
+
+    OnnxKvCache(int kvHeads, int headDim, int first, int last) {
+      super(kvHeads, headDim, first, last);
+    }
+
+    FloatBuffer pastKeys(int layer, int positions) {
+      keyScratch = fill(keyScratch, keyArray(layer), layer, positions);
+      return keyScratch;
+    }
+
+    FloatBuffer pastValues(int layer, int positions) {
+      valueScratch = fill(valueScratch, valueArray(layer), layer, positions);
+      return valueScratch;
+    }
+
+    private FloatBuffer fill(FloatBuffer buf, float[] src, int layer, int positions) {
+      int hd = headDim();
+      int n = kvHeads() * positions * hd;
+      if (buf == null || buf.capacity() < n) {
+        int cap = Math.max(n, buf == null ? 1024 : buf.capacity() * 2);
+        buf =
+            ByteBuffer.allocateDirect(cap * Float.BYTES)
+                .order(ByteOrder.nativeOrder())
+                .asFloatBuffer();
+      }
+      buf.clear();
+      int cap = positions == 0 ? 0 : capacity(layer);
+      for (int h = 0; h < kvHeads() && positions > 0; h++) {
+        buf.put(src, h * cap * hd, positions * hd);
+      }
+      buf.flip();
+      return buf;
+    }
+  }
+}
