@@ -106,7 +106,7 @@ public final class ChannelSimulator {
       scenario = s.start(base.toBuilder().seed(sd).build(), sd);
       model.reseed(sd);
       jitterRng = new SplittableRandom(sd ^ 0x9E3779B97F4A7C15L);
-      p = scenario.current();
+      p = scenario.advance(); // tick 0 is the moment of loading; each hidden state is a tick
       model.setParams(p);
     }
     fire();

@@ -53,7 +53,7 @@ class ControlApiTest {
       ChannelState first = states.poll(5, TimeUnit.SECONDS);
       assertEquals(initial, first.getParameters());
 
-      double hTh = ChannelModel.thresholdForLoss(0.2, 0.7);
+      double hTh = ChannelModel.thresholdForLoss(0.5, 0.7); // outside case-H's range
       ChannelParameters set =
           c.setParameters(
               ChannelParameters.newBuilder()
@@ -70,7 +70,7 @@ class ControlApiTest {
       assertEquals(set, c.getParameters(GetParametersRequest.getDefaultInstance()));
       ChannelState changed = states.poll(5, TimeUnit.SECONDS);
       assertEquals(set, changed.getParameters());
-      assertEquals(0.2, changed.getExpectedLoss(), 1e-12);
+      assertEquals(0.5, changed.getExpectedLoss(), 1e-12);
 
       StatusRuntimeException bad =
           assertThrows(
