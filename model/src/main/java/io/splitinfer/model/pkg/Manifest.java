@@ -55,7 +55,7 @@ public record Manifest(
 
   public Manifest {
     layerFiles = List.copyOf(layerFiles);
-    files = Map.copyOf(new TreeMap<>(files));
+    files = java.util.Collections.unmodifiableMap(new TreeMap<>(files));
   }
 
   /**
