@@ -1,9 +1,27 @@
 package io.splitinfer.edge;
 
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.splitinfer.core.channel.ChannelParams;
 import io.splitinfer.core.cli.FlagDefaults;
+import io.splitinfer.core.metrics.MetricsHttpServer;
+import io.splitinfer.model.engine.InferenceEngine;
+import io.splitinfer.model.onnx.OnnxOptions;
+import io.splitinfer.model.pkg.DefaultModel;
+import io.splitinfer.model.pkg.ModelPackage;
+import io.splitinfer.model.tokenizer.TextTokenizer;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** Command-line entry point of edge-server. */
 @Command(
@@ -13,10 +31,177 @@ import picocli.CommandLine.Command;
     description = "Runs decoder layers p+1..L, the LM head and sampling for UE sessions.",
     showDefaultValues = true)
 public final class EdgeServerMain implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(EdgeServerMain.class);
+
+  @Option(names = "--listen", defaultValue = "0.0.0.0:50051", description = "gRPC HOST:PORT.")
+  String listen;
+
+  @Option(names = "--model", description = "Model package directory (default: the embedded model).")
+  Path model;
+
+  @Option(
+      names = "--threads",
+      defaultValue = "0",
+      description = "ONNX Runtime intra-op threads (0 = runtime default).")
+  int threads;
+
+  @Option(
+      names = "--cuda",
+      defaultValue = "false",
+      description = "Run on the CUDA execution provider.")
+  boolean cuda;
+
+  @Option(names = "--max-sessions", defaultValue = "64", description = "Concurrent sessions.")
+  int maxSessions;
+
+  @Option(
+      names = "--kv-budget-mb",
+      defaultValue = "1024",
+      description = "KV cache budget over all sessions (MiB).")
+  long kvBudgetMb;
+
+  @Option(
+      names = "--idle-ttl-s",
+      defaultValue = "60",
+      description = "End sessions idle this long (DEADLINE_EXCEEDED).")
+  long idleTtlS;
+
+  @Option(
+      names = "--max-chunk",
+      defaultValue = "512",
+      description = "Largest hidden-state rows per message.")
+  int maxChunk;
+
+  @Option(
+      names = "--max-new-tokens",
+      defaultValue = "4096",
+      description = "Upper bound on tokens per session.")
+  int maxNewTokens;
+
+  @Option(names = "--min-split", defaultValue = "0", description = "Smallest split accepted.")
+  int minSplit;
+
+  @Option(
+      names = "--max-split",
+      defaultValue = "-1",
+      description = "Largest split accepted (-1 = L).")
+  int maxSplit;
+
+  @Option(
+      names = "--batch-decode",
+      defaultValue = "false",
+      negatable = true,
+      description = "Batch decode steps of concurrent sessions per layer (runLayersBatch).")
+  boolean batchDecode;
+
+  @Option(
+      names = "--batch-window-us",
+      defaultValue = "0",
+      description = "How long a decode batch waits for more steps.")
+  long batchWindowUs;
+
+  @Option(
+      names = "--controller",
+      description = "Controller HOST:PORT: register and report pilot estimates.")
+  String controller;
+
+  @Option(
+      names = "--advertise",
+      description = "Address to register with the controller (default: --listen).")
+  String advertise;
+
+  @Option(names = "--edge-id", defaultValue = "edge-0", description = "Edge id at the controller.")
+  String edgeId;
+
+  @Option(
+      names = "--pilot-packet-bytes",
+      defaultValue = "" + ChannelParams.DEFAULT_PACKET_BYTES,
+      description = "Uplink packet payload bytes (channel-sim's setting) for pilot estimation.")
+  int pilotPacketBytes;
+
+  @Option(
+      names = "--metrics-port",
+      defaultValue = "9091",
+      description = "Prometheus /metrics port (-1 = off).")
+  int metricsPort;
+
+  static InetSocketAddress address(String hostPort) {
+    int i = hostPort.lastIndexOf(':');
+    if (i < 0) {
+      throw new CommandLine.TypeConversionException("expected HOST:PORT, got " + hostPort);
+    }
+    return new InetSocketAddress(
+        hostPort.substring(0, i), Integer.parseInt(hostPort.substring(i + 1)));
+  }
+
   @Override
-  public Integer call() {
-    CommandLine.usage(this, System.out);
-    return 0;
+  public Integer call() throws Exception {
+    ModelPackage pkg =
+        model == null ? DefaultModel.forProcess().locate() : ModelPackage.open(model);
+    PrometheusMeterRegistry registry = MetricsHttpServer.newRegistry();
+    EdgeMetrics metrics = new EdgeMetrics(registry);
+    EdgeConfig config =
+        new EdgeConfig(
+            maxSessions,
+            kvBudgetMb << 20,
+            Duration.ofSeconds(idleTtlS),
+            maxChunk,
+            maxNewTokens,
+            minSplit,
+            maxSplit,
+            batchDecode,
+            Duration.ofNanos(batchWindowUs * 1000));
+    ManagedChannel ctl = null;
+    try (InferenceEngine engine =
+            pkg.openEngine(OnnxOptions.defaults().withCuda(cuda).withThreads(threads, 1));
+        TextTokenizer tok = pkg.hasTokenizer() ? pkg.openTokenizer() : null;
+        MetricsHttpServer http =
+            metricsPort >= 0
+                ? new MetricsHttpServer(registry, "0.0.0.0", metricsPort).start()
+                : null) {
+      IntFunction<String> text = tok != null ? tok::piece : id -> "<" + id + ">";
+      SplitInferenceService service =
+          new SplitInferenceService(
+              new EdgeModel(pkg.id(), pkg.sha256(), engine, text), config, metrics);
+      ControllerLink link = null;
+      if (controller != null) {
+        InetSocketAddress a = address(controller);
+        ctl = NettyChannelBuilder.forAddress(a.getHostString(), a.getPort()).usePlaintext().build();
+        link = new ControllerLink(ctl);
+      }
+      ControllerLink reportTo = link;
+      service.setPilotHandler(
+          new PilotChannelEstimation(
+              pilotPacketBytes,
+              (ue, e) -> {
+                if (reportTo != null) {
+                  reportTo.report(ue, e);
+                }
+              }));
+      EdgeServer server = new EdgeServer(service, metrics).start(address(listen));
+      if (link != null) {
+        try {
+          link.register(edgeId, advertise != null ? advertise : listen, service.modelInfo());
+        } catch (RuntimeException e) {
+          log.warn("could not register with controller {}: {}", controller, e.toString());
+        }
+      }
+      System.out.printf(
+          "edge-server: model %s (%s) L=%d, listening on %s (port %d)%s%n",
+          pkg.id(),
+          pkg.sha256().substring(0, 12),
+          service.modelInfo().getNumLayers(),
+          listen,
+          server.port(),
+          http != null ? ", metrics on :" + http.port() : "");
+      Runtime.getRuntime().addShutdownHook(new Thread(server::close, "edge-shutdown"));
+      server.awaitTermination();
+      return 0;
+    } finally {
+      if (ctl != null) {
+        ctl.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
   }
 
   public static void main(String[] args) {

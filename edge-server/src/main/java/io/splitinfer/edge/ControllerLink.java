@@ -1,0 +1,70 @@
+package io.splitinfer.edge;
+
+import io.grpc.Channel;
+import io.grpc.stub.StreamObserver;
+import io.splitinfer.proto.v1.ChannelEstimate;
+import io.splitinfer.proto.v1.ChannelReport;
+import io.splitinfer.proto.v1.ChannelReportSource;
+import io.splitinfer.proto.v1.EdgeRegistration;
+import io.splitinfer.proto.v1.ModelInfo;
+import io.splitinfer.proto.v1.Registered;
+import io.splitinfer.proto.v1.ReportAck;
+import io.splitinfer.proto.v1.SplitControllerGrpc;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The edge's client of the controller: registers the edge and reports pilot channel estimates
+ * (asynchronously; a controller that is down only costs a log line).
+ */
+public final class ControllerLink {
+  private static final Logger log = LoggerFactory.getLogger(ControllerLink.class);
+  private final SplitControllerGrpc.SplitControllerStub stub;
+  private final SplitControllerGrpc.SplitControllerBlockingStub blocking;
+
+  public ControllerLink(Channel channel) {
+    this.stub = SplitControllerGrpc.newStub(channel);
+    this.blocking = SplitControllerGrpc.newBlockingStub(channel);
+  }
+
+  /** Registers this edge (blocking, 10 s deadline). */
+  public Registered register(String edgeId, String advertised, ModelInfo model) {
+    return blocking
+        .withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS)
+        .registerEdge(
+            EdgeRegistration.newBuilder()
+                .setEdgeId(edgeId)
+                .setAdvertisedAddress(advertised)
+                .setModelId(model.getModelId())
+                .setNumLayers(model.getNumLayers())
+                .build());
+  }
+
+  /** Sends one pilot estimate for {@code ueId} without waiting. */
+  public void report(String ueId, ChannelEstimate e) {
+    stub.withDeadlineAfter(5, java.util.concurrent.TimeUnit.SECONDS)
+        .reportChannel(
+            ChannelReport.newBuilder()
+                .setUeId(ueId)
+                .setSource(ChannelReportSource.CHANNEL_REPORT_SOURCE_EDGE_PILOT)
+                .setSigma(e.getSigma())
+                .setSigmaH(e.getSigmaH())
+                .setLossRate(e.getLossRate())
+                .setSnrDb(e.getSnrDb())
+                .setObservedAtUnixMs(System.currentTimeMillis())
+                .setSamples(e.getPilots())
+                .build(),
+            new StreamObserver<ReportAck>() {
+              @Override
+              public void onNext(ReportAck value) {}
+
+              @Override
+              public void onError(Throwable t) {
+                log.warn("channel report for {} failed: {}", ueId, t.toString());
+              }
+
+              @Override
+              public void onCompleted() {}
+            });
+  }
+}

@@ -1,0 +1,67 @@
+package io.splitinfer.ue;
+
+import io.splitinfer.model.engine.InferenceEngine;
+import io.splitinfer.model.onnx.OnnxOptions;
+import io.splitinfer.model.pkg.DefaultModel;
+import io.splitinfer.model.pkg.ModelPackage;
+import io.splitinfer.model.tokenizer.TextTokenizer;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** A model package opened for a CLI: engine (ONNX Runtime) and tokenizer, closed together. */
+final class LoadedModel implements AutoCloseable {
+  final ModelPackage pkg;
+  final InferenceEngine engine;
+  final TextTokenizer tokenizer;
+
+  private LoadedModel(ModelPackage pkg, InferenceEngine engine, TextTokenizer tokenizer) {
+    this.pkg = pkg;
+    this.engine = engine;
+    this.tokenizer = tokenizer;
+  }
+
+  /** Opens {@code dir}, or the embedded default model when {@code dir} is null. */
+  static LoadedModel open(Path dir, int threads) throws IOException {
+    ModelPackage pkg = dir == null ? DefaultModel.forProcess().locate() : ModelPackage.open(dir);
+    InferenceEngine engine = pkg.openEngine(OnnxOptions.defaults().withThreads(threads, 1));
+    TextTokenizer tok = pkg.hasTokenizer() ? pkg.openTokenizer() : null;
+    return new LoadedModel(pkg, engine, tok);
+  }
+
+  UeModel ueModel() {
+    return new UeModel(pkg.id(), pkg.sha256(), engine);
+  }
+
+  /** Prompt ids: a comma-separated id list ("ids:1,2,3") or text through the tokenizer. */
+  int[] encode(String prompt) {
+    if (prompt.startsWith("ids:")) {
+      String[] parts = prompt.substring(4).split(",");
+      int[] ids = new int[parts.length];
+      for (int i = 0; i < parts.length; i++) {
+        ids[i] = Integer.parseInt(parts[i].trim());
+      }
+      return ids;
+    }
+    if (tokenizer == null) {
+      throw new IllegalArgumentException(
+          "model package " + pkg.dir() + " has no tokenizer; give the prompt as ids:1,2,3");
+    }
+    int[] ids = tokenizer.encode(prompt);
+    int bos = engine.config().bosTokenId();
+    if (bos >= 0) {
+      int[] withBos = new int[ids.length + 1];
+      withBos[0] = bos;
+      System.arraycopy(ids, 0, withBos, 1, ids.length);
+      return withBos;
+    }
+    return ids;
+  }
+
+  @Override
+  public void close() {
+    if (tokenizer != null) {
+      tokenizer.close();
+    }
+    engine.close();
+  }
+}
