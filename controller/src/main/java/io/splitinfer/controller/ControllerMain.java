@@ -1,5 +1,6 @@
 package io.splitinfer.controller;
 
+import io.splitinfer.controller.cli.Commands;
 import io.splitinfer.core.cli.FlagDefaults;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -20,6 +21,13 @@ public final class ControllerMain implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    System.exit(FlagDefaults.install(new CommandLine(new ControllerMain()), args).execute(args));
+    System.exit(FlagDefaults.install(commandLine(), args).execute(args));
+  }
+
+  /** The command line with every subcommand (serve, train, measure, ...). */
+  public static CommandLine commandLine() {
+    CommandLine cmd = new CommandLine(new ControllerMain());
+    Commands.addAll(cmd);
+    return cmd;
   }
 }

@@ -13,7 +13,7 @@ package io.splitinfer.controller.ppo;
  * @param updateEpochs passes over each rollout (SB3: 10)
  * @param entCoef entropy bonus coefficient (SB3: 0.0)
  * @param vfCoef value-loss coefficient (SB3: 0.5)
- * @param maxGradNorm joint gradient-norm clip of actor and critic (SB3: 0.5)
+ * @param maxGradNorm gradient-norm clip, applied to actor and critic separately (SB3: 0.5, jointly)
  * @param normalizeAdvantages standardize advantages per minibatch (SB3: true)
  * @param annealLr decay the learning rate linearly to 0 over training (SB3: false)
  * @param hidden hidden layer width of the actor and critic (two tanh layers; SB3: 64)

@@ -195,7 +195,11 @@ public final class PpoTrainer {
           critic.backward(fc, new double[] {config.vfCoef() * err / mb});
           count++;
         }
-        Adam.clipGradNorm(config.maxGradNorm(), actor.grad(), critic.grad());
+        // Clipped per network (SB3 clips actor and critic jointly): with rewards of large
+        // magnitude (PPL in the hundreds or more) the critic's gradient would otherwise swallow
+        // the whole norm budget and the policy would never move.
+        Adam.clipGradNorm(config.maxGradNorm(), actor.grad());
+        Adam.clipGradNorm(config.maxGradNorm(), critic.grad());
         actorOpt.step(actor.params(), actor.grad());
         criticOpt.step(critic.params(), critic.grad());
       }

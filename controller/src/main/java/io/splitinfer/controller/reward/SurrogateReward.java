@@ -37,6 +37,8 @@ public final class SurrogateReward implements RewardSource {
   private final double targetMean;
   private final double targetStd;
   private final String modelId;
+  private int inputLength;
+  private int hiddenSize;
 
   public SurrogateReward(
       EnvConfig env, List<Mlp> members, double targetMean, double targetStd, String modelId) {
@@ -45,6 +47,23 @@ public final class SurrogateReward implements RewardSource {
     this.targetMean = targetMean;
     this.targetStd = targetStd;
     this.modelId = modelId;
+  }
+
+  /** Records the UE-cost dimensions (eq. 2) of the measured model, saved with the surrogate. */
+  public SurrogateReward withCostDimensions(int inputLength, int hiddenSize) {
+    this.inputLength = inputLength;
+    this.hiddenSize = hiddenSize;
+    return this;
+  }
+
+  /** d_in of the measured model (0 if unknown). */
+  public int inputLength() {
+    return inputLength;
+  }
+
+  /** d_mid of the measured model (0 if unknown). */
+  public int hiddenSize() {
+    return hiddenSize;
   }
 
   /** A prediction: mean PPL and the ensemble's standard deviation (0 for one member). */
@@ -213,6 +232,8 @@ public final class SurrogateReward implements RewardSource {
       String format,
       String modelId,
       EnvConfig env,
+      int inputLength,
+      int hiddenSize,
       double targetMean,
       double targetStd,
       List<int[]> sizes,
@@ -231,7 +252,16 @@ public final class SurrogateReward implements RewardSource {
     }
     JSON.writeValue(
         file.toFile(),
-        new Stored("splitinfer-surrogate-v1", modelId, env, targetMean, targetStd, sizes, params));
+        new Stored(
+            "splitinfer-surrogate-v1",
+            modelId,
+            env,
+            inputLength,
+            hiddenSize,
+            targetMean,
+            targetStd,
+            sizes,
+            params));
   }
 
   public static SurrogateReward load(Path file) throws IOException {
@@ -248,6 +278,7 @@ public final class SurrogateReward implements RewardSource {
       System.arraycopy(s.params().get(k), 0, m.params(), 0, m.params().length);
       members.add(m);
     }
-    return new SurrogateReward(s.env(), members, s.targetMean(), s.targetStd(), s.modelId());
+    return new SurrogateReward(s.env(), members, s.targetMean(), s.targetStd(), s.modelId())
+        .withCostDimensions(s.inputLength(), s.hiddenSize());
   }
 }

@@ -1,0 +1,18 @@
+package io.splitinfer.controller.cli;
+
+import picocli.CommandLine;
+
+/** Registers the controller's subcommands. */
+public final class Commands {
+  private Commands() {}
+
+  public static void addAll(CommandLine cmd) {
+    cmd.addSubcommand(new ServeCommand());
+    cmd.addSubcommand(new TrainCommand());
+    cmd.addSubcommand(new MeasureCommand());
+    cmd.addSubcommand(new FitSurrogateCommand());
+    cmd.addSubcommand(new EvaluateCommand());
+    cmd.addSubcommand(new PlotDecisionsCommand());
+    cmd.addSubcommand(new OperatorCli());
+  }
+}

@@ -1,0 +1,140 @@
+package io.splitinfer.controller.cli;
+
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.splitinfer.controller.service.ControllerServer;
+import io.splitinfer.controller.service.Hysteresis;
+import io.splitinfer.controller.service.PolicyFactory;
+import io.splitinfer.controller.service.SplitControllerService;
+import io.splitinfer.controller.service.SplitPolicy;
+import io.splitinfer.core.metrics.MetricsHttpServer;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code controller serve}: the SplitController gRPC service. */
+@Command(
+    name = "serve",
+    mixinStandardHelpOptions = true,
+    showDefaultValues = true,
+    description = "Serve SplitController: registrations, channel reports, decisions, operator API.")
+final class ServeCommand implements Callable<Integer> {
+  @Option(names = "--port", defaultValue = "50053")
+  int port;
+
+  @Option(
+      names = "--channel-sim",
+      description = "channel-sim HOST:PORT to watch",
+      defaultValue = "")
+  String channelSim;
+
+  @Option(names = "--policy", description = "ppo, fixed, random or oracle", defaultValue = "ppo")
+  String policy;
+
+  @Option(
+      names = "--checkpoint",
+      description = "PPO checkpoint (default: the jar's)",
+      defaultValue = "")
+  String checkpoint;
+
+  @Option(
+      names = "--surrogate-file",
+      description = "surrogate for the oracle (default: the jar's)",
+      defaultValue = "")
+  String surrogateFile;
+
+  @Option(
+      names = "--db",
+      description = "records database (file path or JDBC URL)",
+      defaultValue = "controller-records")
+  String db;
+
+  @Option(
+      names = "--metrics-port",
+      description = "Prometheus /metrics; -1 disables",
+      defaultValue = "9093")
+  int metricsPort;
+
+  @Option(
+      names = "--decision-interval-ms",
+      description = "cadence of decisions; 0: on change only",
+      defaultValue = "1000")
+  long decisionIntervalMs;
+
+  @Option(
+      names = "--confirmations",
+      description = "hysteresis: identical proposals needed",
+      defaultValue = "2")
+  int confirmations;
+
+  @Option(
+      names = "--min-dwell-ms",
+      description = "hysteresis: minimum time between changes",
+      defaultValue = "2000")
+  long minDwellMs;
+
+  @Option(
+      names = "--channel-delta",
+      description = "channel change that triggers a decision",
+      defaultValue = "0.05")
+  double channelDelta;
+
+  @Option(
+      names = "--initial-split",
+      description = "split of a new UE; -1: middle of its range",
+      defaultValue = "-1")
+  int initialSplit;
+
+  @Option(
+      names = "--fixed-split",
+      description = "split of the fixed policy; -1: middle",
+      defaultValue = "-1")
+  int fixedSplit;
+
+  @Option(names = "--seed", description = "seed of the random policy", defaultValue = "1")
+  long seed;
+
+  @Override
+  public Integer call() throws Exception {
+    PolicyFactory factory = new PolicyFactory(checkpoint, surrogateFile, fixedSplit, seed);
+    SplitPolicy initial = factory.create(policy, checkpoint);
+    PrometheusMeterRegistry registry = MetricsHttpServer.newRegistry();
+    SplitControllerService service =
+        new SplitControllerService(
+            initial,
+            factory,
+            new Hysteresis(confirmations, Duration.ofMillis(minDwellMs), channelDelta),
+            initialSplit,
+            Clock.systemUTC(),
+            registry);
+    MetricsHttpServer metrics =
+        metricsPort >= 0 ? new MetricsHttpServer(registry, "0.0.0.0", metricsPort).start() : null;
+    ControllerServer server =
+        new ControllerServer(
+                service,
+                NettyServerBuilder.forPort(port),
+                Duration.ofMillis(decisionIntervalMs),
+                channelSim)
+            .start();
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  server.close();
+                  if (metrics != null) {
+                    metrics.close();
+                  }
+                }));
+    System.out.printf(
+        "controller listening on %d (policy %s %s)%s%s%n",
+        server.port(),
+        initial.name(),
+        initial.checkpoint(),
+        metrics == null ? "" : ", metrics on " + metrics.port(),
+        channelSim.isBlank() ? "" : ", watching channel-sim " + channelSim);
+    server.awaitTermination();
+    return 0;
+  }
+}
