@@ -68,8 +68,14 @@ public final class ModelCli implements Callable<Integer> {
         description = "Try the CUDA execution provider (falls back to CPU).")
     boolean cuda;
 
+    @Option(
+        names = "--spin",
+        defaultValue = "false",
+        description = "Let idle ONNX Runtime threads spin (faster only on an idle machine).")
+    boolean spin;
+
     OnnxOptions options() {
-      return OnnxOptions.defaults().withThreads(threads, 0).withCuda(cuda);
+      return OnnxOptions.defaults().withThreads(threads, 0).withCuda(cuda).withSpinning(spin);
     }
   }
 

@@ -65,6 +65,11 @@ public final class OnnxEngine implements InferenceEngine {
       if (options.intraOpThreads() > 0) {
         so.setIntraOpNumThreads(options.intraOpThreads());
       }
+      if (!options.spinning()) {
+        // idle worker threads sleep instead of spinning: far better on a shared, loaded CPU
+        so.addConfigEntry("session.intra_op.allow_spinning", "0");
+        so.addConfigEntry("session.inter_op.allow_spinning", "0");
+      }
       if (options.interOpThreads() > 0) {
         so.setInterOpNumThreads(options.interOpThreads());
       }
