@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs UE, channel-sim, edge and controller as four "machines": four Linux network namespaces
-# joined by veth pairs to a bridge, each with its own IP and no shared loopback. Generates text
+# joined by veth pairs to a bridge, each with its own IP and no shared loopback. The bridge lives
+# in a fifth namespace (the "switch"), so the host's firewall (e.g. Docker's FORWARD DROP) and
+# interfaces are never touched. Generates text
 # through them, prints it, and removes everything it created. Needs root and iproute2.
 # Traffic goes only to the addresses of the namespaces this script creates.
 #
@@ -36,8 +38,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  for n in "${nodes[@]}"; do ip netns del "si$tag-$n" 2>/dev/null || true; done
-  ip link del "$br" 2>/dev/null || true
+  for n in "${nodes[@]}" sw; do ip netns del "si$tag-$n" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
@@ -46,18 +47,20 @@ if ! ip netns add "si$tag-probe" 2>/dev/null; then
 fi
 ip netns del "si$tag-probe"
 
-ip link add "$br" type bridge
-ip link set "$br" up
+sw="si$tag-sw"
+ip netns add "$sw"
+ip -n "$sw" link add "$br" type bridge
+ip -n "$sw" link set "$br" up
 for n in "${nodes[@]}"; do
   ns="si$tag-$n"
   ip netns add "$ns"
-  ip link add "v$tag$n" type veth peer name eth0 netns "$ns"
-  ip link set "v$tag$n" master "$br" up
+  ip -n "$sw" link add "v$n" type veth peer name eth0 netns "$ns"
+  ip -n "$sw" link set "v$n" master "$br" up
   ip -n "$ns" addr add "${ip_of[$n]}/24" dev eth0
   ip -n "$ns" link set eth0 up
   ip -n "$ns" link set lo up
 done
-echo "netns-e2e: namespaces ${nodes[*]/#/si$tag-} on bridge $br ($net.0/24)"
+echo "netns-e2e: namespaces ${nodes[*]/#/si$tag-} on bridge $br in $sw ($net.0/24)"
 
 java_bin="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 export SPLITINFER_HOME="${SPLITINFER_HOME:-$HOME/.cache/splitinfer}"
@@ -72,16 +75,19 @@ wait_port() { # from-node ip port
     sleep 0.5
   done
   echo "netns-e2e: $2:$3 did not come up" >&2
-  tail -30 "$logdir"/*.err >&2 || true
+  tail -n 30 "$logdir"/* >&2 || true
   return 1
 }
 
+model_args=()
+if [ -n "${MODEL:-}" ]; then model_args=(--model "$MODEL"); fi
 run_in ctrl controller controller/target/controller.jar serve \
   --listen "${ip_of[ctrl]}:50053" --advertise "${ip_of[ctrl]}:50053" \
   --channel-sim "${ip_of[chan]}:50052" --metrics-port 9093
+wait_port edge "${ip_of[ctrl]}" 50053
 run_in edge edge edge-server/target/edge-server.jar \
   --listen "${ip_of[edge]}:50051" --advertise "${ip_of[edge]}:50051" \
-  --controller "${ip_of[ctrl]}:50053" --metrics-port 9091
+  --controller "${ip_of[ctrl]}:50053" --metrics-port 9091 "${model_args[@]}"
 wait_port chan "${ip_of[edge]}" 50051
 run_in chan channel-sim channel-sim/target/channel-sim.jar serve \
   --listen "${ip_of[chan]}:50052" --edge "${ip_of[edge]}:50051" --metrics-port 9092
@@ -92,14 +98,14 @@ echo "netns-e2e: generating from namespace si$tag-ue via ${ip_of[chan]} (channel
 set +e
 ip netns exec "si$tag-ue" "$java_bin" -Xmx1g -jar ue-client/target/ue-client.jar generate \
   --prompt "$prompt" --max-tokens "$max_tokens" \
-  --edge "${ip_of[chan]}:50052" --controller "${ip_of[ctrl]}:50053" --ue-id netns-ue \
+  --edge "${ip_of[chan]}:50052" --controller "${ip_of[ctrl]}:50053" --ue-id netns-ue "${model_args[@]}" \
   >"$logdir/ue.out" 2>"$logdir/ue.err"
 rc=$?
 set -e
 cat "$logdir/ue.out"
 if [ $rc -ne 0 ]; then
   echo "netns-e2e: ue-client failed with $rc" >&2
-  tail -40 "$logdir"/*.err >&2
+  tail -n 40 "$logdir"/* >&2
   exit 1
 fi
 echo "netns-e2e: OK (logs in $logdir)"

@@ -185,7 +185,11 @@ public final class ChannelSimulator {
       }
       rebuilt = UeMessage.newBuilder().setHidden(h).build();
     } else {
-      Pilot.Builder pl = msg.getPilot().toBuilder().setSamples(out);
+      Pilot.Builder pl =
+          msg.getPilot().toBuilder()
+              .setSamples(out)
+              .setErasureMask(ByteString.copyFrom(imp.erasureMask()))
+              .setPacketElements(imp.packetElements());
       rebuilt = UeMessage.newBuilder().setPilot(pl).build();
     }
     record(imp);

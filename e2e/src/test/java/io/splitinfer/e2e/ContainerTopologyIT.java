@@ -30,7 +30,10 @@ class ContainerTopologyIT {
 
   private static boolean imagePresent(String service) {
     try {
-      DockerClientFactory.instance().client().inspectImageCmd(image(service).asCanonicalNameString()).exec();
+      DockerClientFactory.instance()
+          .client()
+          .inspectImageCmd(image(service).asCanonicalNameString())
+          .exec();
       return true;
     } catch (RuntimeException e) {
       return false;
@@ -40,35 +43,70 @@ class ContainerTopologyIT {
   @Test
   void ueGeneratesThroughChannelSimToEdgeWithController() {
     for (String s : SERVICES) {
-      assumeTrue(imagePresent(s), "image splitinfer/" + s + ":dev not built (scripts/docker-e2e.sh builds it)");
+      assumeTrue(
+          imagePresent(s),
+          "image splitinfer/" + s + ":dev not built (scripts/docker-e2e.sh builds it)");
     }
     try (Network net = Network.newNetwork();
         GenericContainer<?> controller =
             new GenericContainer<>(image("controller"))
                 .withNetwork(net)
                 .withNetworkAliases("controller")
-                .withCommand("serve", "--listen", "0.0.0.0:50053", "--advertise", "controller:50053",
-                    "--channel-sim", "channel-sim:50052", "--metrics-port", "9093")
+                .withCommand(
+                    "serve",
+                    "--listen",
+                    "0.0.0.0:50053",
+                    "--advertise",
+                    "controller:50053",
+                    "--channel-sim",
+                    "channel-sim:50052",
+                    "--metrics-port",
+                    "9093")
                 .waitingFor(Wait.forHealthcheck().withStartupTimeout(Duration.ofMinutes(3)));
         GenericContainer<?> edge =
             new GenericContainer<>(image("edge-server"))
                 .withNetwork(net)
                 .withNetworkAliases("edge-server")
-                .withCommand("--listen", "0.0.0.0:50051", "--advertise", "edge-server:50051",
-                    "--controller", "controller:50053", "--metrics-port", "9091")
+                .withCommand(
+                    "--listen",
+                    "0.0.0.0:50051",
+                    "--advertise",
+                    "edge-server:50051",
+                    "--controller",
+                    "controller:50053",
+                    "--metrics-port",
+                    "9091")
                 .waitingFor(Wait.forHealthcheck().withStartupTimeout(Duration.ofMinutes(3)));
         GenericContainer<?> channel =
             new GenericContainer<>(image("channel-sim"))
                 .withNetwork(net)
                 .withNetworkAliases("channel-sim")
-                .withCommand("serve", "--listen", "0.0.0.0:50052", "--edge", "edge-server:50051",
-                    "--sigma", "0.05", "--metrics-port", "9092")
+                .withCommand(
+                    "serve",
+                    "--listen",
+                    "0.0.0.0:50052",
+                    "--edge",
+                    "edge-server:50051",
+                    "--sigma",
+                    "0.05",
+                    "--metrics-port",
+                    "9092")
                 .waitingFor(Wait.forHealthcheck().withStartupTimeout(Duration.ofMinutes(3)));
         GenericContainer<?> ue =
             new GenericContainer<>(image("ue-client"))
                 .withNetwork(net)
-                .withCommand("generate", "--prompt", "The state of the Union is", "--max-tokens", "16",
-                    "--edge", "channel-sim:50052", "--controller", "controller:50053", "--ue-id", "tc-ue")
+                .withCommand(
+                    "generate",
+                    "--prompt",
+                    "The state of the Union is",
+                    "--max-tokens",
+                    "16",
+                    "--edge",
+                    "channel-sim:50052",
+                    "--controller",
+                    "controller:50053",
+                    "--ue-id",
+                    "tc-ue")
                 .withStartupCheckStrategy(
                     new OneShotStartupCheckStrategy().withTimeout(Duration.ofMinutes(4)))) {
       controller.start();

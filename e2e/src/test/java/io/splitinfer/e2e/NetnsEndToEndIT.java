@@ -21,7 +21,8 @@ class NetnsEndToEndIT {
     Path root = RepoPaths.root();
     Path out = Files.createTempFile("netns-e2e", ".log");
     Process p =
-        new ProcessBuilder("bash", root.resolve("scripts/netns-e2e.sh").toString(), "--max-tokens", "16")
+        new ProcessBuilder(
+                "bash", root.resolve("scripts/netns-e2e.sh").toString(), "--max-tokens", "16")
             .directory(root.toFile())
             .redirectErrorStream(true)
             .redirectOutput(out.toFile())

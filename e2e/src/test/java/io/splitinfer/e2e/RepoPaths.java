@@ -13,7 +13,8 @@ final class RepoPaths {
       p = p.getParent();
     }
     if (p == null) {
-      throw new IllegalStateException("repository root not found from " + Path.of("").toAbsolutePath());
+      throw new IllegalStateException(
+          "repository root not found from " + Path.of("").toAbsolutePath());
     }
     return p;
   }

@@ -38,13 +38,18 @@ public final class PilotChannelEstimation implements SplitInferenceService.Pilot
     if (received.length == 0) {
       throw new IllegalArgumentException("pilot has no samples");
     }
+    // channel-sim says where its packets start and which were lost; without it (a direct link)
+    // the configured payload size is assumed and all-zero packets count as lost.
     int packetElements =
-        Math.max(
-            1, packetPayloadBytes / TensorCodec.bytesPerElement(pilot.getSamples().getDtype()));
+        pilot.getPacketElements() > 0
+            ? pilot.getPacketElements()
+            : Math.max(
+                1, packetPayloadBytes / TensorCodec.bytesPerElement(pilot.getSamples().getDtype()));
+    byte[] mask = pilot.getErasureMask().isEmpty() ? null : pilot.getErasureMask().toByteArray();
     ChannelEstimator.Estimate e =
         estimators
             .computeIfAbsent(sessionId, k -> new ChannelEstimator())
-            .observePilot(pilot.getSeed(), received, packetElements, null);
+            .observePilot(pilot.getSeed(), received, packetElements, mask);
     ChannelEstimate ce =
         ChannelEstimate.newBuilder()
             .setSessionId(sessionId)

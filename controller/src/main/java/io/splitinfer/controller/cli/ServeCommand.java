@@ -21,8 +21,24 @@ import picocli.CommandLine.Option;
     showDefaultValues = true,
     description = "Serve SplitController: registrations, channel reports, decisions, operator API.")
 final class ServeCommand implements Callable<Integer> {
-  @Option(names = "--port", defaultValue = "50053")
+  @Option(
+      names = "--listen",
+      description = "gRPC HOST:PORT to bind (HOST 0.0.0.0 = every interface)",
+      defaultValue = "0.0.0.0:50053")
+  String listen;
+
+  @Option(
+      names = "--port",
+      description = "shorthand for --listen 0.0.0.0:PORT (-1: use --listen)",
+      defaultValue = "-1")
   int port;
+
+  @Option(
+      names = "--advertise",
+      description =
+          "address others should use for this controller (informational; default: --listen)",
+      defaultValue = "")
+  String advertise;
 
   @Option(
       names = "--channel-sim",
@@ -96,6 +112,19 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--seed", description = "seed of the random policy", defaultValue = "1")
   long seed;
 
+  private java.net.InetSocketAddress bindAddress() {
+    if (port >= 0) {
+      return new java.net.InetSocketAddress(port);
+    }
+    int colon = listen.lastIndexOf(':');
+    if (colon < 0) {
+      throw new picocli.CommandLine.ParameterException(
+          new picocli.CommandLine(this), "--listen must be HOST:PORT, got " + listen);
+    }
+    return new java.net.InetSocketAddress(
+        listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)));
+  }
+
   @Override
   public Integer call() throws Exception {
     PolicyFactory factory = new PolicyFactory(checkpoint, surrogateFile, fixedSplit, seed);
@@ -114,7 +143,7 @@ final class ServeCommand implements Callable<Integer> {
     ControllerServer server =
         new ControllerServer(
                 service,
-                NettyServerBuilder.forPort(port),
+                NettyServerBuilder.forAddress(bindAddress()),
                 Duration.ofMillis(decisionIntervalMs),
                 channelSim)
             .start();
@@ -128,8 +157,10 @@ final class ServeCommand implements Callable<Integer> {
                   }
                 }));
     System.out.printf(
-        "controller listening on %d (policy %s %s)%s%s%n",
+        "controller listening on %s port %d, advertised as %s (policy %s %s)%s%s%n",
+        bindAddress().getHostString(),
         server.port(),
+        advertise.isBlank() ? listen : advertise,
         initial.name(),
         initial.checkpoint(),
         metrics == null ? "" : ", metrics on " + metrics.port(),
