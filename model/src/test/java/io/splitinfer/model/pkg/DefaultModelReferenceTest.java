@@ -31,12 +31,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DefaultModelReferenceTest {
-  @TempDir Path home;
   private ModelPackage pkg;
   private JsonNode ref;
 
   @BeforeAll
-  void locate() throws Exception {
+  void locate(@TempDir Path home) throws Exception {
     DefaultModel m = new DefaultModel(home, getClass().getClassLoader());
     assumeTrue(m.embedded(), "default model not embedded yet");
     assumeTrue(
