@@ -1,12 +1,105 @@
 #!/usr/bin/env bash
-# End-to-end demo on the embedded default model: builds what it needs, starts the edge server,
-# channel-sim and controller on localhost, generates text from the UE through the simulated
-# wireless link, changes the channel, and shows the controller moving the split.
+# End-to-end demo on the embedded default model, all on localhost:
+#   controller (PPO policy) <- watches -- channel-sim (fading uplink) -- forwards --> edge-server
+#   ue-client generates through channel-sim and follows the controller's split decisions.
+# It builds what it needs, starts the three services, generates on a clean channel, makes the
+# channel noisy and lossy at the proxy, shows the controller moving the split (and the UE and
+# edge applying it), measures perplexity through the link on both channels, and stops
+# everything it started. Exits 0 when every step worked.
+#
+# Environment: EDGE_PORT (50051), CHANNEL_PORT (50052), CONTROLLER_PORT (50053),
+# MAX_TOKENS (40), PROMPT, DEMO_REBUILD=1 to force a rebuild, DEMO_LOGS (runs/demo).
 set -euo pipefail
 cd "$(dirname "$0")"
-if [ ! -f ue-client/target/ue-client.jar ] || [ "${DEMO_REBUILD:-0}" = 1 ]; then
+
+edge_port=${EDGE_PORT:-50051}
+chan_port=${CHANNEL_PORT:-50052}
+ctrl_port=${CONTROLLER_PORT:-50053}
+max_tokens=${MAX_TOKENS:-40}
+prompt=${PROMPT:-"Fellow-Citizens of the Senate and House of Representatives: The state of the Union is"}
+logs=${DEMO_LOGS:-runs/demo}
+corpus=model/src/main/resources/splitinfer/default-model/heldout.txt
+
+jars=(edge-server ue-client channel-sim controller)
+need_build=${DEMO_REBUILD:-0}
+for m in "${jars[@]}"; do [ -f "$m/target/$m.jar" ] || need_build=1; done
+if [ "$need_build" = 1 ]; then
+  echo "== building (mvn -B -q -DskipTests package)"
   mvn -B -q -DskipTests package
 fi
-for m in edge-server ue-client channel-sim controller model; do
-  java -jar "$m/target/$m.jar" --version
-done
+
+mkdir -p "$logs"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+java_opts=(-Xmx1g -XX:+UseSerialGC)
+start() { # name jar args...
+  local name=$1 jar=$2; shift 2
+  java "${java_opts[@]}" -jar "$jar" "$@" >"$logs/$name.out" 2>"$logs/$name.err" &
+  pids+=($!)
+}
+wait_port() { # port name
+  for _ in $(seq 1 300); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.5
+  done
+  echo "$2 did not start; its log:" >&2
+  tail -n 30 "$logs/$2.err" "$logs/$2.out" >&2
+  exit 1
+}
+ue() { java "${java_opts[@]}" -jar ue-client/target/ue-client.jar "$@"; }
+ctl() { java -Xmx256m -jar controller/target/controller.jar cli "$@" --target "127.0.0.1:$ctrl_port"; }
+chan() { java -Xmx256m -jar channel-sim/target/channel-sim.jar "$@" --target "127.0.0.1:$chan_port"; }
+chan_set() { chan set "$@" >/dev/null && echo "channel-sim now: $*"; }
+
+echo "== preparing the embedded default model (converted once into a cache)"
+java -jar model/target/model.jar info | head -n 12
+
+echo "== starting controller :$ctrl_port, edge-server :$edge_port, channel-sim :$chan_port (logs in $logs/)"
+start controller controller/target/controller.jar serve --listen "127.0.0.1:$ctrl_port" \
+  --channel-sim "127.0.0.1:$chan_port" --decision-interval-ms 300 --min-dwell-ms 300 \
+  --db "$logs/controller-records" --metrics-port 9093
+start edge edge-server/target/edge-server.jar --listen "127.0.0.1:$edge_port" \
+  --controller "127.0.0.1:$ctrl_port" --metrics-port 9091
+wait_port "$edge_port" edge
+start channel-sim channel-sim/target/channel-sim.jar serve --listen "127.0.0.1:$chan_port" \
+  --edge "127.0.0.1:$edge_port" --seed 7 --metrics-port 9092
+wait_port "$chan_port" channel-sim
+wait_port "$ctrl_port" controller
+
+echo
+echo "== 1. clean channel: generate through channel-sim, split chosen by the controller"
+ue generate --prompt "$prompt" --max-tokens "$max_tokens" --edge "127.0.0.1:$chan_port" \
+  --controller "127.0.0.1:$ctrl_port" --ue-id demo-ue --pilot-every 8
+ctl get --ue demo-ue
+
+echo
+echo "== 2. the channel gets worse at the proxy: noise sigma 0.6, Rayleigh fading, 10% packet loss"
+chan_set --sigma 0.6 --fading rayleigh --loss 0.1
+sleep 2
+ctl get --ue demo-ue
+echo "-- generating on the bad channel (the UE applies the controller's split at step boundaries)"
+ue generate --prompt "$prompt" --max-tokens "$max_tokens" --edge "127.0.0.1:$chan_port" \
+  --controller "127.0.0.1:$ctrl_port" --ue-id demo-ue --pilot-every 8
+ctl get --ue demo-ue
+
+echo
+echo "== 3. perplexity (eq. 6) through the link, first 1024 held-out tokens, split 6"
+echo "-- bad channel:"
+ue eval-ppl --corpus "$corpus" --max-tokens 1024 --split 6 --edge "127.0.0.1:$chan_port"
+echo "-- channel-sim statistics on the bad channel:"
+chan stats
+chan_set --sigma 0 --fading none --h-threshold 0
+echo "-- clean channel:"
+ue eval-ppl --corpus "$corpus" --max-tokens 1024 --split 6 --edge "127.0.0.1:$chan_port"
+
+echo
+echo "== 4. what the edge counted"
+(exec 3<>/dev/tcp/127.0.0.1/9091 && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3) \
+  | grep -E '^edge_(sessions_opened|tokens_generated|split_switches)' | head -n 8 || true
+echo
+echo "demo finished OK"

@@ -61,7 +61,12 @@ public final class ControllerSplitSource implements SplitSource, AutoCloseable {
 
                       @Override
                       public void onError(Throwable t) {
-                        log.warn("WatchSplit ended: {}; keeping the last split", t.toString());
+                        if (io.grpc.Status.fromThrowable(t).getCode()
+                            == io.grpc.Status.Code.CANCELLED) {
+                          log.debug("WatchSplit closed: {}", t.toString()); // our own close()
+                        } else {
+                          log.warn("WatchSplit ended: {}; keeping the last split", t.toString());
+                        }
                       }
 
                       @Override
