@@ -25,7 +25,7 @@ final class Common {
   private Common() {}
 
   /** Default λ: see the controller README (PPL points for running all layers on the UE). */
-  static final String DEFAULT_LAMBDA = "2.0";
+  static final String DEFAULT_LAMBDA = "50.0";
 
   static SurrogateReward surrogate(String file) {
     return PolicyFactory.loadSurrogate(file == null ? "" : file);

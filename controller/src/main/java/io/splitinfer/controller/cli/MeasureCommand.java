@@ -1,9 +1,9 @@
 package io.splitinfer.controller.cli;
 
 import io.splitinfer.controller.env.ChannelDraw;
+import io.splitinfer.controller.reward.EnginePipeline;
 import io.splitinfer.controller.reward.MeasuredReward;
 import io.splitinfer.controller.reward.RecordStore;
-import io.splitinfer.controller.reward.SplitPipeline;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Locale;
@@ -33,13 +33,26 @@ final class MeasureCommand implements Callable<Integer> {
   @Option(names = "--max-split", description = "-1: L-1", defaultValue = "-1")
   int maxSplit;
 
+  @Option(
+      names = "--rms",
+      description = "first print the RMS of the clean hidden state at every split p = 0..L")
+  boolean rms;
+
   @Option(names = "--csv", description = "also export all records to this CSV", defaultValue = "")
   String csv;
 
   @Override
   public Integer call() throws Exception {
-    try (SplitPipeline pipe = pipeline.open();
+    try (EnginePipeline pipe = pipeline.open();
         RecordStore store = RecordStore.open(pipeline.db)) {
+      if (rms) {
+        double[] r = pipe.hiddenRms();
+        StringBuilder line = new StringBuilder("hidden-state RMS by split p:");
+        for (int p = 0; p < r.length; p++) {
+          line.append(String.format(Locale.ROOT, " %d:%.3f", p, r[p]));
+        }
+        System.out.println(line);
+      }
       int hi = maxSplit < 0 ? pipe.numLayers() - 1 : maxSplit;
       MeasuredReward m =
           new MeasuredReward(

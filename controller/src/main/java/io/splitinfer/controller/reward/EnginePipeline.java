@@ -6,12 +6,18 @@ import io.splitinfer.core.channel.ChannelParams;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.ModelConfig;
+import io.splitinfer.model.ppl.Perplexity;
+import java.util.Arrays;
 
 /**
  * The split pipeline in process, on a model engine: for each sequence of the evaluation batch,
  * embed → layers 1..p → channel (core's {@link ChannelModel}, eqs. 3–4) on the hidden state at the
- * split → layers p+1..L → head, then the perplexity (eq. 6) of every next token over the whole
- * batch: {@code exp(Σ NLL / Σ predicted tokens)}.
+ * split → layers p+1..L → head, then the perplexity (eq. 6) with the model module's {@link
+ * Perplexity}: each sequence of W+1 tokens is one window (window = stride = W, a fresh context),
+ * its W next-token targets scored, and the batch's PPL is {@code exp(Σ NLL / Σ scored tokens)}.
+ * With consecutive sequences that share their boundary token ({@code t[kW .. kW+W]}) this is
+ * exactly {@code Perplexity.evaluate} over the stream with window = stride = W, the training-side
+ * protocol of the default model (W = 256 there).
  *
  * <p><b>Channel.</b> The state (σ, σ_h at h_th = 1) is first read as (σ, P_loss) via eq. 4 and sent
  * through channel-sim's convention: unit-power Rayleigh fading (σ_h = √½, E[h²] = 1), the threshold
@@ -50,31 +56,66 @@ public final class EnginePipeline implements SplitPipeline {
     long count = 0;
     for (int s = 0; s < batch.length; s++) {
       int[] ids = batch[s];
-      int t = ids.length;
-      float[] h = engine.embed(ids);
-      try (KvCache ue = engine.newCache(1, split);
-          KvCache edge = engine.newCache(split + 1, layers)) {
-        h = engine.runLayers(1, split, h, t, ue);
-        channel(sigma, loss, split, s).impair(h, 4);
-        h = engine.runLayers(split + 1, layers, h, t, edge);
-      }
-      float[] logits = engine.head(h, t);
-      int v = c.vocabSize();
-      for (int k = 0; k + 1 < t; k++) {
-        int off = k * v;
-        double max = Double.NEGATIVE_INFINITY;
-        for (int j = 0; j < v; j++) {
-          max = Math.max(max, logits[off + j]);
-        }
-        double sum = 0;
-        for (int j = 0; j < v; j++) {
-          sum += Math.exp(logits[off + j] - max);
-        }
-        nll += max + Math.log(sum) - logits[off + ids[k + 1]];
-        count++;
-      }
+      ChannelModel ch = channel(sigma, loss, split, s);
+      Perplexity.Result r =
+          Perplexity.evaluate(
+              ids,
+              new Perplexity.Protocol(ids.length - 1, ids.length - 1),
+              window -> logProbs(window, split, ch));
+      nll += r.totalNll();
+      count += r.scoredTokens();
     }
     return Math.exp(nll / count);
+  }
+
+  /** log P(w_{i+1} | w_0..w_i) for one window, with the channel applied at the split. */
+  private double[] logProbs(int[] window, int split, ChannelModel ch) {
+    ModelConfig c = engine.config();
+    int layers = c.numLayers();
+    int t = window.length - 1;
+    float[] h = engine.embed(Arrays.copyOf(window, t));
+    try (KvCache ue = engine.newCache(1, split);
+        KvCache edge = engine.newCache(split + 1, layers)) {
+      h = engine.runLayers(1, split, h, t, ue);
+      ch.impair(h, 4);
+      h = engine.runLayers(split + 1, layers, h, t, edge);
+    }
+    float[] logits = engine.head(h, t);
+    int v = c.vocabSize();
+    double[] out = new double[t];
+    for (int k = 0; k < t; k++) {
+      out[k] = Perplexity.logSoftmaxAt(logits, k * v, v, window[k + 1]);
+    }
+    return out;
+  }
+
+  /**
+   * RMS of the clean hidden state at every split p = 0..L over the whole batch (p = 0: the
+   * embeddings), i.e. the scale that an absolute noise σ is compared with at that split.
+   */
+  public double[] hiddenRms() {
+    int layers = engine.config().numLayers();
+    double[] sq = new double[layers + 1];
+    long n = 0;
+    for (int[] ids : batch) {
+      int t = ids.length - 1;
+      float[] h = engine.embed(Arrays.copyOf(ids, t));
+      n += h.length;
+      try (KvCache cache = engine.newCache(1, layers)) {
+        for (int p = 0; p <= layers; p++) {
+          if (p > 0) {
+            h = engine.runLayers(p, p, h, t, cache);
+          }
+          for (float x : h) {
+            sq[p] += (double) x * x;
+          }
+        }
+      }
+    }
+    for (int p = 0; p <= layers; p++) {
+      sq[p] = Math.sqrt(sq[p] / n);
+    }
+    return sq;
   }
 
   private ChannelModel channel(double sigma, double loss, int split, int seq) {
@@ -113,7 +154,7 @@ public final class EnginePipeline implements SplitPipeline {
 
   @Override
   public int inputLength() {
-    return batch[0].length;
+    return batch[0].length - 1;
   }
 
   @Override
