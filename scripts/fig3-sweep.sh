@@ -43,7 +43,7 @@ ppl() { # split -> prints PPL
 csv="$out/fig3.csv"
 echo "channel,sigma,loss,split,ppl" >"$csv"
 for s in $sigmas; do
-  chan --sigma "$s" --fading none --loss 0
+  chan --sigma "$s" --fading none --h-threshold 0
   for p in $splits; do
     v=$(ppl "$p"); echo "awgn,$s,0,$p,$v" | tee -a "$csv"
   done

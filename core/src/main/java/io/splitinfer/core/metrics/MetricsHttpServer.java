@@ -30,6 +30,9 @@ public final class MetricsHttpServer implements AutoCloseable {
   }
 
   public MetricsHttpServer start() throws IOException {
+    if (requestedPort < 0) {
+      return this;
+    }
     server = HttpServer.create(new InetSocketAddress(host, requestedPort), 0);
     server.createContext(
         "/metrics",
@@ -54,8 +57,9 @@ public final class MetricsHttpServer implements AutoCloseable {
     return this;
   }
 
+  /** The bound port, or -1 when disabled. */
   public int port() {
-    return server.getAddress().getPort();
+    return server == null ? -1 : server.getAddress().getPort();
   }
 
   public PrometheusMeterRegistry registry() {
