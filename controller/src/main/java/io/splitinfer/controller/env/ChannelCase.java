@@ -8,7 +8,8 @@ import java.util.Locale;
  * <ul>
  *   <li>L: packet-loss probability 0–0.1, initial split in layers 1–5 (near the input);
  *   <li>H: packet-loss probability 0.1–0.3, initial split in layers 6–10;
- *   <li>A: packet-loss probability 0–0.3, initial split in layers 1–10.
+ *   <li>A: packet-loss probability 0–0.3, initial split in layers 1–10;
+ *   <li>S (ours, for the service): as A, initial split anywhere in [pMin, pMax].
  * </ul>
  *
  * <p><b>Mapping onto a model with L layers.</b> The initial-split ranges scale by L/32 and round to
@@ -19,7 +20,13 @@ import java.util.Locale;
 public enum ChannelCase {
   L(0.0, 0.1, 1, 5),
   H(0.1, 0.3, 6, 10),
-  A(0.0, 0.3, 1, 10);
+  A(0.0, 0.3, 1, 10),
+  /**
+   * Not in the paper: case A's loss range with the initial split anywhere in [pMin, pMax], for the
+   * live service, which keeps stepping from wherever the split is (a policy trained only from
+   * splits 1–10 of 32 never sees a late split at low σ and does not learn to come back down).
+   */
+  S(0.0, 0.3, 0, 32);
 
   /** Layers of the paper's model (LLaMA2-7B). */
   public static final int PAPER_LAYERS = 32;
