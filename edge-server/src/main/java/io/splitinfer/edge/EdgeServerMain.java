@@ -180,11 +180,37 @@ public final class EdgeServerMain implements Callable<Integer> {
               }));
       EdgeServer server = new EdgeServer(service, metrics).start(address(listen));
       if (link != null) {
-        try {
-          link.register(edgeId, advertise != null ? advertise : listen, service.modelInfo());
-        } catch (RuntimeException e) {
-          log.warn("could not register with controller {}: {}", controller, e.toString());
-        }
+        // The controller may start after the edge: register in the background, retrying with
+        // backoff, so the edge serves UEs meanwhile.
+        ControllerLink registerWith = link;
+        Thread registrar =
+            new Thread(
+                () -> {
+                  long backoffMs = 500;
+                  while (!Thread.currentThread().isInterrupted()) {
+                    try {
+                      registerWith.register(
+                          edgeId, advertise != null ? advertise : listen, service.modelInfo());
+                      log.info("registered with controller {} as {}", controller, edgeId);
+                      return;
+                    } catch (RuntimeException e) {
+                      log.warn(
+                          "could not register with controller {} (retrying in {} ms): {}",
+                          controller,
+                          backoffMs,
+                          e.toString());
+                    }
+                    try {
+                      Thread.sleep(backoffMs);
+                    } catch (InterruptedException ie) {
+                      return;
+                    }
+                    backoffMs = Math.min(10_000, backoffMs * 2);
+                  }
+                },
+                "controller-registrar");
+        registrar.setDaemon(true);
+        registrar.start();
       }
       System.out.printf(
           "edge-server: model %s (%s) L=%d, listening on %s (port %d)%s%n",
