@@ -15,8 +15,9 @@ public final class Policies {
 
   /**
    * The trained PPO actor, greedy: one ±1/0 move per decision, as in the MDP (eq. 8). The
-   * observation is normalized with the checkpoint's environment; the result is clamped to the UE's
-   * range.
+   * observation is normalized with the checkpoint's environment; the result stays inside the split
+   * range the policy was trained on ([p_min, p_max] of its environment, as in eq. 8) and inside the
+   * UE's range.
    */
   public static SplitPolicy ppo(PpoCheckpoint cp, String source) {
     ActorCritic agent = cp.agent();
@@ -26,7 +27,7 @@ public final class Policies {
       public int propose(double sigma, double sigmaH, int current, int min, int max) {
         int p = env.clampSplit(current);
         int a = agent.greedyAction(env.observe(sigma, sigmaH, p));
-        return clamp(current + SplitEnvironment.delta(a), min, max);
+        return clamp(env.clampSplit(p + SplitEnvironment.delta(a)), min, max);
       }
 
       @Override
