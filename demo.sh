@@ -78,9 +78,10 @@ ue generate --prompt "$prompt" --max-tokens "$max_tokens" --edge "127.0.0.1:$cha
 ctl get --ue demo-ue
 
 echo
-echo "== 2. the channel gets worse at the proxy: noise sigma 0.6, Rayleigh fading, 10% packet loss"
-chan_set --sigma 0.6 --fading rayleigh --loss 0.1
-sleep 2
+echo "== 2. the channel gets worse at the proxy: noise sigma 6, Rayleigh fading, 5% packet loss"
+chan_set --sigma 6 --fading rayleigh --loss 0.05
+echo "-- the controller (watching channel-sim) moves the split one layer per decision:"
+for _ in 1 2 3 4 5 6; do sleep 1.5; ctl get --ue demo-ue | grep -E '^split' || echo "split: 0"; done
 ctl get --ue demo-ue
 echo "-- generating on the bad channel (the UE applies the controller's split at step boundaries)"
 ue generate --prompt "$prompt" --max-tokens "$max_tokens" --edge "127.0.0.1:$chan_port" \
@@ -88,14 +89,16 @@ ue generate --prompt "$prompt" --max-tokens "$max_tokens" --edge "127.0.0.1:$cha
 ctl get --ue demo-ue
 
 echo
-echo "== 3. perplexity (eq. 6) through the link, first 1024 held-out tokens, split 6"
-echo "-- bad channel:"
-ue eval-ppl --corpus "$corpus" --max-tokens 1024 --split 6 --edge "127.0.0.1:$chan_port"
+echo "== 3. perplexity (eq. 6) through the link, first 1024 held-out tokens"
+echo "-- bad channel, early split p=1 (what the clean-channel policy chose):"
+ue eval-ppl --corpus "$corpus" --max-tokens 1024 --split 1 --edge "127.0.0.1:$chan_port"
+echo "-- bad channel, late split p=10:"
+ue eval-ppl --corpus "$corpus" --max-tokens 1024 --split 10 --edge "127.0.0.1:$chan_port"
 echo "-- channel-sim statistics on the bad channel:"
 chan stats
 chan_set --sigma 0 --fading none --h-threshold 0
-echo "-- clean channel:"
-ue eval-ppl --corpus "$corpus" --max-tokens 1024 --split 6 --edge "127.0.0.1:$chan_port"
+echo "-- clean channel, p=1:"
+ue eval-ppl --corpus "$corpus" --max-tokens 1024 --split 1 --edge "127.0.0.1:$chan_port"
 
 echo
 echo "== 4. what the edge counted"

@@ -64,8 +64,11 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   private SplitPolicy policy;
   private Channel globalChannel;
 
-  /** A channel state: σ and loss probability (σ_h at h_th = 1 derived). */
-  record Channel(double sigma, double loss) {
+  /**
+   * A channel state: σ and loss probability (σ_h at h_th = 1 derived), and when it was observed
+   * (the newest observation of a UE's own reports and the default wins).
+   */
+  record Channel(double sigma, double loss, long observedAtMs) {
     double sigmaH() {
       return loss <= 0 ? Double.POSITIVE_INFINITY : ChannelDraw.sigmaHForLoss(loss, H_TH);
     }
@@ -273,15 +276,18 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
    * it moved by more than the hysteresis' channel delta. Returns the UE's epoch (0 for all).
    */
   public synchronized long updateChannel(String ueId, double sigma, double loss) {
-    Channel c = new Channel(sigma, loss);
+    Channel c = new Channel(sigma, loss, clock.millis());
     if (ueId == null || ueId.isBlank()) {
-      Channel before = globalChannel;
+      // The default (e.g. channel-sim's watch stream) is now the newest observation for every UE:
+      // it replaces an older per-UE report (e.g. the last pilot estimate of an idle UE).
+      java.util.Map<Ue, Channel> before = new java.util.HashMap<>();
+      for (Ue u : ues.values()) {
+        before.put(u, channelOf(u));
+      }
       globalChannel = c;
-      if (c.differs(before, hysteresis.channelDelta())) {
-        for (Ue u : ues.values()) {
-          if (u.channel == null) {
-            evaluate(u);
-          }
+      for (Ue u : ues.values()) {
+        if (channelOf(u) == c && c.differs(before.get(u), hysteresis.channelDelta())) {
+          evaluate(u);
         }
       }
       return 0;
@@ -382,7 +388,13 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   }
 
   private Channel channelOf(Ue u) {
-    return u.channel != null ? u.channel : globalChannel;
+    if (u.channel == null) {
+      return globalChannel;
+    }
+    if (globalChannel == null) {
+      return u.channel;
+    }
+    return u.channel.observedAtMs() >= globalChannel.observedAtMs() ? u.channel : globalChannel;
   }
 
   private int propose(Ue u, Channel c) {

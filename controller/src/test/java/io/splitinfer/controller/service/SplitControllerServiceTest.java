@@ -283,4 +283,26 @@ class SplitControllerServiceTest {
     assertEquals(6, stub.getSplit(GetSplitRequest.newBuilder().setUeId("a").build()).getSplit());
     assertEquals(6, stub.getSplit(GetSplitRequest.newBuilder().setUeId("b").build()).getSplit());
   }
+
+  @Test
+  void newestChannelObservationWinsOverAnOlderPerUeReport() {
+    register("a", "e");
+    // the UE's own (pilot) report says: clean
+    stub.reportChannel(
+        ChannelReport.newBuilder()
+            .setUeId("a")
+            .setSource(ChannelReportSource.CHANNEL_REPORT_SOURCE_EDGE_PILOT)
+            .setSigma(0.0)
+            .build());
+    clock.ms += 10_000;
+    // later, channel-sim's ground truth for everyone: noisy
+    stub.reportChannel(
+        ChannelReport.newBuilder()
+            .setSource(ChannelReportSource.CHANNEL_REPORT_SOURCE_CHANNEL_SIM)
+            .setSigma(0.6)
+            .build());
+    clock.ms += 10_000;
+    service.evaluateAll();
+    assertEquals(6, stub.getSplit(GetSplitRequest.newBuilder().setUeId("a").build()).getSplit());
+  }
 }
