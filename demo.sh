@@ -90,7 +90,7 @@ ctl get --ue demo-ue
 
 echo
 echo "== 3. perplexity (eq. 6) through the link, first 1024 held-out tokens"
-echo "-- bad channel, early split p=1 (what the clean-channel policy chose):"
+echo "-- bad channel, early split p=1:"
 ue eval-ppl --corpus "$corpus" --max-tokens 1024 --split 1 --edge "127.0.0.1:$chan_port"
 echo "-- bad channel, late split p=10:"
 ue eval-ppl --corpus "$corpus" --max-tokens 1024 --split 10 --edge "127.0.0.1:$chan_port"
