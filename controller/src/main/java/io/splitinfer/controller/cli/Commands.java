@@ -13,6 +13,7 @@ public final class Commands {
     cmd.addSubcommand(new FitSurrogateCommand());
     cmd.addSubcommand(new EvaluateCommand());
     cmd.addSubcommand(new PlotDecisionsCommand());
+    cmd.addSubcommand(new CompareCommand());
     cmd.addSubcommand(new OperatorCli());
   }
 }

@@ -3,6 +3,9 @@ package io.splitinfer.controller.cli;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.splitinfer.proto.v1.ChannelReport;
+import io.splitinfer.proto.v1.ChannelReportSource;
 import io.splitinfer.proto.v1.GetPolicyRequest;
 import io.splitinfer.proto.v1.GetSplitRequest;
 import io.splitinfer.proto.v1.OverrideRequest;
@@ -26,7 +29,8 @@ import picocli.CommandLine.Option;
       OperatorCli.Set.class,
       OperatorCli.Unpin.class,
       OperatorCli.Policy.class,
-      OperatorCli.Watch.class
+      OperatorCli.Watch.class,
+      OperatorCli.Report.class
     })
 final class OperatorCli implements Callable<Integer> {
   @Override
@@ -36,17 +40,26 @@ final class OperatorCli implements Callable<Integer> {
   }
 
   abstract static class Base implements Callable<Integer> {
+    /** Prefix of an in-process server name as a target (tests, embedding). */
+    static final String IN_PROCESS = "in-process:";
+
     @Option(
         names = "--target",
-        description = "controller HOST:PORT",
+        description = "controller HOST:PORT (or in-process:NAME)",
         defaultValue = "localhost:50053")
     String target;
 
     abstract void run(SplitControllerGrpc.SplitControllerBlockingStub stub);
 
+    ManagedChannel open() {
+      return target.startsWith(IN_PROCESS)
+          ? InProcessChannelBuilder.forName(target.substring(IN_PROCESS.length())).build()
+          : ManagedChannelBuilder.forTarget(target).usePlaintext().build();
+    }
+
     @Override
     public Integer call() throws Exception {
-      ManagedChannel ch = ManagedChannelBuilder.forTarget(target).usePlaintext().build();
+      ManagedChannel ch = open();
       try {
         run(
             SplitControllerGrpc.newBlockingStub(ch)
@@ -146,6 +159,91 @@ final class OperatorCli implements Callable<Integer> {
       SplitControllerGrpc.SplitControllerBlockingStub s = stub.withDeadline(null);
       s.watchSplit(WatchSplitRequest.newBuilder().setUeId(ue).setEdgeId(edge).build())
           .forEachRemaining(d -> System.out.println(d.toString().replace('\n', ' ')));
+    }
+  }
+
+  @Command(
+      name = "report",
+      mixinStandardHelpOptions = true,
+      showDefaultValues = true,
+      description = {
+        "Send a channel observation (ReportChannel) for a UE, as an edge, a UE or channel-sim"
+            + " would. The newest observation wins; the policy is evaluated at once when the"
+            + " channel moved by more than the hysteresis' delta, otherwise on the next cadence.",
+        "--loss 0 with --sigma-h > 0: the controller derives the loss probability from σ_h"
+            + " (eq. 4, h_th = 1). --ue= (empty) sets the default channel of every UE."
+      })
+  static final class Report extends Base {
+    @Option(names = "--ue", required = true, description = "UE id (empty: every UE)")
+    String ue;
+
+    @Option(
+        names = "--sigma",
+        required = true,
+        description = "noise std σ (hidden-state units of the model)")
+    double sigma;
+
+    @Option(names = "--loss", defaultValue = "0", description = "packet-loss probability P")
+    double loss;
+
+    @Option(names = "--sigma-h", defaultValue = "0", description = "fading scale σ_h (optional)")
+    double sigmaH;
+
+    @Option(names = "--snr-db", defaultValue = "0", description = "SNR in dB (informational)")
+    double snrDb;
+
+    @Option(
+        names = "--source",
+        defaultValue = "ue",
+        description = "ue, edge (pilot estimate) or channel-sim (ground truth)")
+    String source;
+
+    /** The proto source for a {@code --source} value. */
+    static ChannelReportSource source(String s) {
+      return switch (s.trim().toLowerCase(java.util.Locale.ROOT)) {
+        case "ue" -> ChannelReportSource.CHANNEL_REPORT_SOURCE_UE;
+        case "edge", "edge-pilot" -> ChannelReportSource.CHANNEL_REPORT_SOURCE_EDGE_PILOT;
+        case "channel-sim", "sim" -> ChannelReportSource.CHANNEL_REPORT_SOURCE_CHANNEL_SIM;
+        default ->
+            throw new IllegalArgumentException(
+                "--source must be ue, edge or channel-sim, not '" + s + "'");
+      };
+    }
+
+    @Override
+    public Integer call() throws Exception {
+      try {
+        source(source);
+      } catch (IllegalArgumentException e) {
+        System.err.println("error: " + e.getMessage());
+        return 2;
+      }
+      return super.call();
+    }
+
+    @Override
+    void run(SplitControllerGrpc.SplitControllerBlockingStub stub) {
+      ChannelReport req =
+          ChannelReport.newBuilder()
+              .setUeId(ue)
+              .setSource(source(source))
+              .setSigma(sigma)
+              .setSigmaH(sigmaH)
+              .setLossRate(loss)
+              .setSnrDb(snrDb)
+              .setObservedAtUnixMs(System.currentTimeMillis())
+              .setSamples(1)
+              .build();
+      long epoch = stub.reportChannel(req).getEpoch();
+      System.out.printf(
+          java.util.Locale.ROOT,
+          "reported σ=%s loss=%s σ_h=%s for %s (%s): epoch %d%n",
+          sigma,
+          loss,
+          sigmaH,
+          ue.isBlank() ? "every UE" : "UE " + ue,
+          req.getSource().name(),
+          epoch);
     }
   }
 }
