@@ -26,6 +26,7 @@ public final class EdgeServer implements AutoCloseable {
   private final int maxInboundBytes;
   private final HealthStatusManager health = new HealthStatusManager();
   private Server server;
+  private boolean inlineCalls;
 
   public EdgeServer(SplitInferenceService service, EdgeMetrics metrics) {
     this.service = service;
@@ -34,6 +35,18 @@ public final class EdgeServer implements AutoCloseable {
     // clear description; the transport limit (twice that) is the hard stop gRPC enforces itself
     // (it resets the stream, which the client sees as CANCELLED).
     this.maxInboundBytes = (int) Math.min(Integer.MAX_VALUE, 2L * service.maxMessageBytes());
+  }
+
+  /**
+   * Runs each session's work on the transport thread that received the message instead of handing
+   * it to an executor (gRPC's {@code directExecutor}). Saves two thread hand-offs per decode step
+   * (measured: about 1.5 ms of a 5-8 ms step on the default model over loopback). Each UE has its
+   * own connection, and connections are spread over the transport's event loops, so UEs on
+   * different loops still run in parallel; UEs sharing a loop take turns.
+   */
+  public EdgeServer inlineCalls(boolean inline) {
+    this.inlineCalls = inline;
+    return this;
   }
 
   /** Starts on a TCP address (Netty). */
@@ -47,6 +60,9 @@ public final class EdgeServer implements AutoCloseable {
   }
 
   private EdgeServer start(ServerBuilder<?> builder) throws IOException {
+    if (inlineCalls) {
+      builder.directExecutor();
+    }
     server =
         builder
             .maxInboundMessageSize(maxInboundBytes)

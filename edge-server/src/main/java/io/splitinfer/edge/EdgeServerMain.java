@@ -110,6 +110,16 @@ public final class EdgeServerMain implements Callable<Integer> {
       description = "Address to register with the controller (default: --listen).")
   String advertise;
 
+  @Option(
+      names = "--inline-calls",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
+      description =
+          "Run session work on the transport threads (gRPC directExecutor): lower per-token"
+              + " latency; --no-inline-calls hands it to a thread pool instead.")
+  boolean inlineCalls;
+
   @Option(names = "--edge-id", defaultValue = "edge-0", description = "Edge id at the controller.")
   String edgeId;
 
@@ -178,7 +188,8 @@ public final class EdgeServerMain implements Callable<Integer> {
                   reportTo.report(ue, e);
                 }
               }));
-      EdgeServer server = new EdgeServer(service, metrics).start(address(listen));
+      EdgeServer server =
+          new EdgeServer(service, metrics).inlineCalls(inlineCalls).start(address(listen));
       if (link != null) {
         // The controller may start after the edge: register in the background, retrying with
         // backoff, so the edge serves UEs meanwhile.

@@ -97,6 +97,7 @@ public final class UeClientMain implements Callable<Integer> {
     return NettyChannelBuilder.forAddress(
             hostPort.substring(0, i), Integer.parseInt(hostPort.substring(i + 1)))
         .usePlaintext()
+        .directExecutor()
         .maxInboundMessageSize(256 << 20)
         .build();
   }
