@@ -1,6 +1,7 @@
 package io.splitinfer.proto;
 
 import com.google.protobuf.ByteString;
+import io.splitinfer.core.numeric.HalfFloats;
 import io.splitinfer.proto.v1.ByteOrder;
 import io.splitinfer.proto.v1.DType;
 import io.splitinfer.proto.v1.Tensor;

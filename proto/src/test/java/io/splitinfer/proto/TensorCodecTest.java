@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.splitinfer.core.numeric.HalfFloats;
 import io.splitinfer.proto.v1.ByteOrder;
 import io.splitinfer.proto.v1.DType;
 import io.splitinfer.proto.v1.Tensor;

@@ -1,5 +1,6 @@
 package io.splitinfer.model.checkpoint;
 
+import io.splitinfer.core.numeric.HalfFloats;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -39,13 +40,13 @@ public enum DType {
       case F16 -> {
         var s = b.asShortBuffer();
         for (int i = 0; i < count; i++) {
-          dst[dstOffset + i] = halfToFloat(s.get(i));
+          dst[dstOffset + i] = HalfFloats.fromF16(s.get(i));
         }
       }
       case BF16 -> {
         var s = b.asShortBuffer();
         for (int i = 0; i < count; i++) {
-          dst[dstOffset + i] = Float.intBitsToFloat((s.get(i) & 0xffff) << 16);
+          dst[dstOffset + i] = HalfFloats.fromBf16(s.get(i));
         }
       }
     }
@@ -58,73 +59,9 @@ public enum DType {
       float f = src[srcOffset + i];
       switch (this) {
         case F32 -> b.putFloat(f);
-        case F16 -> b.putShort(floatToHalf(f));
-        case BF16 -> b.putShort(floatToBf16(f));
+        case F16 -> b.putShort(HalfFloats.toF16(f));
+        case BF16 -> b.putShort(HalfFloats.toBf16(f));
       }
     }
-  }
-
-  /** IEEE 754 binary16 -> float32 (exact). */
-  public static float halfToFloat(short h) {
-    int bits = h & 0xffff;
-    int sign = (bits & 0x8000) << 16;
-    int exp = (bits >>> 10) & 0x1f;
-    int mant = bits & 0x3ff;
-    if (exp == 0x1f) {
-      return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
-    }
-    if (exp == 0) {
-      if (mant == 0) {
-        return Float.intBitsToFloat(sign);
-      }
-      float v = mant * 0x1p-24f;
-      return sign != 0 ? -v : v;
-    }
-    return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
-  }
-
-  /** float32 -> IEEE 754 binary16, round to nearest even (like numpy/torch). */
-  public static short floatToHalf(float f) {
-    int bits = Float.floatToRawIntBits(f);
-    int sign = (bits >>> 16) & 0x8000;
-    int exp = (bits >>> 23) & 0xff;
-    int mant = bits & 0x7fffff;
-    if (exp == 0xff) {
-      return (short) (sign | 0x7c00 | (mant != 0 ? 0x200 | (mant >>> 13) : 0));
-    }
-    int e = exp - 127 + 15;
-    if (e >= 0x1f) {
-      return (short) (sign | 0x7c00);
-    }
-    if (e <= 0) {
-      if (e < -10) {
-        return (short) sign;
-      }
-      int m = mant | 0x800000;
-      int shift = 14 - e;
-      int half = m >>> shift;
-      int rem = m & ((1 << shift) - 1);
-      int mid = 1 << (shift - 1);
-      if (rem > mid || (rem == mid && (half & 1) != 0)) {
-        half++;
-      }
-      return (short) (sign | half);
-    }
-    int half = (e << 10) | (mant >>> 13);
-    int rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem == 0x1000 && (half & 1) != 0)) {
-      half++; // may carry into the exponent, which is the correct rounding
-    }
-    return (short) (sign | half);
-  }
-
-  /** float32 -> bfloat16, round to nearest even. */
-  public static short floatToBf16(float f) {
-    int bits = Float.floatToRawIntBits(f);
-    if (Float.isNaN(f)) {
-      return (short) ((bits >>> 16) | 0x40);
-    }
-    int rounding = 0x7fff + ((bits >>> 16) & 1);
-    return (short) ((bits + rounding) >>> 16);
   }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.splitinfer.core.numeric.HalfFloats;
 import io.splitinfer.model.engine.ModelConfig;
 import io.splitinfer.model.engine.RopeScaling;
 import java.io.IOException;
@@ -44,8 +45,8 @@ class SafeTensorsTest {
         float expected =
             switch (dtype) {
               case F32 -> v[i];
-              case F16 -> DType.halfToFloat(DType.floatToHalf(v[i]));
-              case BF16 -> Float.intBitsToFloat((DType.floatToBf16(v[i]) & 0xffff) << 16);
+              case F16 -> HalfFloats.fromF16(HalfFloats.toF16(v[i]));
+              case BF16 -> Float.intBitsToFloat((HalfFloats.toBf16(v[i]) & 0xffff) << 16);
             };
         assertEquals(expected, back[i], 0f, "element " + i);
         double rel = dtype == DType.F32 ? 0 : dtype == DType.F16 ? 1e-3 : 8e-3;
@@ -60,22 +61,22 @@ class SafeTensorsTest {
 
   @Test
   void halfConversionMatchesKnownBitPatterns() {
-    assertEquals((short) 0x3c00, DType.floatToHalf(1f));
-    assertEquals((short) 0xc000, DType.floatToHalf(-2f));
-    assertEquals((short) 0x7bff, DType.floatToHalf(65504f));
-    assertEquals((short) 0x7c00, DType.floatToHalf(70000f));
-    assertEquals((short) 0x0001, DType.floatToHalf(0x1p-24f));
-    assertEquals(0x1p-24f, DType.halfToFloat((short) 0x0001));
-    assertEquals(1.0009765625f, DType.halfToFloat((short) 0x3c01));
+    assertEquals((short) 0x3c00, HalfFloats.toF16(1f));
+    assertEquals((short) 0xc000, HalfFloats.toF16(-2f));
+    assertEquals((short) 0x7bff, HalfFloats.toF16(65504f));
+    assertEquals((short) 0x7c00, HalfFloats.toF16(70000f));
+    assertEquals((short) 0x0001, HalfFloats.toF16(0x1p-24f));
+    assertEquals(0x1p-24f, HalfFloats.fromF16((short) 0x0001));
+    assertEquals(1.0009765625f, HalfFloats.fromF16((short) 0x3c01));
     // ties to even: 1 + 2^-11 lies halfway between 1 and 1 + 2^-10
-    assertEquals((short) 0x3c00, DType.floatToHalf(1f + 0x1p-11f));
-    assertEquals((short) 0x3f80, DType.floatToBf16(1f));
+    assertEquals((short) 0x3c00, HalfFloats.toF16(1f + 0x1p-11f));
+    assertEquals((short) 0x3f80, HalfFloats.toBf16(1f));
     // every half value survives half -> float -> half
     for (int h = 0; h < 0x10000; h++) {
       if (((h >>> 10) & 0x1f) == 0x1f && (h & 0x3ff) != 0) {
         continue; // NaN payloads
       }
-      assertEquals((short) h, DType.floatToHalf(DType.halfToFloat((short) h)), "half " + h);
+      assertEquals((short) h, HalfFloats.toF16(HalfFloats.fromF16((short) h)), "half " + h);
     }
   }
 

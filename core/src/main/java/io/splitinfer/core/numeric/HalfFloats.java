@@ -1,4 +1,4 @@
-package io.splitinfer.proto;
+package io.splitinfer.core.numeric;
 
 /**
  * IEEE-754 binary16 and bfloat16 conversions (JDK 17 has no {@code Float.floatToFloat16}). Both
