@@ -7,6 +7,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.splitinfer.core.channel.ChannelParams;
 import io.splitinfer.core.channel.Scenario;
 import io.splitinfer.core.cli.FlagDefaults;
+import io.splitinfer.core.cli.HostPort;
 import io.splitinfer.core.metrics.MetricsHttpServer;
 import io.splitinfer.proto.v1.ChannelControlGrpc;
 import io.splitinfer.proto.v1.ChannelParameters;
@@ -62,14 +63,6 @@ public final class ChannelSimMain implements Callable<Integer> {
     System.exit(FlagDefaults.install(cmd, args).execute(args));
   }
 
-  static String[] hostPort(String s, String what) {
-    int i = s.lastIndexOf(':');
-    if (i <= 0 || i == s.length() - 1) {
-      throw new IllegalArgumentException(what + " must be HOST:PORT, got " + s);
-    }
-    return new String[] {s.substring(0, i), s.substring(i + 1)};
-  }
-
   @Command(
       name = "serve",
       mixinStandardHelpOptions = true,
@@ -100,7 +93,7 @@ public final class ChannelSimMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-      String[] l = hostPort(listen, "--listen");
+      HostPort l = HostPort.parse(listen, "--listen");
       ChannelParams params = channel.apply(ChannelParams.IDEAL, false);
       Scenario s = null;
       if (scenario != null && !scenario.isBlank()) {
@@ -116,18 +109,12 @@ public final class ChannelSimMain implements Callable<Integer> {
           ChannelSimServer server =
               new ChannelSimServer(
                       new ChannelSimServer.Config(
-                          l[0],
-                          Integer.parseInt(l[1]),
-                          edge,
-                          params,
-                          s,
-                          params.seed(),
-                          maxMessageMb << 20),
+                          l.host(), l.port(), edge, params, s, params.seed(), maxMessageMb << 20),
                       registry)
                   .start()) {
         log.info(
             "channel-sim listening on {}:{} -> edge {}, metrics :{}, channel {}",
-            l[0],
+            l.host(),
             server.port(),
             edge,
             metrics.port(),

@@ -5,6 +5,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.splitinfer.core.channel.ChannelParams;
 import io.splitinfer.core.cli.FlagDefaults;
+import io.splitinfer.core.cli.HostPort;
 import io.splitinfer.core.metrics.MetricsHttpServer;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.onnx.OnnxOptions;
@@ -135,15 +136,6 @@ public final class EdgeServerMain implements Callable<Integer> {
       description = "Prometheus /metrics port (-1 = off).")
   int metricsPort;
 
-  static InetSocketAddress address(String hostPort) {
-    int i = hostPort.lastIndexOf(':');
-    if (i < 0) {
-      throw new CommandLine.TypeConversionException("expected HOST:PORT, got " + hostPort);
-    }
-    return new InetSocketAddress(
-        hostPort.substring(0, i), Integer.parseInt(hostPort.substring(i + 1)));
-  }
-
   @Override
   public Integer call() throws Exception {
     ModelPackage pkg =
@@ -175,7 +167,7 @@ public final class EdgeServerMain implements Callable<Integer> {
               new EdgeModel(pkg.id(), pkg.sha256(), engine, text), config, metrics);
       ControllerLink link = null;
       if (controller != null) {
-        InetSocketAddress a = address(controller);
+        InetSocketAddress a = HostPort.parse(controller, "--controller").toSocketAddress();
         ctl = NettyChannelBuilder.forAddress(a.getHostString(), a.getPort()).usePlaintext().build();
         link = new ControllerLink(ctl);
       }
@@ -189,7 +181,9 @@ public final class EdgeServerMain implements Callable<Integer> {
                 }
               }));
       EdgeServer server =
-          new EdgeServer(service, metrics).inlineCalls(inlineCalls).start(address(listen));
+          new EdgeServer(service, metrics)
+              .inlineCalls(inlineCalls)
+              .start(HostPort.parse(listen, "--listen").toSocketAddress());
       if (link != null) {
         // The controller may start after the edge: register in the background, retrying with
         // backoff, so the edge serves UEs meanwhile.

@@ -4,6 +4,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.splitinfer.core.channel.PilotSequence;
 import io.splitinfer.core.cli.FlagDefaults;
+import io.splitinfer.core.cli.HostPort;
 import io.splitinfer.model.ppl.Perplexity;
 import io.splitinfer.proto.TensorCodec;
 import io.splitinfer.proto.v1.DType;
@@ -90,12 +91,8 @@ public final class UeClientMain implements Callable<Integer> {
   }
 
   static ManagedChannel channel(String hostPort) {
-    int i = hostPort.lastIndexOf(':');
-    if (i < 0) {
-      throw new IllegalArgumentException("expected HOST:PORT, got " + hostPort);
-    }
-    return NettyChannelBuilder.forAddress(
-            hostPort.substring(0, i), Integer.parseInt(hostPort.substring(i + 1)))
+    HostPort a = HostPort.parse(hostPort, "address");
+    return NettyChannelBuilder.forAddress(a.host(), a.port())
         .usePlaintext()
         .directExecutor()
         .maxInboundMessageSize(256 << 20)

@@ -7,6 +7,7 @@ import io.splitinfer.controller.service.Hysteresis;
 import io.splitinfer.controller.service.PolicyFactory;
 import io.splitinfer.controller.service.SplitControllerService;
 import io.splitinfer.controller.service.SplitPolicy;
+import io.splitinfer.core.cli.HostPort;
 import io.splitinfer.core.metrics.MetricsHttpServer;
 import java.time.Clock;
 import java.time.Duration;
@@ -116,13 +117,7 @@ final class ServeCommand implements Callable<Integer> {
     if (port >= 0) {
       return new java.net.InetSocketAddress(port);
     }
-    int colon = listen.lastIndexOf(':');
-    if (colon < 0) {
-      throw new picocli.CommandLine.ParameterException(
-          new picocli.CommandLine(this), "--listen must be HOST:PORT, got " + listen);
-    }
-    return new java.net.InetSocketAddress(
-        listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)));
+    return HostPort.parse(listen, "--listen").toSocketAddress();
   }
 
   @Override
