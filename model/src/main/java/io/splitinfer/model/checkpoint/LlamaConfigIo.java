@@ -66,7 +66,6 @@ public final class LlamaConfigIo {
         maxPos,
         c.path("rms_norm_eps").asDouble(1e-6),
         c.path("rope_theta").asDouble(10000.0),
-        scaling.factor(),
         c.path("tie_word_embeddings").asBoolean(false),
         tokenId(c.path("bos_token_id")),
         tokenId(c.path("eos_token_id")),

@@ -24,33 +24,19 @@ public record RandomCheckpoint(ModelConfig config, DType dtype, long seed, int s
   /** TinyLlama-1.1B dimensions (22 layers, d 2048, 32 heads, 4 KV heads, vocab 32000). */
   public static ModelConfig tinyLlama11b() {
     return new ModelConfig(
-        22, 2048, 5632, 32, 4, 64, 32000, 2048, 1e-5, 10000.0, 1.0, false, 1, 2, RopeScaling.NONE);
+        22, 2048, 5632, 32, 4, 64, 32000, 2048, 1e-5, 10000.0, false, 1, 2, RopeScaling.NONE);
   }
 
   /** Llama-2-7B dimensions. */
   public static ModelConfig llama2_7b() {
     return new ModelConfig(
-        32,
-        4096,
-        11008,
-        32,
-        32,
-        128,
-        32000,
-        4096,
-        1e-5,
-        10000.0,
-        1.0,
-        false,
-        1,
-        2,
-        RopeScaling.NONE);
+        32, 4096, 11008, 32, 32, 128, 32000, 4096, 1e-5, 10000.0, false, 1, 2, RopeScaling.NONE);
   }
 
   /** A tiny config for tests. */
   public static ModelConfig tiny(int layers, boolean tied) {
     return new ModelConfig(
-        layers, 32, 64, 4, 2, 8, 97, 256, 1e-5, 10000.0, 1.0, tied, 1, 2, RopeScaling.NONE);
+        layers, 32, 64, 4, 2, 8, 97, 256, 1e-5, 10000.0, tied, 1, 2, RopeScaling.NONE);
   }
 
   /** Writes config.json and the weights into {@code dir}. */

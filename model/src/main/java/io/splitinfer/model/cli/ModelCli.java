@@ -303,7 +303,6 @@ public final class ModelCli implements Callable<Integer> {
                 maxPositions,
                 1e-5,
                 10000.0,
-                1.0,
                 tied,
                 1,
                 2,

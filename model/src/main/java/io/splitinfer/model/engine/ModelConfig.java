@@ -13,7 +13,6 @@ package io.splitinfer.model.engine;
  * @param maxPositions longest sequence
  * @param rmsNormEps RMSNorm epsilon
  * @param ropeTheta RoPE base
- * @param ropeScalingFactor linear/llama3 scaling factor (1 = none)
  * @param tiedEmbeddings LM head shares the embedding matrix
  * @param bosTokenId beginning-of-sequence id (-1 if none)
  * @param eosTokenId end-of-sequence id (-1 if none)
@@ -30,7 +29,6 @@ public record ModelConfig(
     int maxPositions,
     double rmsNormEps,
     double ropeTheta,
-    double ropeScalingFactor,
     boolean tiedEmbeddings,
     int bosTokenId,
     int eosTokenId,
@@ -38,11 +36,7 @@ public record ModelConfig(
 
   public ModelConfig {
     if (ropeScaling == null) {
-      ropeScaling = RopeScaling.linear(ropeScalingFactor);
-    }
-    if (ropeScaling.factor() != ropeScalingFactor) {
-      throw new IllegalArgumentException(
-          "ropeScalingFactor " + ropeScalingFactor + " != rope_scaling " + ropeScaling);
+      ropeScaling = RopeScaling.NONE;
     }
     if (numLayers < 0
         || hiddenSize <= 0
@@ -74,38 +68,9 @@ public record ModelConfig(
     }
   }
 
-  /** Linear RoPE scaling only (1 = none); the pre-{@link RopeScaling} constructor. */
-  public ModelConfig(
-      int numLayers,
-      int hiddenSize,
-      int intermediateSize,
-      int numHeads,
-      int numKvHeads,
-      int headDim,
-      int vocabSize,
-      int maxPositions,
-      double rmsNormEps,
-      double ropeTheta,
-      double ropeScalingFactor,
-      boolean tiedEmbeddings,
-      int bosTokenId,
-      int eosTokenId) {
-    this(
-        numLayers,
-        hiddenSize,
-        intermediateSize,
-        numHeads,
-        numKvHeads,
-        headDim,
-        vocabSize,
-        maxPositions,
-        rmsNormEps,
-        ropeTheta,
-        ropeScalingFactor,
-        tiedEmbeddings,
-        bosTokenId,
-        eosTokenId,
-        RopeScaling.linear(ropeScalingFactor));
+  /** The RoPE scaling factor (1 = none), from {@link #ropeScaling()}. */
+  public double ropeScalingFactor() {
+    return ropeScaling.factor();
   }
 
   /** numKvHeads * headDim: the width of one position's keys (or values). */
@@ -142,7 +107,6 @@ public record ModelConfig(
         maxPositions,
         rmsNormEps,
         ropeTheta,
-        ropeScalingFactor,
         tiedEmbeddings,
         bosTokenId,
         eosTokenId,

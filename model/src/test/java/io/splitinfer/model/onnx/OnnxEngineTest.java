@@ -180,7 +180,6 @@ class OnnxEngineTest {
                 256,
                 1e-5,
                 10000.0,
-                1.0,
                 false,
                 1,
                 2,

@@ -29,7 +29,7 @@ class ReferenceEngineTest {
   void matchesHandComputedTwoTokenCase() {
     double eps = 1e-6;
     ModelConfig c =
-        new ModelConfig(1, 2, 1, 1, 1, 2, 3, 16, eps, 10000, 1, true, -1, -1, RopeScaling.NONE);
+        new ModelConfig(1, 2, 1, 1, 1, 2, 3, 16, eps, 10000, true, -1, -1, RopeScaling.NONE);
     float[] emb = {1, 0, 0, 1, 1, 1};
     float[] id = {1, 0, 0, 1};
     var layer =
