@@ -58,7 +58,7 @@ public final class OnnxEngine implements InferenceEngine {
 
   /** Opens an engine over a verified package. */
   public static OnnxEngine open(ModelPackage pkg, OnnxOptions options) {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     OrtSession.SessionOptions so = new OrtSession.SessionOptions();
     String provider = "CPU";
     try {
