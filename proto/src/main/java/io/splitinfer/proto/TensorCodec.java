@@ -36,7 +36,12 @@ public final class TensorCodec {
       if (d < 0) {
         throw new TensorFormatException("negative dimension in shape " + Arrays.toString(shape));
       }
-      n = Math.multiplyExact(n, d);
+      if (d > MAX_ELEMENTS) {
+        // refused before multiplying: a product of two hostile dimensions can overflow a long
+        throw new TensorFormatException(
+            "dimension " + d + " in shape " + Arrays.toString(shape) + " exceeds " + MAX_ELEMENTS);
+      }
+      n *= d; // both factors <= 2^28 here, so no overflow
       if (n > MAX_ELEMENTS) {
         throw new TensorFormatException(
             "shape " + Arrays.toString(shape) + " exceeds " + MAX_ELEMENTS + " elements");

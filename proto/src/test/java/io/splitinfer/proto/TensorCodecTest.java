@@ -112,6 +112,10 @@ class TensorCodecTest {
     assertEquals(TensorCodec.MAX_ELEMENTS, TensorCodec.elementCount(maxShape));
     assertThrows(TensorFormatException.class, () -> TensorCodec.elementCount(1L << 28, 2));
     assertThrows(TensorFormatException.class, () -> TensorCodec.elementCount(Long.MAX_VALUE, 4));
+    // found by TensorCodecQuickFuzzTest: a small dimension first, then one that overflows a long
+    // (was an ArithmeticException, i.e. INTERNAL at the edge instead of INVALID_ARGUMENT)
+    assertThrows(TensorFormatException.class, () -> TensorCodec.elementCount(2, Long.MAX_VALUE));
+    assertThrows(TensorFormatException.class, () -> TensorCodec.elementCount(3, 1L << 62));
   }
 
   @Test
