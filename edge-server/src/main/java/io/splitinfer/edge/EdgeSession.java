@@ -370,6 +370,7 @@ final class EdgeSession implements StreamObserver<UeMessage> {
 
   private void hidden(HiddenState h) throws InterruptedException {
     checkSession(h.getSessionId());
+    service.pilotHandler().onHidden(id, ueId, h); // loss evidence for the channel estimate
     checkEpoch(h.getEpoch());
     if (pending != null) {
       throw SessionException.precondition(
