@@ -48,14 +48,32 @@ public final class ChannelFusion {
   private double ss;
   private long lastMs = Long.MIN_VALUE;
   private long reports;
+  private long changePoints;
   private ChannelState inForce;
 
   ChannelFusion(Config config) {
     this.config = config;
   }
 
-  /** Adds one increment of evidence observed at {@code nowMs}. */
-  void add(ChannelState inc, long nowMs) {
+  /**
+   * Adds one increment of evidence observed at {@code nowMs}. A change point restarts the fusion
+   * from the increment: when the increment's own σ (from d ≥ {@code minSigmaDof} degrees of
+   * freedom, relative standard error ≈ 1/√(2d)) differs from σ̂ by more than 4/√(2d) + {@code
+   * sigmaDelta} relative, the channel changed and the older evidence (σ and P) is dropped.
+   */
+  void add(ChannelState inc, long nowMs, double sigmaDelta) {
+    ChannelState.Evidence ev0 = inc.evidence();
+    if (dof > 0 && ev0.sigmaDof() >= config.minSigmaDof() && !Double.isNaN(inc.sigma())) {
+      double fused = Math.sqrt(ss / dof);
+      double tol = 4 / Math.sqrt(2.0 * ev0.sigmaDof()) + sigmaDelta;
+      if (Math.abs(inc.sigma() - fused) > tol * Math.max(fused, inc.sigma()) + 1e-6) {
+        n = 0;
+        k = 0;
+        dof = 0;
+        ss = 0;
+        changePoints++;
+      }
+    }
     if (lastMs != Long.MIN_VALUE && nowMs > lastMs) {
       double w = Math.pow(0.5, (nowMs - lastMs) / (double) config.halfLife().toMillis());
       n *= w;
@@ -93,6 +111,10 @@ public final class ChannelFusion {
 
   long reports() {
     return reports;
+  }
+
+  long changePoints() {
+    return changePoints;
   }
 
   /** The state decisions are made on (null before any). */

@@ -292,7 +292,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
       }
       if (req.getPacketsSeen() > 0) {
         if (used) {
-          u.channel.add(evidence(req), clock.millis());
+          u.channel.add(evidence(req), clock.millis(), hysteresis.sigmaDelta());
           if (u.channel.maybeAct(hysteresis)) {
             stateChanged(u);
           }
