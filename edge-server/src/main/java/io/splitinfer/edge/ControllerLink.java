@@ -66,7 +66,12 @@ public final class ControllerLink {
 
               @Override
               public void onError(Throwable t) {
-                log.warn("channel report for {} failed: {}", ueId, t.toString());
+                if (io.grpc.Status.fromThrowable(t).getCode() == io.grpc.Status.Code.NOT_FOUND) {
+                  // a UE that did not register with the controller: nothing to steer
+                  log.debug("channel report for unregistered UE {}", ueId);
+                } else {
+                  log.warn("channel report for {} failed: {}", ueId, t.toString());
+                }
               }
 
               @Override
