@@ -1,7 +1,6 @@
 package io.splitinfer.controller.service;
 
 import io.grpc.Status;
-import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.splitinfer.core.channel.ChannelState;
@@ -29,7 +28,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,8 +64,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   private final ChannelFusion.Config fusion;
   private final Map<String, Ue> ues = new LinkedHashMap<>();
   private final Map<String, EdgeRegistration> edges = new HashMap<>();
-  private final Map<String, List<DecisionWatcher>> ueWatchers = new HashMap<>();
-  private final Map<String, List<DecisionWatcher>> edgeWatchers = new HashMap<>();
+  private final DecisionWatchers watchers;
   private final AtomicInteger ueGauge = new AtomicInteger();
   private SplitPolicy policy;
   private ChannelState declaredForAll;
@@ -129,6 +126,9 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     this.metrics = metrics;
     this.source = source;
     this.fusion = fusion;
+    this.watchers =
+        new DecisionWatchers(
+            () -> metrics.counter("controller_decisions_superseded_total").increment());
     metrics.gauge("controller_ues", ueGauge);
   }
 
@@ -247,20 +247,8 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
           }
         }
       }
-      Map<String, List<DecisionWatcher>> map = byUe ? ueWatchers : edgeWatchers;
-      String key = byUe ? req.getUeId() : req.getEdgeId();
-      List<DecisionWatcher> list = map.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>());
-      DecisionWatcher w =
-          new DecisionWatcher(
-              out, () -> metrics.counter("controller_decisions_superseded_total").increment());
-      list.add(w);
-      if (out instanceof ServerCallStreamObserver<SplitDecision> sc) {
-        sc.setOnCancelHandler(() -> list.remove(w));
-      }
       // sent under the lock so no newer decision can overtake the current one
-      for (SplitDecision d : current) {
-        w.send(d);
-      }
+      watchers.add(byUe, byUe ? req.getUeId() : req.getEdgeId(), out, current);
     }
   }
 
@@ -268,7 +256,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   @Override
   public void reportChannel(ChannelReport req, StreamObserver<ReportAck> out) {
-    String bad = invalid(req);
+    String bad = ChannelReports.invalid(req);
     if (bad != null) {
       metrics.counter("controller_rejected_reports_total").increment();
       out.onError(Status.INVALID_ARGUMENT.withDescription(bad).asException());
@@ -292,13 +280,14 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
       }
       if (req.getPacketsSeen() > 0) {
         if (used) {
-          u.channel.add(evidence(req), clock.millis(), hysteresis.sigmaDelta());
+          u.channel.add(ChannelReports.evidence(req), clock.millis(), hysteresis.sigmaDelta());
           if (u.channel.maybeAct(hysteresis)) {
             stateChanged(u);
           }
         }
       } else {
-        ChannelState declared = ChannelState.declared(req.getSigma(), declaredLoss(req));
+        ChannelState declared =
+            ChannelState.declared(req.getSigma(), ChannelReports.declaredLoss(req));
         if (!used) {
           if (req.getSource() == ChannelReportSource.CHANNEL_REPORT_SOURCE_CHANNEL_SIM) {
             truth = declared;
@@ -316,47 +305,6 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     }
     out.onNext(ReportAck.newBuilder().setEpoch(epoch).build());
     out.onCompleted();
-  }
-
-  private static String invalid(ChannelReport r) {
-    if (!(r.getSigma() >= 0) || !(r.getSigmaH() >= 0) || !(r.getLossRate() >= 0)) {
-      return "sigma, sigma_h >= 0 and 0 <= loss_rate <= 1 required";
-    }
-    if (r.getLossRate() > 1) {
-      return "loss_rate must be <= 1, got " + r.getLossRate();
-    }
-    if (r.getPacketsSeen() < 0
-        || r.getPacketsLost() < 0
-        || r.getPacketsLost() > r.getPacketsSeen()
-        || r.getPilots() < 0
-        || r.getSigmaDof() < 0
-        || r.getWindowMs() < 0) {
-      return "evidence counts must be >= 0 with packets_lost <= packets_seen";
-    }
-    if (r.getPacketsSeen() > 0 && r.getUeId().isBlank()) {
-      return "a report with evidence (packets_seen > 0) needs ue_id";
-    }
-    return null;
-  }
-
-  private static ChannelState evidence(ChannelReport r) {
-    return new ChannelState(
-        r.getSigmaDof() > 0 ? r.getSigma() : Double.NaN,
-        (double) r.getPacketsLost() / r.getPacketsSeen(),
-        new ChannelState.Evidence(
-            r.getPilots(),
-            r.getSigmaDof(),
-            r.getPacketsSeen(),
-            r.getPacketsLost(),
-            r.getWindowMs()));
-  }
-
-  /** A declared report's P: loss_rate, else eq. 4 from σ_h at h_th = 1, else (both 0) none. */
-  private static double declaredLoss(ChannelReport r) {
-    if (r.getLossRate() > 0) {
-      return r.getLossRate();
-    }
-    return r.getSigmaH() > 0 ? ChannelState.lossForSigmaH(r.getSigmaH()) : 0.0;
   }
 
   /**
@@ -591,31 +539,12 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
       }
     }
     metrics.counter("controller_decisions_total", "reason", reason.name()).increment();
-    publish(ueWatchers.get(u.reg.getUeId()), u.decision);
-    publish(edgeWatchers.get(u.reg.getEdgeId()), u.decision);
-  }
-
-  private static void publish(List<DecisionWatcher> list, SplitDecision d) {
-    if (list == null) {
-      return;
-    }
-    for (DecisionWatcher w : list) {
-      if (!w.send(d)) {
-        list.remove(w); // cancelled or broken stream
-      }
-    }
+    watchers.publish(u.reg.getUeId(), u.reg.getEdgeId(), u.decision);
   }
 
   /** Ends every watch stream (shutdown). */
   public synchronized void completeWatchers() {
-    for (var m : List.of(ueWatchers, edgeWatchers)) {
-      for (var list : m.values()) {
-        for (DecisionWatcher w : list) {
-          w.complete();
-        }
-      }
-      m.clear();
-    }
+    watchers.completeAll();
   }
 
   private static Exception notFound(String ueId) {
