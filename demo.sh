@@ -10,7 +10,8 @@
 # later, and it stays there while the channel stays bad), measures perplexity through the link
 # on both channels, and stops everything it started. Exits 0 when every step worked.
 #
-# Environment: EDGE_PORT (50051), CHANNEL_PORT (50052), CONTROLLER_PORT (50053),
+# Environment: EDGE_PORT (50051), CHANNEL_PORT (50052), CONTROLLER_PORT (50053), EDGE_/CHANNEL_/
+# CONTROLLER_METRICS_PORT (9091/9092/9093),
 # MAX_TOKENS (40), PROMPT, DEMO_REBUILD=1 to force a rebuild, DEMO_LOGS (runs/demo).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,6 +19,9 @@ cd "$(dirname "$0")"
 edge_port=${EDGE_PORT:-50051}
 chan_port=${CHANNEL_PORT:-50052}
 ctrl_port=${CONTROLLER_PORT:-50053}
+edge_metrics=${EDGE_METRICS_PORT:-9091}
+chan_metrics=${CHANNEL_METRICS_PORT:-9092}
+ctrl_metrics=${CONTROLLER_METRICS_PORT:-9093}
 max_tokens=${MAX_TOKENS:-40}
 prompt=${PROMPT:-"Fellow-Citizens of the Senate and House of Representatives: The state of the Union is"}
 logs=${DEMO_LOGS:-runs/demo}
@@ -27,8 +31,8 @@ jars=(edge-server ue-client channel-sim controller)
 need_build=${DEMO_REBUILD:-0}
 for m in "${jars[@]}"; do [ -f "$m/target/$m.jar" ] || need_build=1; done
 if [ "$need_build" = 1 ]; then
-  echo "== building (mvn -B -q -DskipTests package)"
-  mvn -B -q -DskipTests package
+  echo "== building (mvn -B -q -DskipTests -DskipUnitTests package)"
+  mvn -B -q -DskipTests -DskipUnitTests package
 fi
 
 mkdir -p "$logs"
@@ -66,12 +70,12 @@ echo "== starting controller :$ctrl_port, edge-server :$edge_port, channel-sim :
 start controller controller/target/controller.jar serve --listen "127.0.0.1:$ctrl_port" \
   --channel-source estimate --channel-sim "127.0.0.1:$chan_port" \
   --decision-interval 300 --min-dwell-ms 300 \
-  --db "$logs/controller-records" --metrics-port 9093
+  --db "$logs/controller-records" --metrics-port "$ctrl_metrics"
 start edge edge-server/target/edge-server.jar --listen "127.0.0.1:$edge_port" \
-  --controller "127.0.0.1:$ctrl_port" --metrics-port 9091
+  --controller "127.0.0.1:$ctrl_port" --metrics-port "$edge_metrics"
 wait_port "$edge_port" edge
 start channel-sim channel-sim/target/channel-sim.jar serve --listen "127.0.0.1:$chan_port" \
-  --edge "127.0.0.1:$edge_port" --seed 7 --metrics-port 9092
+  --edge "127.0.0.1:$edge_port" --seed 7 --metrics-port "$chan_metrics"
 wait_port "$chan_port" channel-sim
 wait_port "$ctrl_port" controller
 
@@ -126,7 +130,7 @@ ue eval-ppl --corpus "$corpus" --max-tokens 1024 --split 1 --edge "127.0.0.1:$ch
 
 echo
 echo "== 4. what the edge counted"
-(exec 3<>/dev/tcp/127.0.0.1/9091 && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3) \
+(exec 3<>/dev/tcp/127.0.0.1/$edge_metrics && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3) \
   | grep -E '^edge_(sessions_opened|tokens_generated|split_switches)' | head -n 8 || true
 echo
 echo "demo finished OK"
