@@ -282,6 +282,8 @@ final class EdgeSession implements StreamObserver<UeMessage> {
   /** A HiddenState: checks, KV reservation, the step, the reply, and the end when it is due. */
   private void hidden(HiddenState h) throws InterruptedException {
     checks.session(state, h.getSessionId());
+    // loss evidence for the channel estimate: every received packet counts, even a refused one
+    service.pilotHandler().onHidden(state.id, state.ueId, h);
     checks.epoch(state, h.getEpoch());
     switcher.requireNoPendingImport();
     float[] x = checks.hidden(state, h);
