@@ -12,6 +12,8 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.Status;
+import io.splitinfer.core.security.ForwardedIdentity;
+import io.splitinfer.core.security.Identity;
 import io.splitinfer.proto.v1.SplitInferenceGrpc;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -103,6 +105,9 @@ final class ProxyRegistry extends HandlerRegistry {
       if (deadline != null) {
         options = options.withDeadline(deadline);
       }
+      // the edge sees channel-sim's certificate; the caller channel-sim authenticated travels
+      // in a header the edge believes only from CHANNEL_SIM (and any spoofed one is dropped)
+      ForwardedIdentity.forward(headers, Identity.current());
       ClientCall<byte[], byte[]> clientCall =
           edge.newCall(serverCall.getMethodDescriptor(), options);
       Object lock = new Object();

@@ -42,6 +42,7 @@ final class FakeEdge implements AutoCloseable {
   final List<Long> arrivalNanos = new CopyOnWriteArrayList<>();
   final AtomicBoolean paused = new AtomicBoolean();
   final AtomicReference<ServerCall<byte[], byte[]>> lastSession = new AtomicReference<>();
+  final AtomicReference<Metadata> lastSessionHeaders = new AtomicReference<>();
   private Server server;
 
   static MethodDescriptor<byte[], byte[]> method(String name, MethodDescriptor.MethodType type) {
@@ -61,6 +62,7 @@ final class FakeEdge implements AutoCloseable {
     ServerCallHandler<byte[], byte[]> session =
         (call, headers) -> {
           lastSession.set(call);
+          lastSessionHeaders.set(headers);
           if (!paused.get()) {
             call.request(1);
           }

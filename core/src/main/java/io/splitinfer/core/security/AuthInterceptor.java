@@ -66,6 +66,19 @@ public final class AuthInterceptor implements ServerInterceptor {
         id = byToken;
       }
     }
+    String forwarded = headers.get(ForwardedIdentity.HEADER);
+    if (forwarded != null && id != null && id.has(Role.CHANNEL_SIM)) {
+      Identity f = ForwardedIdentity.decode(forwarded).orElse(null);
+      if (f == null) {
+        refused(registry, Status.Code.UNAUTHENTICATED, "bad_forwarded_identity");
+        call.close(
+            Status.UNAUTHENTICATED.withDescription(
+                "malformed " + ForwardedIdentity.HEADER.name() + " from " + id.name()),
+            new Metadata());
+        return new ServerCall.Listener<>() {};
+      }
+      id = f;
+    }
     Context ctx =
         Context.current()
             .withValues(

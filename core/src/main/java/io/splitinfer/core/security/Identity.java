@@ -21,6 +21,8 @@ public record Identity(String name, Set<Role> roles, Source source) {
     CERTIFICATE,
     /** A bearer token found in the tokens file. */
     TOKEN,
+    /** Asserted by a trusted proxy (a caller with the CHANNEL_SIM role), see ForwardedIdentity. */
+    FORWARDED,
     /** Nothing: no client certificate and no token. */
     NONE
   }

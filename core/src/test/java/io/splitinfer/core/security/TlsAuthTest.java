@@ -199,6 +199,36 @@ class TlsAuthTest {
   }
 
   @Test
+  void onlyChannelSimMayForwardAnIdentity() throws Exception {
+    serve(pki.server("edge", true), TokenTable.EMPTY, true);
+    CallCredentials claimOperator =
+        new CallCredentials() {
+          @Override
+          public void applyRequestMetadata(
+              RequestInfo info, java.util.concurrent.Executor e, MetadataApplier applier) {
+            io.grpc.Metadata h = new io.grpc.Metadata();
+            h.put(ForwardedIdentity.HEADER, "ue-5;ue");
+            applier.apply(h);
+          }
+        };
+    // channel-sim forwards the UE it authenticated: the service sees that UE
+    assertEquals(
+        "ue-5 (ue, by forwarded)", call(pki.client("channel-sim"), claimOperator, "ue:ue-5"));
+    // a UE sending the header is still itself
+    assertEquals("ue-1 (ue, by certificate)", call(pki.client("ue"), claimOperator, ""));
+    assertEquals(
+        Status.Code.PERMISSION_DENIED, refusedWith(pki.client("ue"), claimOperator, "ue:ue-5"));
+    io.grpc.Metadata m = new io.grpc.Metadata();
+    m.put(BearerToken.AUTHORIZATION, "Bearer x");
+    ForwardedIdentity.forward(m, Identity.ANONYMOUS);
+    assertEquals("Bearer x", m.get(BearerToken.AUTHORIZATION), "anonymous: headers unchanged");
+    ForwardedIdentity.forward(
+        m, new Identity("ue-2", java.util.Set.of(Role.UE), Identity.Source.TOKEN));
+    assertEquals(null, m.get(BearerToken.AUTHORIZATION));
+    assertEquals("ue-2;ue", m.get(ForwardedIdentity.HEADER));
+  }
+
+  @Test
   void withoutEnforcementEveryCheckPasses() throws Exception {
     serve(pki.server("edge", false), TokenTable.EMPTY, false);
     assertTrue(call(pki.client(null), null, "operator").startsWith("anonymous"));
