@@ -1,10 +1,12 @@
 package io.splitinfer.core.security;
 
 import io.grpc.Metadata;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.EnumSet;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -18,7 +20,8 @@ public final class ForwardedIdentity {
   public static final Metadata.Key<String> HEADER =
       Metadata.Key.of("splitinfer-forwarded-identity", Metadata.ASCII_STRING_MARSHALLER);
 
-  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._@:+=-]{1,128}");
+  /** Longest forwarded name (URL-encoded in the header). */
+  private static final int MAX_NAME_CHARS = 256;
 
   private ForwardedIdentity() {}
 
@@ -37,10 +40,7 @@ public final class ForwardedIdentity {
   }
 
   static String encode(Identity id) {
-    if (!NAME.matcher(id.name()).matches()) {
-      throw new IllegalArgumentException("identity name not forwardable: " + id.name());
-    }
-    return id.name()
+    return URLEncoder.encode(id.name(), StandardCharsets.UTF_8)
         + ";"
         + id.roles().stream().map(Role::label).sorted().collect(Collectors.joining(","));
   }
@@ -51,8 +51,13 @@ public final class ForwardedIdentity {
     if (semi <= 0) {
       return Optional.empty();
     }
-    String name = v.substring(0, semi);
-    if (!NAME.matcher(name).matches()) {
+    String name;
+    try {
+      name = URLDecoder.decode(v.substring(0, semi), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+    if (name.isBlank() || name.length() > MAX_NAME_CHARS) {
       return Optional.empty();
     }
     Set<Role> roles = EnumSet.noneOf(Role.class);

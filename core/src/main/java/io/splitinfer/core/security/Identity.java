@@ -2,6 +2,7 @@ package io.splitinfer.core.security;
 
 import io.grpc.Context;
 import java.util.EnumSet;
+import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -64,7 +65,7 @@ public record Identity(String name, Set<Role> roles, Source source) {
             ? "no role"
             : roles.stream().map(Role::label).sorted().collect(Collectors.joining(",")))
         + ", by "
-        + source.name().toLowerCase(java.util.Locale.ROOT)
+        + source.name().toLowerCase(Locale.ROOT)
         + ")";
   }
 }

@@ -34,7 +34,7 @@ public final class TlsCredentials {
   public static ServerCredentials server(TlsOptions o, String bindHost) {
     o.checkHost(bindHost, "--listen");
     if (o.isPlaintext()) {
-      warnLegacy(o, "server on " + bindHost);
+      warnLegacy(o, "server on", bindHost);
       return InsecureServerCredentials.create();
     }
     if (o.certChain() == null) {
@@ -77,7 +77,7 @@ public final class TlsCredentials {
     o.checkHost(targetHost, "the target");
     ChannelCredentials base;
     if (o.isPlaintext()) {
-      warnLegacy(o, "client of " + targetHost);
+      warnLegacy(o, "client of", targetHost);
       base = InsecureChannelCredentials.create();
     } else {
       try {
@@ -107,17 +107,13 @@ public final class TlsCredentials {
         : CompositeChannelCredentials.create(base, callCredentials);
   }
 
-  private static void warnLegacy(TlsOptions o, String what) {
-    if (o.mode() == TlsOptions.Mode.LEGACY_PLAINTEXT && !TlsOptions.isLoopback(hostOf(what))) {
+  private static void warnLegacy(TlsOptions o, String what, String host) {
+    if (o.mode() == TlsOptions.Mode.LEGACY_PLAINTEXT && !TlsOptions.isLoopback(host)) {
       log.warn(
-          "{}: plaintext without --plaintext (transitional default): traffic is neither encrypted"
-              + " nor authenticated; give --tls-cert/--tls-key/--tls-ca",
-          what);
+          "{} {}: plaintext without --plaintext (transitional default): traffic is neither"
+              + " encrypted nor authenticated; give --tls-cert/--tls-key/--tls-ca",
+          what,
+          host);
     }
-  }
-
-  private static String hostOf(String what) {
-    int i = what.lastIndexOf(' ');
-    return i < 0 ? what : what.substring(i + 1);
   }
 }

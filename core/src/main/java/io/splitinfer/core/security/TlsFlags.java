@@ -80,6 +80,11 @@ public final class TlsFlags {
       return new TlsOptions(TlsOptions.Mode.PLAINTEXT, cert, key, null, clientAuth);
     }
     if (cert == null && key == null && ca == null && !clientAuth) {
+      if (authTokens != null || token != null || tokenFile != null) {
+        throw new IllegalArgumentException(
+            "bearer tokens travel only over TLS (--tls-cert/--tls-key/--tls-ca) or --plaintext"
+                + " on loopback");
+      }
       if (legacyPlaintextDefault) {
         return TlsOptions.legacyPlaintext();
       }

@@ -226,6 +226,11 @@ class TlsAuthTest {
         m, new Identity("ue-2", java.util.Set.of(Role.UE), Identity.Source.TOKEN));
     assertEquals(null, m.get(BearerToken.AUTHORIZATION));
     assertEquals("ue-2;ue", m.get(ForwardedIdentity.HEADER));
+    Identity odd =
+        new Identity("splitinfer local; CA", java.util.Set.of(), Identity.Source.CERTIFICATE);
+    assertEquals(
+        odd.name(), ForwardedIdentity.decode(ForwardedIdentity.encode(odd)).orElseThrow().name());
+    assertTrue(ForwardedIdentity.decode("x;wizard").isEmpty());
   }
 
   @Test

@@ -94,8 +94,13 @@ class TlsOptionsTest {
     TlsFlags plain = parse(Map.of("PLAINTEXT", "true"));
     assertEquals(TlsOptions.Mode.PLAINTEXT, plain.options(false).mode());
 
-    TlsFlags tok = parse(Map.of("TOKEN", "abcdefghijklmnopq"));
+    TlsFlags tok = parse(Map.of("TOKEN", "abcdefghijklmnopq", "TLS_CA", "/e/ca.pem"));
     assertTrue(tok.bearerToken() instanceof BearerToken);
+    IllegalArgumentException clear =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> parse(Map.of("TOKEN", "abcdefghijklmnopq")).options(true));
+    assertTrue(clear.getMessage().contains("only over TLS"), clear.getMessage());
     assertThrows(
         IllegalArgumentException.class,
         () -> parse(Map.of(), "--token", "abcdefghijklmnopq", "--token-file", "/x").bearerToken());
