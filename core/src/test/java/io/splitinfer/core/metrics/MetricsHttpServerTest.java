@@ -23,7 +23,7 @@ class MetricsHttpServerTest {
       s.setSoTimeout(2000);
       OutputStream out = s.getOutputStream();
       out.write(
-          ("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+          ("GET " + path + " HTTP/1.0\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
       out.flush();
       return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     }
@@ -47,7 +47,7 @@ class MetricsHttpServerTest {
         // while four clients hang mid request line, health and metrics answer within get()'s 2 s
         // socket timeout, well inside the 4 s the slow clients are given
         String health = get(port, "/health");
-        assertTrue(health.startsWith("HTTP/1.1 200"), health);
+        assertTrue(health.matches("(?s)HTTP/1.. 200.*"), health);
         assertTrue(health.endsWith("ok\n"), health);
         String metrics = get(port, "/metrics");
         assertTrue(metrics.contains("probe_total"), metrics);
@@ -63,8 +63,8 @@ class MetricsHttpServerTest {
         }
       }
       assertEquals(4.0, reg.counter("metrics_http_dropped", "reason", "read_timeout").count());
-      assertTrue(get(port, "/nope").startsWith("HTTP/1.1 404"));
-      assertTrue(get(port, "/health?x=1").startsWith("HTTP/1.1 200"));
+      assertTrue(get(port, "/nope").matches("(?s)HTTP/1.. 404.*"));
+      assertTrue(get(port, "/health?x=1").matches("(?s)HTTP/1.. 200.*"));
     }
   }
 
@@ -88,7 +88,7 @@ class MetricsHttpServerTest {
   void bindsTheGivenHostOnly() throws Exception {
     try (MetricsHttpServer server =
         new MetricsHttpServer(MetricsHttpServer.newRegistry(), "127.0.0.1", 0).start()) {
-      assertTrue(get(server.port(), "/health").startsWith("HTTP/1.1 200"));
+      assertTrue(get(server.port(), "/health").matches("(?s)HTTP/1.. 200.*"));
       java.net.InetAddress other = null;
       for (var nif : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
         for (var a : java.util.Collections.list(nif.getInetAddresses())) {
