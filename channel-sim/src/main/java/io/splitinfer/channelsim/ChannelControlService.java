@@ -1,10 +1,13 @@
 package io.splitinfer.channelsim;
 
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.splitinfer.core.channel.ChannelParams;
 import io.splitinfer.core.channel.Scenario;
+import io.splitinfer.core.security.Authz;
+import io.splitinfer.core.security.Role;
 import io.splitinfer.proto.v1.ChannelControlGrpc;
 import io.splitinfer.proto.v1.ChannelParameters;
 import io.splitinfer.proto.v1.ChannelState;
@@ -18,43 +21,81 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
-/** channel-sim's control API (served locally, never forwarded). */
+/**
+ * channel-sim's control API (served locally, never forwarded). With authentication on, changing the
+ * channel (SetParameters, LoadScenario) needs the OPERATOR role and reading it any role; refusals
+ * are UNAUTHENTICATED or PERMISSION_DENIED and change nothing. Parameters outside {@link
+ * ChannelLimits} are INVALID_ARGUMENT.
+ */
 final class ChannelControlService extends ChannelControlGrpc.ChannelControlImplBase {
   static final int DEFAULT_WATCH_INTERVAL_MS = 1000;
   static final int MIN_WATCH_INTERVAL_MS = 10;
 
   private final ChannelSimulator sim;
   private final ScheduledExecutorService timer;
+  private final Authz authz;
 
-  ChannelControlService(ChannelSimulator sim, ScheduledExecutorService timer) {
+  ChannelControlService(ChannelSimulator sim, ScheduledExecutorService timer, Authz authz) {
     this.sim = sim;
     this.timer = timer;
+    this.authz = authz;
+  }
+
+  /** Readers: any authenticated caller (every role). */
+  private boolean mayRead(StreamObserver<?> out) {
+    try {
+      authz.require(Role.values());
+      return true;
+    } catch (StatusRuntimeException e) {
+      out.onError(e);
+      return false;
+    }
+  }
+
+  /** Writers: operators only. */
+  private boolean mayChange(StreamObserver<?> out) {
+    try {
+      authz.require(Role.OPERATOR);
+      return true;
+    } catch (StatusRuntimeException e) {
+      out.onError(e);
+      return false;
+    }
   }
 
   @Override
   public void getParameters(GetParametersRequest req, StreamObserver<ChannelParameters> out) {
+    if (!mayRead(out)) {
+      return;
+    }
     out.onNext(ProtoChannelParams.toProto(sim.params()));
     out.onCompleted();
   }
 
   @Override
   public void setParameters(ChannelParameters req, StreamObserver<ChannelParameters> out) {
-    ChannelParams p;
+    if (!mayChange(out)) {
+      return;
+    }
     try {
-      p = ProtoChannelParams.fromProto(req, sim.params());
+      sim.setParams(ProtoChannelParams.fromProto(req, sim.params()));
     } catch (IllegalArgumentException e) {
+      sim.rejected("bad_parameters");
       out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
       return;
     }
-    sim.setParams(p);
     out.onNext(ProtoChannelParams.toProto(sim.params()));
     out.onCompleted();
   }
 
   @Override
   public void loadScenario(LoadScenarioRequest req, StreamObserver<ChannelParameters> out) {
-    Scenario s;
+    if (!mayChange(out)) {
+      return;
+    }
+    ChannelParameters loaded;
     try {
+      Scenario s;
       if (!req.getJson().isBlank()) {
         s = Scenario.fromJson(req.getJson());
       } else if (!req.getBuiltin().isBlank()) {
@@ -62,22 +103,30 @@ final class ChannelControlService extends ChannelControlGrpc.ChannelControlImplB
       } else {
         throw new IllegalArgumentException("give a built-in name or scenario JSON");
       }
+      loaded = ProtoChannelParams.toProto(sim.loadScenario(s, req.getSeed()));
     } catch (IllegalArgumentException e) {
+      sim.rejected("bad_scenario");
       out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
       return;
     }
-    out.onNext(ProtoChannelParams.toProto(sim.loadScenario(s, req.getSeed())));
+    out.onNext(loaded);
     out.onCompleted();
   }
 
   @Override
   public void getStatistics(GetStatisticsRequest req, StreamObserver<ChannelStatistics> out) {
+    if (!mayRead(out)) {
+      return;
+    }
     out.onNext(sim.statistics());
     out.onCompleted();
   }
 
   @Override
   public void watchChannel(WatchChannelRequest req, StreamObserver<ChannelState> plain) {
+    if (!mayRead(plain)) {
+      return;
+    }
     if (req.getIntervalMs() < 0) {
       plain.onError(
           Status.INVALID_ARGUMENT.withDescription("interval_ms must be >= 0").asRuntimeException());

@@ -9,6 +9,8 @@ import io.splitinfer.core.channel.Scenario;
 import io.splitinfer.core.cli.FlagDefaults;
 import io.splitinfer.core.cli.HostPort;
 import io.splitinfer.core.metrics.MetricsHttpServer;
+import io.splitinfer.core.security.TlsFlags;
+import io.splitinfer.core.security.TlsOptions;
 import io.splitinfer.proto.v1.ChannelControlGrpc;
 import io.splitinfer.proto.v1.ChannelParameters;
 import io.splitinfer.proto.v1.ChannelState;
@@ -84,10 +86,19 @@ public final class ChannelSimMain implements Callable<Integer> {
     int metricsPort;
 
     @Option(
-        names = "--max-message-mb",
-        defaultValue = "256",
-        description = "Largest gRPC message accepted either way.")
-    int maxMessageMb;
+        names = "--metrics-host",
+        description = "Host the metrics/health HTTP port binds (default: the --listen host).")
+    String metricsHost;
+
+    @Option(
+        names = "--max-message-bytes",
+        defaultValue = "" + ChannelSimServer.DEFAULT_MAX_MESSAGE_BYTES,
+        description =
+            "Largest gRPC message accepted either way; larger ones get RESOURCE_EXHAUSTED before"
+                + " they are buffered (default: one 512-token fp32 chunk at hidden size 8192).")
+    int maxMessageBytes;
+
+    @Mixin TlsFlags tls;
 
     @Mixin ChannelOptions channel;
 
@@ -103,20 +114,35 @@ public final class ChannelSimMain implements Callable<Integer> {
                 ? Scenario.fromJson(Files.readString(f))
                 : Scenario.builtin(scenario);
       }
+      // Transitional: without TLS flags channel-sim still runs plaintext on any host (warned);
+      // the lead flips this to TLS-required once every service speaks TLS.
+      TlsOptions transport = tls.options(true);
+      ChannelSimServer.Security security =
+          new ChannelSimServer.Security(transport, transport, tls.tokens(), tls.authenticates());
       PrometheusMeterRegistry registry = MetricsHttpServer.newRegistry();
-      try (MetricsHttpServer metrics =
-              new MetricsHttpServer(registry, "0.0.0.0", metricsPort).start();
+      String mHost = metricsHost != null && !metricsHost.isBlank() ? metricsHost : l.host();
+      try (MetricsHttpServer metrics = new MetricsHttpServer(registry, mHost, metricsPort).start();
           ChannelSimServer server =
               new ChannelSimServer(
                       new ChannelSimServer.Config(
-                          l.host(), l.port(), edge, params, s, params.seed(), maxMessageMb << 20),
+                          l.host(),
+                          l.port(),
+                          edge,
+                          params,
+                          s,
+                          params.seed(),
+                          maxMessageBytes,
+                          security),
                       registry)
                   .start()) {
         log.info(
-            "channel-sim listening on {}:{} -> edge {}, metrics :{}, channel {}",
+            "channel-sim listening on {}:{} ({}{}) -> edge {}, metrics {}:{}, channel {}",
             l.host(),
             server.port(),
+            transport.mode(),
+            security.authenticate() ? ", authenticated" : "",
             edge,
+            mHost,
             metrics.port(),
             server.simulator().params());
         Runtime.getRuntime()
@@ -143,8 +169,11 @@ public final class ChannelSimMain implements Callable<Integer> {
         description = "channel-sim HOST:PORT.")
     String target;
 
+    @Mixin TlsFlags tls;
+
     ManagedChannel channel() {
-      return NettyChannelBuilder.forTarget(target).usePlaintext().build();
+      String host = HostPort.parse(target, "--target").host();
+      return NettyChannelBuilder.forTarget(target, tls.channelCredentials(host, true)).build();
     }
 
     abstract void run(ChannelControlGrpc.ChannelControlBlockingStub stub) throws Exception;

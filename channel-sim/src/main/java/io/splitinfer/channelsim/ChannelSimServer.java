@@ -1,7 +1,9 @@
 package io.splitinfer.channelsim;
 
+import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.ServerCredentials;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -9,6 +11,12 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.splitinfer.core.channel.ChannelParams;
 import io.splitinfer.core.channel.Scenario;
+import io.splitinfer.core.cli.HostPort;
+import io.splitinfer.core.security.AuthInterceptor;
+import io.splitinfer.core.security.Authz;
+import io.splitinfer.core.security.TlsCredentials;
+import io.splitinfer.core.security.TlsOptions;
+import io.splitinfer.core.security.TokenTable;
 import io.splitinfer.proto.v1.ChannelControlGrpc;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -21,7 +29,16 @@ import java.util.concurrent.TimeUnit;
  * locally and forwards everything else to the edge through the simulated channel.
  */
 public final class ChannelSimServer implements AutoCloseable {
-  /** Configuration. */
+  /** Largest message either way by default: one 512-token fp32 chunk at hidden size 8192. */
+  public static final int DEFAULT_MAX_MESSAGE_BYTES = 16 << 20;
+
+  /**
+   * Configuration.
+   *
+   * @param maxMessageBytes largest gRPC message accepted either way; a larger one is refused with
+   *     RESOURCE_EXHAUSTED from its length prefix, before it is buffered
+   * @param security TLS of the listening side and of the edge link, and authentication
+   */
   public record Config(
       String listenHost,
       int listenPort,
@@ -29,7 +46,57 @@ public final class ChannelSimServer implements AutoCloseable {
       ChannelParams params,
       Scenario scenario,
       long scenarioSeed,
-      int maxMessageBytes) {}
+      int maxMessageBytes,
+      Security security) {
+    public Config {
+      if (maxMessageBytes < 1024) {
+        throw new IllegalArgumentException(
+            "maxMessageBytes must be >= 1024, got " + maxMessageBytes);
+      }
+      security = security == null ? Security.LEGACY : security;
+    }
+
+    /** Without TLS or authentication (the transitional default). */
+    public Config(
+        String listenHost,
+        int listenPort,
+        String edgeTarget,
+        ChannelParams params,
+        Scenario scenario,
+        long scenarioSeed,
+        int maxMessageBytes) {
+      this(
+          listenHost,
+          listenPort,
+          edgeTarget,
+          params,
+          scenario,
+          scenarioSeed,
+          maxMessageBytes,
+          Security.LEGACY);
+    }
+  }
+
+  /**
+   * Link security of channel-sim.
+   *
+   * @param server TLS of the port UEs and operators connect to
+   * @param edge TLS of the link to the edge (channel-sim's certificate is its client identity)
+   * @param tokens bearer tokens accepted from callers
+   * @param authenticate whether the control API demands an identity (an operator to change the
+   *     channel, any role to read it); with false every caller may do everything
+   */
+  public record Security(
+      TlsOptions server, TlsOptions edge, TokenTable tokens, boolean authenticate) {
+    /** Plaintext on any host, nobody authenticated: the behaviour before TLS. */
+    public static final Security LEGACY =
+        new Security(
+            TlsOptions.legacyPlaintext(), TlsOptions.legacyPlaintext(), TokenTable.EMPTY, false);
+
+    public Security {
+      tokens = tokens == null ? TokenTable.EMPTY : tokens;
+    }
+  }
 
   private final Config config;
   private final MeterRegistry registry;
@@ -46,6 +113,12 @@ public final class ChannelSimServer implements AutoCloseable {
   }
 
   public ChannelSimServer start() throws IOException {
+    ChannelLimits.check(config.params());
+    Security sec = config.security();
+    ServerCredentials serverCreds = TlsCredentials.server(sec.server(), config.listenHost());
+    ChannelCredentials edgeCreds =
+        TlsCredentials.client(
+            sec.edge(), HostPort.parse(config.edgeTarget(), "--edge").host(), null);
     sim = new ChannelSimulator(config.params(), registry);
     if (config.scenario() != null) {
       sim.loadScenario(config.scenario(), config.scenarioSeed());
@@ -58,17 +131,18 @@ public final class ChannelSimServer implements AutoCloseable {
               return t;
             });
     edge =
-        NettyChannelBuilder.forTarget(config.edgeTarget())
-            .usePlaintext()
-            .maxInboundMessageSize(config.maxMessageBytes())
+        NettyChannelBuilder.forTarget(config.edgeTarget(), edgeCreds)
+            .maxInboundMessageSize(transportLimit())
             .build();
-    proxy = new ProxyRegistry(edge, sim, timer);
+    proxy = new ProxyRegistry(edge, sim, timer, config.maxMessageBytes());
     health = new HealthStatusManager();
     server =
         NettyServerBuilder.forAddress(
-                new InetSocketAddress(config.listenHost(), config.listenPort()))
-            .maxInboundMessageSize(config.maxMessageBytes())
-            .addService(new ChannelControlService(sim, timer))
+                new InetSocketAddress(config.listenHost(), config.listenPort()), serverCreds)
+            .maxInboundMessageSize(transportLimit())
+            .intercept(new AuthInterceptor(sec.tokens(), registry))
+            .addService(
+                new ChannelControlService(sim, timer, new Authz(sec.authenticate(), registry)))
             .addService(health.getHealthService())
             .fallbackHandlerRegistry(proxy)
             .build()
@@ -76,6 +150,16 @@ public final class ChannelSimServer implements AutoCloseable {
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(ChannelControlGrpc.SERVICE_NAME, ServingStatus.SERVING);
     return this;
+  }
+
+  /**
+   * The transport's bound: twice the message bound, like the edge's. Messages over it are refused
+   * from their length prefix, before they are buffered; those between the two reach the proxy,
+   * which ends the call with RESOURCE_EXHAUSTED and a description (the transport alone would answer
+   * a bidi stream's later messages with a bare CANCELLED, grpc-java issue 11245).
+   */
+  private int transportLimit() {
+    return (int) Math.min(Integer.MAX_VALUE, 2L * config.maxMessageBytes());
   }
 
   public int port() {

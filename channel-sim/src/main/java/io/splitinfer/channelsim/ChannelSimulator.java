@@ -50,12 +50,14 @@ public final class ChannelSimulator {
   private final Counter mBytesDown;
   private final Counter mMessages;
   private final Counter mPassthrough;
+  private final MeterRegistry registry;
   private final DistributionSummary mSnr;
 
   public ChannelSimulator(ChannelParams params, MeterRegistry registry) {
     this.base = params;
     this.model = new ChannelModel(params);
     this.jitterRng = new SplittableRandom(params.seed() ^ 0x9E3779B97F4A7C15L);
+    this.registry = registry;
     mPackets =
         Counter.builder("channelsim_packets").description("uplink packets").register(registry);
     mLost =
@@ -85,8 +87,13 @@ public final class ChannelSimulator {
     return scenario != null ? scenario.current() : base;
   }
 
-  /** Replaces the parameters by hand (ends any scenario). */
+  /**
+   * Replaces the parameters by hand (ends any scenario).
+   *
+   * @throws IllegalArgumentException outside {@link ChannelLimits} (nothing changes)
+   */
   public void setParams(ChannelParams p) {
+    ChannelLimits.check(p);
     synchronized (this) {
       if (p.seed() != params().seed()) {
         jitterRng = new SplittableRandom(p.seed() ^ 0x9E3779B97F4A7C15L);
@@ -98,11 +105,17 @@ public final class ChannelSimulator {
     fire();
   }
 
-  /** Starts a scenario over the current base parameters; seed 0 = the parameters' seed. */
+  /**
+   * Starts a scenario over the current base parameters; seed 0 = the parameters' seed.
+   *
+   * @throws IllegalArgumentException when the scenario can reach parameters outside {@link
+   *     ChannelLimits} (nothing changes)
+   */
   public ChannelParams loadScenario(Scenario s, long seed) {
     ChannelParams p;
     synchronized (this) {
       long sd = seed != 0 ? seed : base.seed();
+      ChannelLimits.check(s, base.toBuilder().seed(sd).build(), sd);
       scenario = s.start(base.toBuilder().seed(sd).build(), sd);
       model.reseed(sd);
       jitterRng = new SplittableRandom(sd ^ 0x9E3779B97F4A7C15L);
@@ -134,7 +147,10 @@ public final class ChannelSimulator {
   /**
    * Applies the channel to one serialized UeMessage of the Session stream. HiddenState and Pilot
    * tensors are impaired (pilots always with the RAW receiver); anything else, and anything that
-   * does not parse or decode, is returned byte-identical.
+   * does not parse or decode, is returned byte-identical (the edge answers it).
+   *
+   * @throws FrameRefused INVALID_ARGUMENT for a tensor whose values are not finite (an int8 scale
+   *     of 3e38 decodes to infinities) or that the channel turns non-finite
    */
   public Uplink uplinkSession(byte[] frame) {
     countUp(frame.length);
@@ -170,12 +186,38 @@ public final class ChannelSimulator {
     } catch (TensorFormatException e) {
       return passthrough(frame); // the edge answers INVALID_ARGUMENT
     }
+    String what = msg.hasHidden() ? "hidden state" : "pilot";
+    int bad = TensorCodec.firstNonFinite(v);
+    if (bad >= 0) {
+      throw refuse(
+          "non_finite",
+          what
+              + " tensor element "
+              + bad
+              + " decodes to "
+              + v[bad]
+              + (t.getDtype() == io.splitinfer.proto.v1.DType.DTYPE_INT8
+                  ? " (int8 scale " + t.getScale() + ")"
+                  : "")
+              + "; values must be finite");
+    }
     int bpe = TensorCodec.bytesPerElement(t.getDtype());
     Impairment imp =
         msg.hasHidden()
             ? model.impair(v, 0, v.length, bpe, p.receiver())
             : model.impair(v, 0, v.length, bpe, ChannelParams.Receiver.RAW);
-    Tensor out = TensorCodec.encode(v, t.getDtype(), shape);
+    bad = TensorCodec.firstNonFinite(v);
+    if (bad >= 0) {
+      throw refuse(
+          "overflow",
+          what + " values too large for the channel: element " + bad + " became " + v[bad]);
+    }
+    Tensor out;
+    try {
+      out = TensorCodec.encode(v, t.getDtype(), shape);
+    } catch (TensorFormatException e) {
+      throw refuse("unencodable", what + " cannot be re-encoded: " + e.getMessage());
+    }
     UeMessage rebuilt;
     if (msg.hasHidden()) {
       HiddenState.Builder h = msg.getHidden().toBuilder().setTensor(out);
@@ -196,6 +238,16 @@ public final class ChannelSimulator {
     }
     record(imp);
     return new Uplink(rebuilt.toByteArray(), imp.extraDelayMs(), true);
+  }
+
+  private FrameRefused refuse(String reason, String description) {
+    registry.counter("channelsim_rejected", "reason", reason).increment();
+    return new FrameRefused(io.grpc.Status.INVALID_ARGUMENT.withDescription(description), reason);
+  }
+
+  /** Counts a refusal decided outside the simulator (message size, authorisation). */
+  void rejected(String reason) {
+    registry.counter("channelsim_rejected", "reason", reason).increment();
   }
 
   private Uplink passthrough(byte[] frame) {

@@ -12,6 +12,8 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.Status;
+import io.splitinfer.core.security.ForwardedIdentity;
+import io.splitinfer.core.security.Identity;
 import io.splitinfer.proto.v1.SplitInferenceGrpc;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -36,12 +38,19 @@ final class ProxyRegistry extends HandlerRegistry {
   private final Channel edge;
   private final ChannelSimulator sim;
   private final ScheduledExecutorService timer;
+  private final int maxMessageBytes;
   private final AtomicReference<Calls> lastCall = new AtomicReference<>();
 
-  ProxyRegistry(Channel edge, ChannelSimulator sim, ScheduledExecutorService timer) {
+  /**
+   * @param maxMessageBytes largest uplink message forwarded; a larger one ends its call with
+   *     RESOURCE_EXHAUSTED (the transport refuses anything over twice this before buffering it)
+   */
+  ProxyRegistry(
+      Channel edge, ChannelSimulator sim, ScheduledExecutorService timer, int maxMessageBytes) {
     this.edge = edge;
     this.sim = sim;
     this.timer = timer;
+    this.maxMessageBytes = maxMessageBytes;
   }
 
   /** Passes byte arrays through unchanged. */
@@ -96,6 +105,9 @@ final class ProxyRegistry extends HandlerRegistry {
       if (deadline != null) {
         options = options.withDeadline(deadline);
       }
+      // the edge sees channel-sim's certificate; the caller channel-sim authenticated travels
+      // in a header the edge believes only from CHANNEL_SIM (and any spoofed one is dropped)
+      ForwardedIdentity.forward(headers, Identity.current());
       ClientCall<byte[], byte[]> clientCall =
           edge.newCall(serverCall.getMethodDescriptor(), options);
       Object lock = new Object();
@@ -170,10 +182,39 @@ final class ProxyRegistry extends HandlerRegistry {
       up.start();
       down.start();
       return new ServerCall.Listener<>() {
+        private boolean refused;
+
         @Override
         public void onMessage(byte[] message) {
+          if (refused) {
+            return;
+          }
+          if (message.length > maxMessageBytes) {
+            sim.rejected("message_too_large");
+            refused = true;
+            refuse(
+                Status.RESOURCE_EXHAUSTED.withDescription(
+                    "message of "
+                        + message.length
+                        + " bytes exceeds channel-sim's --max-message-bytes "
+                        + maxMessageBytes));
+            return;
+          }
           if (session) {
-            ChannelSimulator.Uplink u = sim.uplinkSession(message);
+            ChannelSimulator.Uplink u;
+            try {
+              u = sim.uplinkSession(message);
+            } catch (FrameRefused e) {
+              refused = true;
+              refuse(e.status());
+              return;
+            } catch (RuntimeException e) {
+              log.error("uplink frame failed", e);
+              sim.rejected("internal");
+              refused = true;
+              refuse(Status.INTERNAL.withDescription("channel-sim failed on this frame: " + e));
+              return;
+            }
             up.offer(u.bytes(), u.extraDelayMs());
           } else {
             sim.countUp(message.length);
@@ -181,9 +222,25 @@ final class ProxyRegistry extends HandlerRegistry {
           }
         }
 
+        /** Ends this call with {@code status} at once; the edge call is cancelled. */
+        private void refuse(Status status) {
+          up.cancel();
+          down.cancel();
+          clientCall.cancel("refused by channel-sim: " + status.getDescription(), null);
+          synchronized (lock) {
+            try {
+              serverCall.close(status, new Metadata());
+            } catch (IllegalStateException e) {
+              log.debug("call already closed", e);
+            }
+          }
+        }
+
         @Override
         public void onHalfClose() {
-          up.end(clientCall::halfClose);
+          if (!refused) {
+            up.end(clientCall::halfClose);
+          }
         }
 
         @Override

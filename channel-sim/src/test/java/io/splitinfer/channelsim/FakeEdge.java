@@ -1,10 +1,12 @@
 package io.splitinfer.channelsim;
 
+import io.grpc.InsecureServerCredentials;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
+import io.grpc.ServerCredentials;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -40,6 +42,7 @@ final class FakeEdge implements AutoCloseable {
   final List<Long> arrivalNanos = new CopyOnWriteArrayList<>();
   final AtomicBoolean paused = new AtomicBoolean();
   final AtomicReference<ServerCall<byte[], byte[]>> lastSession = new AtomicReference<>();
+  final AtomicReference<Metadata> lastSessionHeaders = new AtomicReference<>();
   private Server server;
 
   static MethodDescriptor<byte[], byte[]> method(String name, MethodDescriptor.MethodType type) {
@@ -51,9 +54,15 @@ final class FakeEdge implements AutoCloseable {
   }
 
   FakeEdge start() throws IOException {
+    return start(InsecureServerCredentials.create());
+  }
+
+  /** Starts with these credentials (TLS tests). */
+  FakeEdge start(ServerCredentials creds) throws IOException {
     ServerCallHandler<byte[], byte[]> session =
         (call, headers) -> {
           lastSession.set(call);
+          lastSessionHeaders.set(headers);
           if (!paused.get()) {
             call.request(1);
           }
@@ -106,7 +115,7 @@ final class FakeEdge implements AutoCloseable {
           };
         };
     server =
-        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0), creds)
             .maxInboundMessageSize(64 << 20)
             .addService(
                 ServerServiceDefinition.builder("splitinfer.v1.SplitInference")

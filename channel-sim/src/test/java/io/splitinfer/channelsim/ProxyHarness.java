@@ -6,6 +6,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.splitinfer.core.channel.ChannelParams;
 import io.splitinfer.proto.v1.ChannelControlGrpc;
@@ -23,16 +24,38 @@ final class ProxyHarness implements AutoCloseable {
   final ManagedChannel ue;
   final ManagedChannel direct;
 
+  final MeterRegistry registry;
+
   ProxyHarness(ChannelParams params) throws Exception {
-    edge = new FakeEdge().start();
+    this(params, 64 << 20, new FakeEdge().start(), ChannelSimServer.Security.LEGACY);
+  }
+
+  /** channel-sim with this message bound and security in front of {@code edge}. */
+  ProxyHarness(
+      ChannelParams params, int maxMessageBytes, FakeEdge edge, ChannelSimServer.Security sec)
+      throws Exception {
+    this.edge = edge;
+    registry = new SimpleMeterRegistry();
     sim =
         new ChannelSimServer(
                 new ChannelSimServer.Config(
-                    "127.0.0.1", 0, "127.0.0.1:" + edge.port(), params, null, 0, 64 << 20),
-                new SimpleMeterRegistry())
+                    "127.0.0.1",
+                    0,
+                    "localhost:" + edge.port(),
+                    params,
+                    null,
+                    0,
+                    maxMessageBytes,
+                    sec),
+                registry)
             .start();
-    ue = channel(sim.port());
-    direct = channel(edge.port());
+    ue = sec.server().isPlaintext() ? channel(sim.port()) : null;
+    direct = sec.server().isPlaintext() ? channel(edge.port()) : null;
+  }
+
+  double rejected(String reason) {
+    var c = registry.find("channelsim_rejected").tag("reason", reason).counter();
+    return c == null ? 0 : c.count();
   }
 
   static ManagedChannel channel(int port) {
@@ -89,6 +112,14 @@ final class ProxyHarness implements AutoCloseable {
       return b;
     }
 
+    /** Waits for the server to end the call (without half-closing). */
+    Status awaitClose() throws InterruptedException {
+      if (!closed.await(10, TimeUnit.SECONDS)) {
+        throw new AssertionError("not closed");
+      }
+      return status;
+    }
+
     Status finish() throws InterruptedException {
       call.halfClose();
       if (!closed.await(10, TimeUnit.SECONDS)) {
@@ -100,8 +131,10 @@ final class ProxyHarness implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    ue.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    direct.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    if (ue != null) {
+      ue.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      direct.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
     sim.close();
     edge.close();
   }
