@@ -72,7 +72,10 @@ public final class PrivacyReport {
         new XYChartBuilder()
             .width(800)
             .height(500)
-            .title("Token recovery from the wire, " + attack + " attack (95% Wilson bars)")
+            .title(
+                "Token recovery from the wire, "
+                    + attack
+                    + " attack (bars: 95% Wilson, larger side)")
             .xAxisTitle("split p (wire carries the output of layer p)")
             .yAxisTitle("tokens recovered")
             .build();
