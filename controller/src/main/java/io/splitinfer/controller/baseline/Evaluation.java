@@ -44,7 +44,7 @@ public final class Evaluation {
    * channels drawn from the environment (what a non-adaptive deployment would pick).
    */
   public static int bestFixedSplit(SplitEnvironment env, int samples) {
-    int pMin = env.config().pMin();
+    int pMin = env.privacyFloor(); // = config p_min unless a privacy floor is set
     int pMax = env.config().pMax();
     double[] total = new double[pMax - pMin + 1];
     for (int s = 0; s < samples; s++) {

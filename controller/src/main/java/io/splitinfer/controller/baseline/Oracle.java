@@ -20,7 +20,7 @@ public final class Oracle implements EpisodePolicy {
 
   @Override
   public int act(SplitEnvironment env, double[] obs) {
-    int pMin = env.config().pMin();
+    int pMin = env.privacyFloor(); // = config p_min unless a privacy floor is set
     int pMax = env.config().pMax();
     if (cachedChannel != env.channel()) {
       cachedChannel = env.channel();

@@ -39,7 +39,13 @@ final class Common {
 
   static LongFunction<SplitEnvironment> envs(
       SurrogateReward s, RewardSource r, ChannelCase c, Objective o) {
-    return seed -> new SplitEnvironment(s.env(), c, r, o, seed);
+    return envs(s, r, c, o, 0);
+  }
+
+  /** Environments with a privacy floor (the smallest split they take, 0 = none). */
+  static LongFunction<SplitEnvironment> envs(
+      SurrogateReward s, RewardSource r, ChannelCase c, Objective o, int privacyFloor) {
+    return seed -> new SplitEnvironment(s.env(), c, r, o, seed).withPrivacyFloor(privacyFloor);
   }
 
   /** A one-line progress bar on {@code out}. */

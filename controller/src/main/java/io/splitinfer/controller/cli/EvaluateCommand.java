@@ -47,6 +47,12 @@ final class EvaluateCommand implements Callable<Integer> {
       defaultValue = "24000")
   int steps;
 
+  @Option(
+      names = "--privacy-floor",
+      defaultValue = "0",
+      description = "smallest split the environment may take (privacy floor; 0: none)")
+  int privacyFloor;
+
   @Option(names = "--seed", defaultValue = "1")
   long seed;
 
@@ -68,7 +74,7 @@ final class EvaluateCommand implements Callable<Integer> {
         "std",
         "vs oracle");
     for (ChannelCase c : ChannelCase.values()) {
-      LongFunction<SplitEnvironment> envs = Common.envs(s, s, c, o);
+      LongFunction<SplitEnvironment> envs = Common.envs(s, s, c, o, privacyFloor);
       Path cpFile = dir.resolve("ppo-" + c + ".json");
       ActorCritic agent;
       String trainNote = "";

@@ -6,9 +6,11 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.splitinfer.proto.v1.ChannelReport;
 import io.splitinfer.proto.v1.ChannelReportSource;
+import io.splitinfer.proto.v1.GetFloorRequest;
 import io.splitinfer.proto.v1.GetPolicyRequest;
 import io.splitinfer.proto.v1.GetSplitRequest;
 import io.splitinfer.proto.v1.OverrideRequest;
+import io.splitinfer.proto.v1.SetFloorRequest;
 import io.splitinfer.proto.v1.SetPolicyRequest;
 import io.splitinfer.proto.v1.SplitControllerGrpc;
 import io.splitinfer.proto.v1.WatchSplitRequest;
@@ -30,7 +32,8 @@ import picocli.CommandLine.Option;
       OperatorCli.Unpin.class,
       OperatorCli.Policy.class,
       OperatorCli.Watch.class,
-      OperatorCli.Report.class
+      OperatorCli.Report.class,
+      OperatorCli.Floor.class
     })
 final class OperatorCli implements Callable<Integer> {
   @Override
@@ -245,6 +248,63 @@ final class OperatorCli implements Callable<Integer> {
           ue.isBlank() ? "every UE" : "UE " + ue,
           req.getSource().name(),
           epoch);
+    }
+  }
+
+  @Command(
+      name = "floor",
+      mixinStandardHelpOptions = true,
+      description = "Privacy floor: the smallest split the policy may give a UE.",
+      subcommands = {OperatorCli.FloorSet.class, OperatorCli.FloorShow.class})
+  static final class Floor implements Callable<Integer> {
+    @Override
+    public Integer call() {
+      picocli.CommandLine.usage(this, System.out);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "set",
+      mixinStandardHelpOptions = true,
+      showDefaultValues = true,
+      description = {
+        "Set the operator's privacy floor of a UE (--ue) or the default of every UE (no --ue).",
+        "Either --min-split p, or --max-recovery r (0..1): the smallest split whose measured token"
+            + " recovery (95% upper bound, `model privacy`) is <= r at it and every later split.",
+        "UEs below the new floor move up at once (reason DECISION_REASON_PRIVACY_FLOOR)."
+      })
+  static final class FloorSet extends Base {
+    @Option(names = "--ue", defaultValue = "", description = "UE id (empty: the default)")
+    String ue;
+
+    @Option(names = "--min-split", defaultValue = "0", description = "floor p (0: none)")
+    int minSplit;
+
+    @Option(names = "--max-recovery", description = "max token recovery rate accepted, 0..1")
+    Double maxRecovery;
+
+    @Override
+    void run(SplitControllerGrpc.SplitControllerBlockingStub stub) {
+      SetFloorRequest.Builder b = SetFloorRequest.newBuilder().setUeId(ue).setMinSplit(minSplit);
+      if (maxRecovery != null) {
+        b.setMaxRecovery(maxRecovery);
+      }
+      System.out.print(stub.setFloor(b.build()));
+    }
+  }
+
+  @Command(
+      name = "show",
+      mixinStandardHelpOptions = true,
+      description = "Show the privacy floor in force for a UE (--ue) or the default.")
+  static final class FloorShow extends Base {
+    @Option(names = "--ue", defaultValue = "", description = "UE id (empty: the default)")
+    String ue;
+
+    @Override
+    void run(SplitControllerGrpc.SplitControllerBlockingStub stub) {
+      System.out.print(stub.getFloor(GetFloorRequest.newBuilder().setUeId(ue).build()));
     }
   }
 }

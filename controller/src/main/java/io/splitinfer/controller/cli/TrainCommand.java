@@ -34,6 +34,12 @@ import picocli.CommandLine.Option;
             + " (fast). Without: Algorithm 1 (measured rewards through the model until"
             + " --threshold-epochs, then the surrogate fit on the stored records).")
 final class TrainCommand implements Callable<Integer> {
+  @Option(
+      names = "--privacy-floor",
+      defaultValue = "0",
+      description = "smallest split the environment may take (privacy floor; 0: none)")
+  int privacyFloor;
+
   @Option(names = "--case", description = "L, H or A", defaultValue = "A")
   String channelCase;
 
@@ -90,7 +96,9 @@ final class TrainCommand implements Callable<Integer> {
               Double.POSITIVE_INFINITY);
       reward = alg;
     }
-    SplitEnvironment env = new SplitEnvironment(s.env(), c, reward, objective, seed + 1000);
+    SplitEnvironment env =
+        new SplitEnvironment(s.env(), c, reward, objective, seed + 1000)
+            .withPrivacyFloor(privacyFloor);
     PpoConfig cfg =
         "a2c".equals(algorithm)
             ? PpoConfig.a2c(steps, seed)

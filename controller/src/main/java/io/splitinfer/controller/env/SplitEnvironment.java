@@ -15,6 +15,10 @@ import java.util.SplittableRandom;
  *   <li>Episodes of {@link EnvConfig#episodeLength} steps (5). On reset the channel (σ, P_loss →
  *       σ_h via eq. 4) is drawn from the {@link ChannelCase} and held for the episode, and the
  *       initial split is drawn uniformly from the case's (mapped) initial range.
+ *   <li>Privacy floor (optional, {@link #withPrivacyFloor}): no split below it is ever taken; an
+ *       initial split or a move below it lands on the floor, as the live service does. The
+ *       observation keeps the config's normalization, so a policy trained without the floor reads
+ *       the same inputs.
  * </ul>
  *
  * All randomness comes from the seed given at construction.
@@ -31,6 +35,7 @@ public final class SplitEnvironment implements Env {
   private int split;
   private int t;
   private double lastPpl = Double.NaN;
+  private int privacyFloor;
 
   public SplitEnvironment(
       EnvConfig config,
@@ -43,6 +48,29 @@ public final class SplitEnvironment implements Env {
     this.reward = reward;
     this.objective = objective;
     this.rng = new SplittableRandom(seed);
+    this.privacyFloor = config.pMin();
+  }
+
+  /**
+   * Sets the privacy floor (the smallest split allowed, see the class doc); returns this.
+   *
+   * @throws IllegalArgumentException when the floor is above p_max
+   */
+  public SplitEnvironment withPrivacyFloor(int floor) {
+    if (floor > config.pMax()) {
+      throw new IllegalArgumentException(
+          "privacy floor " + floor + " is above p_max " + config.pMax());
+    }
+    this.privacyFloor = Math.max(config.pMin(), floor);
+    return this;
+  }
+
+  public int privacyFloor() {
+    return privacyFloor;
+  }
+
+  private int clamp(int p) {
+    return Math.max(privacyFloor, config.clampSplit(p));
   }
 
   /** Split change of action index {@code action}: 0 → −1, 1 → 0, 2 → +1. */
@@ -72,7 +100,7 @@ public final class SplitEnvironment implements Env {
   /** Starts an episode on a given channel and split (for evaluation and tests). */
   public double[] reset(ChannelDraw c, int p) {
     this.channel = c;
-    this.split = config.clampSplit(p);
+    this.split = clamp(p);
     this.t = 0;
     this.lastPpl = Double.NaN;
     return observation();
@@ -83,7 +111,7 @@ public final class SplitEnvironment implements Env {
     if (channel == null) {
       throw new IllegalStateException("reset() first");
     }
-    split = config.clampSplit(split + delta(action));
+    split = clamp(split + delta(action));
     double ppl = reward.ppl(channel.sigma(), channel.sigmaH(), split);
     lastPpl = ppl;
     double r = objective.reward(ppl, split);

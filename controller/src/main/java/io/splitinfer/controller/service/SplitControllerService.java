@@ -8,12 +8,15 @@ import io.splitinfer.proto.v1.ChannelReport;
 import io.splitinfer.proto.v1.ChannelReportSource;
 import io.splitinfer.proto.v1.DecisionReason;
 import io.splitinfer.proto.v1.EdgeRegistration;
+import io.splitinfer.proto.v1.FloorStatus;
+import io.splitinfer.proto.v1.GetFloorRequest;
 import io.splitinfer.proto.v1.GetPolicyRequest;
 import io.splitinfer.proto.v1.GetSplitRequest;
 import io.splitinfer.proto.v1.OverrideRequest;
 import io.splitinfer.proto.v1.PolicyStatus;
 import io.splitinfer.proto.v1.Registered;
 import io.splitinfer.proto.v1.ReportAck;
+import io.splitinfer.proto.v1.SetFloorRequest;
 import io.splitinfer.proto.v1.SetPolicyRequest;
 import io.splitinfer.proto.v1.SplitControllerGrpc;
 import io.splitinfer.proto.v1.SplitDecision;
@@ -49,6 +52,10 @@ import org.slf4j.LoggerFactory;
  * never mixed. A report without evidence declares a state outright; without {@code ue_id} it
  * declares it for every UE (and for UEs that register later).
  *
+ * <p><b>Privacy floor</b> ({@link PrivacyFloor}): no decision puts a UE below the floor in force
+ * (the operator's, from {@code SetFloor}, or the UE's own, from its registration); when the floor
+ * raised what the policy wanted, the decision's reason is {@code DECISION_REASON_PRIVACY_FLOOR}.
+ *
  * <p><b>Epochs</b> are {@code max(previous + 1, now in ms)}, so they keep growing across controller
  * restarts. All state is guarded by this object's monitor; calls are short.
  */
@@ -66,6 +73,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   private final Map<String, EdgeRegistration> edges = new HashMap<>();
   private final DecisionWatchers watchers;
   private final AtomicInteger ueGauge = new AtomicInteger();
+  private final PrivacyFloor privacy = new PrivacyFloor();
   private SplitPolicy policy;
   private ChannelState declaredForAll;
   private ChannelState truth;
@@ -81,6 +89,8 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     int pendingSplit = -1;
     int pendingCount;
     long lastChangeMs = Long.MIN_VALUE / 2;
+    PrivacyFloor.Floor ownFloor = PrivacyFloor.Floor.NONE;
+    int wanted = -1; // the policy's proposal before the privacy floor, for the commit's reason
   }
 
   /** Acts on receiver estimates with the default fusion settings. */
@@ -166,6 +176,35 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
               .asException());
       return;
     }
+    PrivacyFloor.Floor own;
+    try {
+      own =
+          privacy.resolve(
+              req.getPrivacyMinSplit(),
+              req.hasPrivacyMaxRecovery() ? req.getPrivacyMaxRecovery() : null,
+              req.getNumLayers(),
+              "UE");
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      metrics.counter("controller_bad_requests_total", "rpc", "RegisterUe").increment();
+      out.onError(
+          (e instanceof IllegalStateException
+                  ? Status.FAILED_PRECONDITION
+                  : Status.INVALID_ARGUMENT)
+              .withDescription(e.getMessage())
+              .asException());
+      return;
+    }
+    if (privacy.floorFor(req.getUeId(), own).minSplit() > max) {
+      out.onError(
+          Status.FAILED_PRECONDITION
+              .withDescription(
+                  "privacy floor p >= "
+                      + privacy.floorFor(req.getUeId(), own).minSplit()
+                      + " is above the UE's max_split "
+                      + max)
+              .asException());
+      return;
+    }
     SplitDecision d;
     synchronized (this) {
       Ue u = ues.get(req.getUeId());
@@ -181,9 +220,19 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
       u.reg = req;
       u.minSplit = min;
       u.maxSplit = max;
-      if (fresh || u.decision.getSplit() < min || u.decision.getSplit() > max) {
+      u.ownFloor = own;
+      int floor = floorOf(u).minSplit();
+      if (fresh
+          || u.decision.getSplit() < min
+          || u.decision.getSplit() > max
+          || u.decision.getSplit() < floor) {
         int split = initialSplit < 0 ? (min + max) / 2 : Policies.clamp(initialSplit, min, max);
-        commit(u, split, DecisionReason.DECISION_REASON_INITIAL, "registered");
+        u.wanted = split;
+        commit(
+            u,
+            PrivacyFloor.bind(split, floor),
+            DecisionReason.DECISION_REASON_INITIAL,
+            "registered");
       }
       d = u.decision;
     }
@@ -377,6 +426,18 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         return;
       }
       if (req.getPin()) {
+        if (req.getSplit() < floorOf(u).minSplit()) {
+          out.onError(
+              Status.FAILED_PRECONDITION
+                  .withDescription(
+                      "split "
+                          + req.getSplit()
+                          + " is below the privacy floor ("
+                          + floorOf(u).detail()
+                          + ")")
+                  .asException());
+          return;
+        }
         if (req.getSplit() < u.minSplit || req.getSplit() > u.maxSplit) {
           out.onError(
               Status.INVALID_ARGUMENT
@@ -444,6 +505,94 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         .build();
   }
 
+  // ---- privacy floor ----
+
+  @Override
+  public void setFloor(SetFloorRequest req, StreamObserver<FloorStatus> out) {
+    FloorStatus st;
+    synchronized (this) {
+      Ue target = req.getUeId().isBlank() ? null : ues.get(req.getUeId());
+      if (!req.getUeId().isBlank() && target == null) {
+        out.onError(notFound(req.getUeId()));
+        return;
+      }
+      PrivacyFloor.Floor f;
+      try {
+        int layers = target == null ? 0 : target.reg.getNumLayers();
+        String who = target == null ? "operator default" : "operator";
+        f =
+            privacy.resolve(
+                req.getMinSplit(), req.hasMaxRecovery() ? req.getMaxRecovery() : null, layers, who);
+      } catch (IllegalArgumentException | IllegalStateException e) {
+        metrics.counter("controller_bad_requests_total", "rpc", "SetFloor").increment();
+        out.onError(
+            (e instanceof IllegalStateException
+                    ? Status.FAILED_PRECONDITION
+                    : Status.INVALID_ARGUMENT)
+                .withDescription(e.getMessage())
+                .asException());
+        return;
+      }
+      for (Ue u : ues.values()) {
+        if ((target == null || u == target)
+            && Math.max(f.minSplit(), u.ownFloor.minSplit()) > u.maxSplit) {
+          out.onError(
+              Status.FAILED_PRECONDITION
+                  .withDescription(
+                      "floor p >= "
+                          + f.minSplit()
+                          + " is above UE "
+                          + u.reg.getUeId()
+                          + "'s max_split "
+                          + u.maxSplit)
+                  .asException());
+          return;
+        }
+      }
+      privacy.setOperator(req.getUeId(), f);
+      for (Ue u : ues.values()) {
+        PrivacyFloor.Floor now = floorOf(u);
+        if (u.decision.getSplit() < now.minSplit()) {
+          u.wanted = u.decision.getSplit();
+          commit(u, now.minSplit(), DecisionReason.DECISION_REASON_PRIVACY_FLOOR, "floor raised");
+        }
+      }
+      st = floorStatus(req.getUeId());
+    }
+    log.info("privacy floor {}: {}", req.getUeId().isBlank() ? "default" : req.getUeId(), st);
+    out.onNext(st);
+    out.onCompleted();
+  }
+
+  @Override
+  public void getFloor(GetFloorRequest req, StreamObserver<FloorStatus> out) {
+    FloorStatus st;
+    synchronized (this) {
+      if (!req.getUeId().isBlank() && !ues.containsKey(req.getUeId())) {
+        out.onError(notFound(req.getUeId()));
+        return;
+      }
+      st = floorStatus(req.getUeId());
+    }
+    out.onNext(st);
+    out.onCompleted();
+  }
+
+  private FloorStatus floorStatus(String ueId) {
+    PrivacyFloor.Floor op = privacy.operatorFloor(ueId);
+    Ue u = ueId.isBlank() ? null : ues.get(ueId);
+    PrivacyFloor.Floor own = u == null ? PrivacyFloor.Floor.NONE : u.ownFloor;
+    PrivacyFloor.Floor in = privacy.floorFor(ueId, own);
+    return FloorStatus.newBuilder()
+        .setUeId(ueId)
+        .setMinSplit(in.minSplit())
+        .setOperatorMinSplit(op.minSplit())
+        .setUeMinSplit(own.minSplit())
+        .setDetail(in.detail())
+        .setTable(PrivacyFloor.TABLE_RESOURCE)
+        .build();
+  }
+
   // ---- decisions ----
 
   /**
@@ -469,7 +618,12 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   private int propose(Ue u, ChannelState c) {
     int p = policy.propose(c.sigma(), c.sigmaH(), u.decision.getSplit(), u.minSplit, u.maxSplit);
-    return Policies.clamp(p, u.minSplit, u.maxSplit);
+    u.wanted = Policies.clamp(p, u.minSplit, u.maxSplit);
+    return PrivacyFloor.bind(u.wanted, floorOf(u).minSplit());
+  }
+
+  private PrivacyFloor.Floor floorOf(Ue u) {
+    return privacy.floorFor(u.reg.getUeId(), u.ownFloor);
   }
 
   private void evaluate(Ue u) {
@@ -499,6 +653,12 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   }
 
   private void commit(Ue u, int split, DecisionReason reason, String detail) {
+    PrivacyFloor.Floor floor = floorOf(u);
+    if (u.wanted >= 0 && u.wanted < split && split == floor.minSplit() && !u.pinned) {
+      reason = DecisionReason.DECISION_REASON_PRIVACY_FLOOR;
+      detail = detail + "; wanted p = " + u.wanted + ", privacy floor " + floor.detail();
+    }
+    u.wanted = -1;
     long now = clock.millis();
     long prev = u.decision == null ? 0 : u.decision.getEpoch();
     ChannelState c = u.channel.inForce();
@@ -512,7 +672,8 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
             .setDetail(detail)
             .setPolicy(policy.name())
             .setPinned(u.pinned)
-            .setDecidedAtUnixMs(now);
+            .setDecidedAtUnixMs(now)
+            .setPrivacyFloor(floor.minSplit());
     if (c != null) {
       b.setSigma(c.sigma())
           .setSigmaH(c.sigmaH())

@@ -42,7 +42,8 @@ import picocli.CommandLine.Parameters;
       ModelCli.Ppl.class,
       ModelCli.RandomCkpt.class,
       ModelCli.Generate.class,
-      ModelCli.Bench.class
+      ModelCli.Bench.class,
+      PrivacyCommand.class
     })
 public final class ModelCli implements Callable<Integer> {
   @Override
