@@ -10,6 +10,7 @@ import io.splitinfer.model.engine.SplitRunner;
 import io.splitinfer.model.onnx.OnnxConverter;
 import io.splitinfer.model.onnx.OnnxEngine;
 import io.splitinfer.model.onnx.OnnxOptions;
+import io.splitinfer.model.onnx.WeightFormat;
 import io.splitinfer.model.pkg.DefaultModel;
 import io.splitinfer.model.pkg.Manifest;
 import io.splitinfer.model.pkg.ModelPackage;
@@ -97,8 +98,38 @@ public final class ModelCli implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Package directory (new or empty).")
     Path out;
 
-    @Option(names = "--dtype", defaultValue = "f32", description = "Weight storage: f32 or f16.")
-    String dtype;
+    @Option(
+        names = {"--weights", "--dtype"},
+        defaultValue = "f32",
+        description =
+            "Weight format of the parts: f32, f16, int8 or int4 (int8/int4: block-quantized,"
+                + " ONNX Runtime MatMulNBits; a full form like int4-g64-asym-a0 also works).")
+    String weights;
+
+    @Option(
+        names = "--group-size",
+        description = "int8/int4: weights per quantization block along K (power of 2, >= 16).")
+    Integer groupSize;
+
+    @Option(
+        names = "--asymmetric",
+        negatable = true,
+        description = "int8/int4: a zero point per block (default symmetric).")
+    Boolean asymmetric;
+
+    @Option(
+        names = "--accuracy-level",
+        description =
+            "int8/int4: MatMulNBits accuracy_level (0: float32 compute, 4: int8 activations,"
+                + " fastest on CPU; default 4).")
+    Integer accuracyLevel;
+
+    @Option(
+        names = "--layer-weights",
+        description =
+            "Override the format of some layers, FROM-TO=FORMAT (1-based, inclusive), repeatable;"
+                + " e.g. 12-22=f32 keeps the edge's layers float.")
+    java.util.List<String> layerWeights = new java.util.ArrayList<>();
 
     @Option(
         names = "--model-id",
@@ -107,12 +138,29 @@ public final class ModelCli implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-      DType dt = DType.valueOf(dtype.toUpperCase(Locale.ROOT));
-      Manifest m =
-          new OnnxConverter(OnnxConverter.Options.of(dt).withModelId(modelId))
-              .convert(checkpoint, out);
+      WeightFormat wf = withFlags(WeightFormat.parse(weights));
+      OnnxConverter.Options o = OnnxConverter.Options.of(wf).withModelId(modelId);
+      for (String lw : layerWeights) {
+        java.util.regex.Matcher mt =
+            java.util.regex.Pattern.compile("(\\d+)(?:-(\\d+))?=(.+)").matcher(lw.strip());
+        if (!mt.matches()) {
+          throw new CommandLine.ParameterException(
+              new CommandLine(this), "--layer-weights wants FROM-TO=FORMAT, got '" + lw + "'");
+        }
+        int from = Integer.parseInt(mt.group(1));
+        int to = mt.group(2) == null ? from : Integer.parseInt(mt.group(2));
+        o = o.withLayerWeights(from, to, withFlags(WeightFormat.parse(mt.group(3))));
+      }
+      Manifest m = new OnnxConverter(o).convert(checkpoint, out);
       System.out.println("package " + out + " sha256 " + m.packageSha256());
       return 0;
+    }
+
+    private WeightFormat withFlags(WeightFormat f) {
+      return f.with(
+          groupSize != null ? groupSize : f.groupSize(),
+          asymmetric != null ? !asymmetric : f.symmetric(),
+          accuracyLevel != null ? accuracyLevel : f.accuracyLevel());
     }
   }
 
@@ -135,6 +183,13 @@ public final class ModelCli implements Callable<Integer> {
       System.out.printf("model id      %s%n", m.modelId());
       System.out.printf("package sha   %s%n", m.packageSha256());
       System.out.printf("architecture  %s, weights %s%n", m.architecture(), m.dtype());
+      if (!m.weightFormats().isEmpty()) {
+        java.util.Map<String, java.util.List<String>> byFormat = new java.util.TreeMap<>();
+        m.weightFormats()
+            .forEach(
+                (f, w) -> byFormat.computeIfAbsent(w, x -> new java.util.ArrayList<>()).add(f));
+        byFormat.forEach((w, fs) -> System.out.printf("  %-22s %s%n", w, String.join(" ", fs)));
+      }
       System.out.printf(
           "dims          layers %d, hidden %d, intermediate %d, heads %d, kv heads %d, head dim"
               + " %d, vocab %d, max positions %d%n",

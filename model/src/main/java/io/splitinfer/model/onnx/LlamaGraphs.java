@@ -13,7 +13,8 @@ import java.nio.file.Path;
 
 /**
  * The ONNX graphs of a Llama model cut into parts: embedding, one graph per decoder layer, head.
- * Computation is float32 throughout; weights are stored f32 or f16 (Cast after load).
+ * Computation is float32 throughout; matrix weights are stored as a {@link WeightFormat}: f32, f16
+ * (Cast after load) or block-quantized int8/int4 (MatMulNBits).
  *
  * <p>Layer part I/O: {@code hidden [T, d]}, {@code past_key / past_value [kvH, P, hd]}, {@code
  * positions [T] int64} -> {@code hidden_out [T, d]}, {@code present_key / present_value [kvH, P+T,
@@ -42,39 +43,58 @@ public final class LlamaGraphs {
 
   /** ids [T] int64 -> embeddings [T, d]. */
   public static ModelProto embed(
-      ModelConfig c, float[] table, DType dtype, Path dataFile, long externalThreshold)
+      ModelConfig c, float[] table, WeightFormat format, Path dataFile, long externalThreshold)
       throws IOException {
     try (GraphBuilder g = new GraphBuilder("embed", dataFile, externalThreshold)) {
       g.input(IDS, INT64, "T");
-      String w = g.storedWeight("embed_tokens", table, dtype, c.vocabSize(), c.hiddenSize());
-      if (dtype == DType.F32) {
+      if (format.quantized()) {
+        // int8 rows, one scale per row: embeddings = float(codes[ids]) * scales[ids]
+        BlockQuantizer.RowInt8 q =
+            BlockQuantizer.quantizeRows(table, c.vocabSize(), c.hiddenSize());
+        String codes =
+            g.storedBytes(
+                "embed_tokens_i8",
+                q.codes(),
+                TensorProto.DataType.INT8_VALUE,
+                c.vocabSize(),
+                c.hiddenSize());
+        String scales = g.weight("embed_scales", q.scales(), DType.F32, c.vocabSize(), 1);
+        String rows =
+            g.op(
+                "Cast",
+                new String[] {g.op("Gather", new String[] {codes, IDS}, attr("axis", 0L))},
+                attr("to", (long) FLOAT));
+        String s = g.op("Gather", new String[] {scales, IDS}, attr("axis", 0L));
+        g.opInto(EMBEDDINGS, "Mul", new String[] {rows, s});
+      } else if (format.floatDType() == DType.F32) {
+        String w = g.storedWeight("embed_tokens", table, DType.F32, c.vocabSize(), c.hiddenSize());
         g.opInto(EMBEDDINGS, "Gather", new String[] {w, IDS}, attr("axis", 0L));
       } else {
+        String w = g.storedWeight("embed_tokens", table, DType.F16, c.vocabSize(), c.hiddenSize());
         String gathered = g.op("Gather", new String[] {w, IDS}, attr("axis", 0L));
         g.opInto(EMBEDDINGS, "Cast", new String[] {gathered}, attr("to", (long) FLOAT));
       }
       g.output(EMBEDDINGS, FLOAT, "T", c.hiddenSize());
-      return g.build("embedding");
+      return g.build("embedding (" + format + ")");
     }
   }
 
   /** hidden [T, d] -> logits [T, vocab] (final RMSNorm + LM head). */
   public static ModelProto head(
-      ModelConfig c, float[] norm, float[] lmHead, DType dtype, Path dataFile, long threshold)
+      ModelConfig c,
+      float[] norm,
+      float[] lmHead,
+      WeightFormat format,
+      Path dataFile,
+      long threshold)
       throws IOException {
     try (GraphBuilder g = new GraphBuilder("head", dataFile, threshold)) {
       g.input(HIDDEN, FLOAT, "T", c.hiddenSize());
       String h = rmsNorm(g, HIDDEN, g.weight("norm", norm, DType.F32, c.hiddenSize()), c);
-      String w =
-          g.weight(
-              "lm_head_t",
-              transpose(lmHead, c.vocabSize(), c.hiddenSize()),
-              dtype,
-              c.hiddenSize(),
-              c.vocabSize());
-      g.opInto(LOGITS, "MatMul", new String[] {h, w});
+      String y = g.linear(h, "lm_head", lmHead, c.vocabSize(), c.hiddenSize(), format.headFormat());
+      g.opInto(LOGITS, "Identity", new String[] {y});
       g.output(LOGITS, FLOAT, "T", c.vocabSize());
-      return g.build("final RMSNorm + LM head");
+      return g.build("final RMSNorm + LM head (" + format.headFormat() + ")");
     }
   }
 
@@ -83,7 +103,7 @@ public final class LlamaGraphs {
       ModelConfig c,
       int layer,
       Checkpoint.LayerWeights w,
-      DType dtype,
+      WeightFormat fmt,
       Path dataFile,
       long threshold)
       throws IOException {
@@ -100,12 +120,9 @@ public final class LlamaGraphs {
       g.input(POSITIONS, INT64, "T");
 
       String h = rmsNorm(g, HIDDEN, g.weight("input_norm", w.inputNorm(), DType.F32, d), c);
-      String q =
-          g.op("MatMul", h, g.weight("q_t", transpose(w.q(), c.qDim(), d), dtype, d, c.qDim()));
-      String k =
-          g.op("MatMul", h, g.weight("k_t", transpose(w.k(), c.kvDim(), d), dtype, d, c.kvDim()));
-      String v =
-          g.op("MatMul", h, g.weight("v_t", transpose(w.v(), c.kvDim(), d), dtype, d, c.kvDim()));
+      String q = g.linear(h, "q", w.q(), c.qDim(), d, fmt);
+      String k = g.linear(h, "k", w.k(), c.kvDim(), d, fmt);
+      String v = g.linear(h, "v", w.v(), c.kvDim(), d, fmt);
       // [T, heads*hd] -> [heads, T, hd]
       String perm = "perm";
       String q3 =
@@ -173,15 +190,14 @@ public final class LlamaGraphs {
       String ctxHeads = g.op("Reshape", ctx, g.constLongs(nh, -1, hd));
       String ctxT = g.op("Transpose", new String[] {ctxHeads}, attr(perm, 1L, 0L, 2L));
       String ctx2 = g.op("Reshape", ctxT, g.constLongs(-1, c.qDim()));
-      String o =
-          g.op("MatMul", ctx2, g.weight("o_t", transpose(w.o(), d, c.qDim()), dtype, c.qDim(), d));
+      String o = g.linear(ctx2, "o", w.o(), d, c.qDim(), fmt);
       String x1 = g.op("Add", HIDDEN, o);
 
       String h2 = rmsNorm(g, x1, g.weight("post_norm", w.postNorm(), DType.F32, d), c);
-      String gate = g.op("MatMul", h2, g.weight("gate_t", transpose(w.gate(), f, d), dtype, d, f));
-      String up = g.op("MatMul", h2, g.weight("up_t", transpose(w.up(), f, d), dtype, d, f));
+      String gate = g.linear(h2, "gate", w.gate(), f, d, fmt);
+      String up = g.linear(h2, "up", w.up(), f, d, fmt);
       String act = g.op("Mul", g.op("Mul", gate, g.op("Sigmoid", gate)), up);
-      String down = g.op("MatMul", act, g.weight("down_t", transpose(w.down(), d, f), dtype, f, d));
+      String down = g.linear(act, "down", w.down(), d, f, fmt);
       g.opInto(HIDDEN_OUT, "Add", new String[] {x1, down});
 
       g.output(HIDDEN_OUT, FLOAT, "T", d);
@@ -189,7 +205,7 @@ public final class LlamaGraphs {
       g.output(PRESENT_VALUE, FLOAT, kvh, "S", hd);
       g.output(KEY, FLOAT, kvh, "T", hd);
       g.output(VALUE, FLOAT, kvh, "T", hd);
-      return g.build("decoder layer " + layer);
+      return g.build("decoder layer " + layer + " (" + fmt + ")");
     }
   }
 
