@@ -3,7 +3,6 @@ package io.splitinfer.model.cli;
 import io.splitinfer.core.cli.FlagDefaults;
 import io.splitinfer.model.checkpoint.DType;
 import io.splitinfer.model.checkpoint.RandomCheckpoint;
-import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.ModelConfig;
 import io.splitinfer.model.engine.RopeScaling;
 import io.splitinfer.model.engine.SplitRunner;
@@ -15,7 +14,6 @@ import io.splitinfer.model.pkg.DefaultModel;
 import io.splitinfer.model.pkg.Manifest;
 import io.splitinfer.model.pkg.ModelPackage;
 import io.splitinfer.model.ppl.Perplexity;
-import io.splitinfer.model.reference.ReferenceEngine;
 import io.splitinfer.model.tokenizer.TextTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -42,7 +40,8 @@ import picocli.CommandLine.Parameters;
       ModelCli.Ppl.class,
       ModelCli.RandomCkpt.class,
       ModelCli.Generate.class,
-      ModelCli.Bench.class
+      BenchCommand.class,
+      MemoryCommand.class
     })
 public final class ModelCli implements Callable<Integer> {
   @Override
@@ -75,8 +74,25 @@ public final class ModelCli implements Callable<Integer> {
         description = "Let idle ONNX Runtime threads spin (faster only on an idle machine).")
     boolean spin;
 
+    @Option(
+        names = "--prefill-chunk",
+        defaultValue = "" + OnnxOptions.DEFAULT_PREFILL_CHUNK,
+        description = "Run prompts through the layers in chunks of this many tokens (0: whole).")
+    int prefillChunk;
+
+    @Option(
+        names = "--arena",
+        defaultValue = "false",
+        description = "Enable ONNX Runtime's CPU memory arena (off: memory goes back after a run).")
+    boolean arena;
+
     OnnxOptions options() {
-      return OnnxOptions.defaults().withThreads(threads, 0).withCuda(cuda).withSpinning(spin);
+      return OnnxOptions.defaults()
+          .withThreads(threads, 0)
+          .withCuda(cuda)
+          .withSpinning(spin)
+          .withPrefillChunk(prefillChunk)
+          .withCpuArena(arena);
     }
   }
 
@@ -421,94 +437,6 @@ public final class ModelCli implements Callable<Integer> {
             Locale.ROOT, "%d prompt + %d new tokens in %.2f s%n", ids.length, out.length, s);
       }
       return 0;
-    }
-  }
-
-  @Command(
-      name = "bench",
-      mixinStandardHelpOptions = true,
-      showDefaultValues = true,
-      description =
-          "Decode-step latency (all layers + head, one token with a KV cache of"
-              + " --context positions) of the ONNX engine, and of the reference engine when a"
-              + " checkpoint is given or the model is the embedded one.")
-  static final class Bench implements Callable<Integer> {
-    @Parameters(arity = "0..1", paramLabel = "DIR", description = "Package (default: embedded).")
-    Path dir;
-
-    @Option(names = "--checkpoint", description = "Checkpoint for the reference engine.")
-    Path checkpoint;
-
-    @Option(names = "--context", defaultValue = "128", description = "Cached positions.")
-    int context;
-
-    @Option(names = "--steps", defaultValue = "50", description = "Timed decode steps.")
-    int steps;
-
-    @Option(names = "--no-reference", defaultValue = "false", description = "Skip the reference.")
-    boolean noReference;
-
-    @Mixin EngineFlags engine;
-
-    @Override
-    public Integer call() throws IOException {
-      ModelPackage p = openPackage(dir);
-      try (OnnxEngine e = p.openEngine(engine.options().withPreload(true))) {
-        report("onnx (" + e.provider() + ")", e);
-      }
-      if (noReference) {
-        return 0;
-      }
-      Path ck = checkpoint;
-      Path tmp = null;
-      if (ck == null && dir == null) {
-        tmp = Files.createTempDirectory("splitinfer-ckpt");
-        DefaultModel.forProcess().extractCheckpoint(tmp);
-        ck = tmp;
-      }
-      try {
-        if (ck != null) {
-          try (ReferenceEngine r = ReferenceEngine.load(ck)) {
-            report("reference", r);
-          }
-        }
-      } finally {
-        if (tmp != null) {
-          DefaultModel.deleteTree(tmp);
-        }
-      }
-      return 0;
-    }
-
-    private void report(String name, InferenceEngine e) {
-      ModelConfig c = e.config();
-      int[] prompt = new int[context];
-      for (int i = 0; i < context; i++) {
-        prompt[i] = (i * 31 + 7) % c.vocabSize();
-      }
-      double[] ms = new double[steps];
-      try (SplitRunner r = new SplitRunner(e, c.numLayers() / 2)) {
-        float[] logits = r.forward(prompt);
-        int next = SplitRunner.argmax(logits, (context - 1) * c.vocabSize(), c.vocabSize());
-        for (int i = 0; i < 5 + steps; i++) {
-          long t0 = System.nanoTime();
-          logits = r.forward(new int[] {next});
-          long t1 = System.nanoTime();
-          next = SplitRunner.argmax(logits, 0, c.vocabSize());
-          if (i >= 5) {
-            ms[i - 5] = (t1 - t0) / 1e6;
-          }
-        }
-      }
-      Arrays.sort(ms);
-      System.out.printf(
-          Locale.ROOT,
-          "%-16s decode step (%d layers, context %d): median %.2f ms, p90 %.2f ms%n",
-          name,
-          c.numLayers(),
-          context,
-          ms[steps / 2],
-          ms[(int) (steps * 0.9)]);
     }
   }
 }

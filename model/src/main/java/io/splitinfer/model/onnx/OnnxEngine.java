@@ -40,6 +40,7 @@ public final class OnnxEngine implements InferenceEngine {
   private final ModelConfig config;
   private final OrtSession.SessionOptions sessionOptions;
   private final String provider;
+  private final int prefillChunk;
 
   /** index 0 = embed, 1..L = layers, L+1 = head. */
   private final AtomicReferenceArray<OrtSession> sessions;
@@ -47,8 +48,13 @@ public final class OnnxEngine implements InferenceEngine {
   private volatile boolean closed;
 
   private OnnxEngine(
-      OrtEnvironment env, ModelPackage pkg, OrtSession.SessionOptions so, String provider) {
+      OrtEnvironment env,
+      ModelPackage pkg,
+      OrtSession.SessionOptions so,
+      String provider,
+      int prefillChunk) {
     this.env = env;
+    this.prefillChunk = prefillChunk;
     this.pkg = pkg;
     this.config = pkg.config();
     this.sessionOptions = so;
@@ -70,6 +76,8 @@ public final class OnnxEngine implements InferenceEngine {
         so.addConfigEntry("session.intra_op.allow_spinning", "0");
         so.addConfigEntry("session.inter_op.allow_spinning", "0");
       }
+      so.setCPUArenaAllocator(options.cpuArena());
+      so.setMemoryPatternOptimization(false);
       if (options.interOpThreads() > 0) {
         so.setInterOpNumThreads(options.interOpThreads());
       }
@@ -87,7 +95,7 @@ public final class OnnxEngine implements InferenceEngine {
       so.close();
       throw new IllegalStateException("cannot configure ONNX Runtime: " + e.getMessage(), e);
     }
-    OnnxEngine engine = new OnnxEngine(env, pkg, so, provider);
+    OnnxEngine engine = new OnnxEngine(env, pkg, so, provider, options.prefillChunk());
     if (options.preload()) {
       try {
         for (int i = 0; i < engine.sessions.length(); i++) {
@@ -294,6 +302,21 @@ public final class OnnxEngine implements InferenceEngine {
       throw new IllegalArgumentException(
           "layers " + fromLayer + ".." + toLayer + " outside 1.." + config.numLayers());
     }
+    if (prefillChunk > 0 && tokens > prefillChunk && fromLayer <= toLayer) {
+      // causal attention: chunk c through all layers, then chunk c + 1, gives the same result
+      int d = config.hiddenSize();
+      float[] out = new float[tokens * d];
+      for (int t0 = 0; t0 < tokens; t0 += prefillChunk) {
+        int n = Math.min(prefillChunk, tokens - t0);
+        float[] part = Arrays.copyOfRange(hidden, t0 * d, (t0 + n) * d);
+        System.arraycopy(runChunk(fromLayer, toLayer, part, n, kv), 0, out, t0 * d, n * d);
+      }
+      return out;
+    }
+    return runChunk(fromLayer, toLayer, hidden, tokens, kv);
+  }
+
+  private float[] runChunk(int fromLayer, int toLayer, float[] hidden, int tokens, OnnxKvCache kv) {
     int start = kv.beginRun(fromLayer, toLayer, tokens);
     float[] x = hidden;
     int d = config.hiddenSize();
