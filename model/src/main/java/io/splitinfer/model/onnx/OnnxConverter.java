@@ -33,6 +33,12 @@ public final class OnnxConverter {
           "special_tokens_map.json",
           "generation_config.json");
 
+  /**
+   * Revision of the parts this converter writes (2: layer parts read the KV buffers in place via
+   * {@code past_length}). Keys the default model's conversion cache.
+   */
+  public static final String PART_FORMAT_REVISION = "parts-2";
+
   /** Initializers of at least this many bytes go to external data when a part would pass 2 GB. */
   public static final long DEFAULT_EXTERNAL_THRESHOLD = 1L << 20;
 
