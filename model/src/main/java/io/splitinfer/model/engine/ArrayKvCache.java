@@ -103,6 +103,11 @@ public class ArrayKvCache implements KvCache {
     return FloatBuffer.wrap(new float[floats]);
   }
 
+  /**
+   * Called when a buffer is no longer used (grown out of, dropped, closed); heap: nothing to do.
+   */
+  protected void release(FloatBuffer old) {}
+
   /** Capacity to grow to from {@code cap} to hold {@code needed} positions (doubling here). */
   protected int grownCapacity(int cap, int needed) {
     int newCap = Math.max(MIN_CAPACITY, cap);
@@ -210,6 +215,10 @@ public class ArrayKvCache implements KvCache {
       nk.put(h * newCap * headDim, keys[i], h * cap * headDim, keep * headDim);
       nv.put(h * newCap * headDim, values[i], h * cap * headDim, keep * headDim);
     }
+    if (keys[i] != null) {
+      release(keys[i]);
+      release(values[i]);
+    }
     keys[i] = nk;
     values[i] = nv;
     capacity[i] = newCap;
@@ -270,6 +279,13 @@ public class ArrayKvCache implements KvCache {
         nf[l - newFirst] = filled[o];
       }
     }
+    for (int o = 0; o < keys.length; o++) {
+      int l = firstLayer + o;
+      if ((l < newFirst || l > newLast) && keys[o] != null) {
+        release(keys[o]);
+        release(values[o]);
+      }
+    }
     keys = nk;
     values = nv;
     capacity = nc;
@@ -314,6 +330,12 @@ public class ArrayKvCache implements KvCache {
   @Override
   public void close() {
     closed = true;
+    for (int o = 0; o < keys.length; o++) {
+      if (keys[o] != null) {
+        release(keys[o]);
+        release(values[o]);
+      }
+    }
     Arrays.fill(keys, null);
     Arrays.fill(values, null);
   }

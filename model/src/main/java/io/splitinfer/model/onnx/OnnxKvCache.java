@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.Map;
 
 /**
@@ -34,11 +35,32 @@ final class OnnxKvCache extends ArrayKvCache {
     super(kvHeads, headDim, first, last);
   }
 
+  /** The direct byte buffers behind the float views, to free them when released. */
+  private final Map<FloatBuffer, ByteBuffer> owners = new IdentityHashMap<>();
+
   @Override
   protected FloatBuffer allocate(int floats) {
-    return ByteBuffer.allocateDirect(floats * Float.BYTES)
-        .order(ByteOrder.nativeOrder())
-        .asFloatBuffer();
+    ByteBuffer b = ByteBuffer.allocateDirect(floats * Float.BYTES).order(ByteOrder.nativeOrder());
+    FloatBuffer f = b.asFloatBuffer();
+    owners.put(f, b);
+    return f;
+  }
+
+  /**
+   * Frees a buffer's native memory now rather than at some later GC (a grown-out-of KV buffer is
+   * garbage the Java heap does not see; without this, a long prompt leaves several of them behind).
+   */
+  @Override
+  protected void release(FloatBuffer old) {
+    for (Integer l : Map.copyOf(tensorBuffers).keySet()) {
+      if (tensorBuffers.get(l) == old) {
+        closeTensors(l);
+      }
+    }
+    ByteBuffer b = owners.remove(old);
+    if (b != null) {
+      DirectMemory.free(b);
+    }
   }
 
   @Override
