@@ -3,19 +3,17 @@ package io.splitinfer.model.cli;
 import io.splitinfer.core.cli.FlagDefaults;
 import io.splitinfer.model.checkpoint.DType;
 import io.splitinfer.model.checkpoint.RandomCheckpoint;
-import io.splitinfer.model.engine.InferenceEngine;
-import io.splitinfer.model.engine.Logits;
 import io.splitinfer.model.engine.ModelConfig;
 import io.splitinfer.model.engine.RopeScaling;
 import io.splitinfer.model.engine.SplitRunner;
 import io.splitinfer.model.onnx.OnnxConverter;
 import io.splitinfer.model.onnx.OnnxEngine;
 import io.splitinfer.model.onnx.OnnxOptions;
+import io.splitinfer.model.onnx.WeightFormat;
 import io.splitinfer.model.pkg.DefaultModel;
 import io.splitinfer.model.pkg.Manifest;
 import io.splitinfer.model.pkg.ModelPackage;
 import io.splitinfer.model.ppl.Perplexity;
-import io.splitinfer.model.reference.ReferenceEngine;
 import io.splitinfer.model.tokenizer.TextTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -42,7 +40,8 @@ import picocli.CommandLine.Parameters;
       ModelCli.Ppl.class,
       ModelCli.RandomCkpt.class,
       ModelCli.Generate.class,
-      ModelCli.Bench.class,
+      BenchCommand.class,
+      MemoryCommand.class,
       PrivacyCommand.class
     })
 public final class ModelCli implements Callable<Integer> {
@@ -76,8 +75,25 @@ public final class ModelCli implements Callable<Integer> {
         description = "Let idle ONNX Runtime threads spin (faster only on an idle machine).")
     boolean spin;
 
+    @Option(
+        names = "--prefill-chunk",
+        defaultValue = "" + OnnxOptions.DEFAULT_PREFILL_CHUNK,
+        description = "Run prompts through the layers in chunks of this many tokens (0: whole).")
+    int prefillChunk;
+
+    @Option(
+        names = "--arena",
+        defaultValue = "false",
+        description = "Enable ONNX Runtime's CPU memory arena (off: memory goes back after a run).")
+    boolean arena;
+
     OnnxOptions options() {
-      return OnnxOptions.defaults().withThreads(threads, 0).withCuda(cuda).withSpinning(spin);
+      return OnnxOptions.defaults()
+          .withThreads(threads, 0)
+          .withCuda(cuda)
+          .withSpinning(spin)
+          .withPrefillChunk(prefillChunk)
+          .withCpuArena(arena);
     }
   }
 
@@ -99,8 +115,38 @@ public final class ModelCli implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Package directory (new or empty).")
     Path out;
 
-    @Option(names = "--dtype", defaultValue = "f32", description = "Weight storage: f32 or f16.")
-    String dtype;
+    @Option(
+        names = {"--weights", "--dtype"},
+        defaultValue = "f32",
+        description =
+            "Weight format of the parts: f32, f16, int8 or int4 (int8/int4: block-quantized,"
+                + " ONNX Runtime MatMulNBits; a full form like int4-g64-asym-a0 also works).")
+    String weights;
+
+    @Option(
+        names = "--group-size",
+        description = "int8/int4: weights per quantization block along K (power of 2, >= 16).")
+    Integer groupSize;
+
+    @Option(
+        names = "--asymmetric",
+        negatable = true,
+        description = "int8/int4: a zero point per block (default symmetric).")
+    Boolean asymmetric;
+
+    @Option(
+        names = "--accuracy-level",
+        description =
+            "int8/int4: MatMulNBits accuracy_level (0: float32 compute, 4: int8 activations,"
+                + " fastest on CPU; default 4).")
+    Integer accuracyLevel;
+
+    @Option(
+        names = "--layer-weights",
+        description =
+            "Override the format of some layers, FROM-TO=FORMAT (1-based, inclusive), repeatable;"
+                + " e.g. 12-22=f32 keeps the edge's layers float.")
+    java.util.List<String> layerWeights = new java.util.ArrayList<>();
 
     @Option(
         names = "--model-id",
@@ -109,12 +155,29 @@ public final class ModelCli implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-      DType dt = DType.valueOf(dtype.toUpperCase(Locale.ROOT));
-      Manifest m =
-          new OnnxConverter(OnnxConverter.Options.of(dt).withModelId(modelId))
-              .convert(checkpoint, out);
+      WeightFormat wf = withFlags(WeightFormat.parse(weights));
+      OnnxConverter.Options o = OnnxConverter.Options.of(wf).withModelId(modelId);
+      for (String lw : layerWeights) {
+        java.util.regex.Matcher mt =
+            java.util.regex.Pattern.compile("(\\d+)(?:-(\\d+))?=(.+)").matcher(lw.strip());
+        if (!mt.matches()) {
+          throw new CommandLine.ParameterException(
+              new CommandLine(this), "--layer-weights wants FROM-TO=FORMAT, got '" + lw + "'");
+        }
+        int from = Integer.parseInt(mt.group(1));
+        int to = mt.group(2) == null ? from : Integer.parseInt(mt.group(2));
+        o = o.withLayerWeights(from, to, withFlags(WeightFormat.parse(mt.group(3))));
+      }
+      Manifest m = new OnnxConverter(o).convert(checkpoint, out);
       System.out.println("package " + out + " sha256 " + m.packageSha256());
       return 0;
+    }
+
+    private WeightFormat withFlags(WeightFormat f) {
+      return f.with(
+          groupSize != null ? groupSize : f.groupSize(),
+          asymmetric != null ? !asymmetric : f.symmetric(),
+          accuracyLevel != null ? accuracyLevel : f.accuracyLevel());
     }
   }
 
@@ -137,6 +200,13 @@ public final class ModelCli implements Callable<Integer> {
       System.out.printf("model id      %s%n", m.modelId());
       System.out.printf("package sha   %s%n", m.packageSha256());
       System.out.printf("architecture  %s, weights %s%n", m.architecture(), m.dtype());
+      if (!m.weightFormats().isEmpty()) {
+        java.util.Map<String, java.util.List<String>> byFormat = new java.util.TreeMap<>();
+        m.weightFormats()
+            .forEach(
+                (f, w) -> byFormat.computeIfAbsent(w, x -> new java.util.ArrayList<>()).add(f));
+        byFormat.forEach((w, fs) -> System.out.printf("  %-22s %s%n", w, String.join(" ", fs)));
+      }
       System.out.printf(
           "dims          layers %d, hidden %d, intermediate %d, heads %d, kv heads %d, head dim"
               + " %d, vocab %d, max positions %d%n",
@@ -368,94 +438,6 @@ public final class ModelCli implements Callable<Integer> {
             Locale.ROOT, "%d prompt + %d new tokens in %.2f s%n", ids.length, out.length, s);
       }
       return 0;
-    }
-  }
-
-  @Command(
-      name = "bench",
-      mixinStandardHelpOptions = true,
-      showDefaultValues = true,
-      description =
-          "Decode-step latency (all layers + head, one token with a KV cache of"
-              + " --context positions) of the ONNX engine, and of the reference engine when a"
-              + " checkpoint is given or the model is the embedded one.")
-  static final class Bench implements Callable<Integer> {
-    @Parameters(arity = "0..1", paramLabel = "DIR", description = "Package (default: embedded).")
-    Path dir;
-
-    @Option(names = "--checkpoint", description = "Checkpoint for the reference engine.")
-    Path checkpoint;
-
-    @Option(names = "--context", defaultValue = "128", description = "Cached positions.")
-    int context;
-
-    @Option(names = "--steps", defaultValue = "50", description = "Timed decode steps.")
-    int steps;
-
-    @Option(names = "--no-reference", defaultValue = "false", description = "Skip the reference.")
-    boolean noReference;
-
-    @Mixin EngineFlags engine;
-
-    @Override
-    public Integer call() throws IOException {
-      ModelPackage p = openPackage(dir);
-      try (OnnxEngine e = p.openEngine(engine.options().withPreload(true))) {
-        report("onnx (" + e.provider() + ")", e);
-      }
-      if (noReference) {
-        return 0;
-      }
-      Path ck = checkpoint;
-      Path tmp = null;
-      if (ck == null && dir == null) {
-        tmp = Files.createTempDirectory("splitinfer-ckpt");
-        DefaultModel.forProcess().extractCheckpoint(tmp);
-        ck = tmp;
-      }
-      try {
-        if (ck != null) {
-          try (ReferenceEngine r = ReferenceEngine.load(ck)) {
-            report("reference", r);
-          }
-        }
-      } finally {
-        if (tmp != null) {
-          DefaultModel.deleteTree(tmp);
-        }
-      }
-      return 0;
-    }
-
-    private void report(String name, InferenceEngine e) {
-      ModelConfig c = e.config();
-      int[] prompt = new int[context];
-      for (int i = 0; i < context; i++) {
-        prompt[i] = (i * 31 + 7) % c.vocabSize();
-      }
-      double[] ms = new double[steps];
-      try (SplitRunner r = new SplitRunner(e, c.numLayers() / 2)) {
-        float[] logits = r.forward(prompt);
-        int next = Logits.argmax(logits, (context - 1) * c.vocabSize(), c.vocabSize());
-        for (int i = 0; i < 5 + steps; i++) {
-          long t0 = System.nanoTime();
-          logits = r.forward(new int[] {next});
-          long t1 = System.nanoTime();
-          next = Logits.argmax(logits, 0, c.vocabSize());
-          if (i >= 5) {
-            ms[i - 5] = (t1 - t0) / 1e6;
-          }
-        }
-      }
-      Arrays.sort(ms);
-      System.out.printf(
-          Locale.ROOT,
-          "%-16s decode step (%d layers, context %d): median %.2f ms, p90 %.2f ms%n",
-          name,
-          c.numLayers(),
-          context,
-          ms[steps / 2],
-          ms[(int) (steps * 0.9)]);
     }
   }
 }

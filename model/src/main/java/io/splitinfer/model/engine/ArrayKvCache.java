@@ -1,11 +1,13 @@
 package io.splitinfer.model.engine;
 
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
- * A {@link KvCache} on Java heap arrays: per layer one key and one value array in [kvHeads,
- * capacity, headDim] layout, growing by doubling. Used by both engines. Not thread-safe: one cache
- * belongs to one session.
+ * A {@link KvCache} of per-layer key and value buffers in [kvHeads, capacity, headDim] layout: Java
+ * heap arrays growing by doubling here; a subclass may allocate other buffers (the ONNX engine's
+ * are direct, so ONNX Runtime reads them in place) and grow them differently ({@link #allocate},
+ * {@link #grownCapacity}). Not thread-safe: one cache belongs to one session.
  *
  * <p>Positions: a run of layers [from, to] starts at the number of positions that layer {@code
  * from} already holds, which must equal {@link #length()} (a normal step) or {@code length() - T}
@@ -20,8 +22,8 @@ public class ArrayKvCache implements KvCache {
   private int firstLayer;
   private int lastLayer;
   private int length;
-  private float[][] keys;
-  private float[][] values;
+  private FloatBuffer[] keys;
+  private FloatBuffer[] values;
   private int[] capacity;
   private int[] filled;
   private boolean closed;
@@ -32,8 +34,8 @@ public class ArrayKvCache implements KvCache {
     this.firstLayer = firstLayer;
     this.lastLayer = Math.max(lastLayer, firstLayer - 1);
     int n = this.lastLayer - firstLayer + 1;
-    keys = new float[n][];
-    values = new float[n][];
+    keys = new FloatBuffer[n];
+    values = new FloatBuffer[n];
     capacity = new int[n];
     filled = new int[n];
   }
@@ -71,14 +73,53 @@ public class ArrayKvCache implements KvCache {
     return capacity[index(layer)];
   }
 
-  /** Key array of {@code layer}, [kvHeads, capacity, headDim]; valid until the next append. */
+  /**
+   * Key array of {@code layer}, [kvHeads, capacity, headDim]; valid until the next append (heap
+   * caches only).
+   */
   public float[] keyArray(int layer) {
+    FloatBuffer b = keys[index(layer)];
+    return b == null ? null : b.array();
+  }
+
+  /** Value array of {@code layer}, [kvHeads, capacity, headDim] (heap caches only). */
+  public float[] valueArray(int layer) {
+    FloatBuffer b = values[index(layer)];
+    return b == null ? null : b.array();
+  }
+
+  /** Key buffer of {@code layer}, [kvHeads, capacity, headDim]; replaced when it grows. */
+  protected FloatBuffer keyBuffer(int layer) {
     return keys[index(layer)];
   }
 
-  /** Value array of {@code layer}, [kvHeads, capacity, headDim]. */
-  public float[] valueArray(int layer) {
+  /** Value buffer of {@code layer}, [kvHeads, capacity, headDim]; replaced when it grows. */
+  protected FloatBuffer valueBuffer(int layer) {
     return values[index(layer)];
+  }
+
+  /** A zeroed buffer of {@code floats} floats (heap here). */
+  protected FloatBuffer allocate(int floats) {
+    return FloatBuffer.wrap(new float[floats]);
+  }
+
+  /**
+   * Called when a buffer is no longer used (grown out of, dropped, closed); heap: nothing to do.
+   */
+  protected void release(FloatBuffer old) {}
+
+  /** Capacity to grow to from {@code cap} to hold {@code needed} positions (doubling here). */
+  protected int grownCapacity(int cap, int needed) {
+    int newCap = Math.max(MIN_CAPACITY, cap);
+    while (newCap < needed) {
+      newCap *= 2;
+    }
+    return newCap;
+  }
+
+  /** Makes {@code layer} hold at least {@code positions} positions without growing later. */
+  protected void reserve(int layer, int positions) {
+    ensureCapacity(index(layer), positions);
   }
 
   private int index(int layer) {
@@ -154,14 +195,9 @@ public class ArrayKvCache implements KvCache {
     ensureCapacity(i, from + tokens);
     int cap = capacity[i];
     for (int h = 0; h < kvHeads; h++) {
-      System.arraycopy(
-          k, kOffset + h * tokens * headDim, keys[i], (h * cap + from) * headDim, tokens * headDim);
-      System.arraycopy(
-          v,
-          vOffset + h * tokens * headDim,
-          values[i],
-          (h * cap + from) * headDim,
-          tokens * headDim);
+      keys[i].put((h * cap + from) * headDim, k, kOffset + h * tokens * headDim, tokens * headDim);
+      values[i].put(
+          (h * cap + from) * headDim, v, vOffset + h * tokens * headDim, tokens * headDim);
     }
     filled[i] = from + tokens;
   }
@@ -171,16 +207,17 @@ public class ArrayKvCache implements KvCache {
     if (needed <= cap) {
       return;
     }
-    int newCap = Math.max(MIN_CAPACITY, cap);
-    while (newCap < needed) {
-      newCap *= 2;
-    }
-    float[] nk = new float[kvHeads * newCap * headDim];
-    float[] nv = new float[kvHeads * newCap * headDim];
+    int newCap = grownCapacity(cap, needed);
+    FloatBuffer nk = allocate(kvHeads * newCap * headDim);
+    FloatBuffer nv = allocate(kvHeads * newCap * headDim);
     int keep = filled[i];
-    for (int h = 0; h < kvHeads && keys[i] != null; h++) {
-      System.arraycopy(keys[i], h * cap * headDim, nk, h * newCap * headDim, keep * headDim);
-      System.arraycopy(values[i], h * cap * headDim, nv, h * newCap * headDim, keep * headDim);
+    for (int h = 0; h < kvHeads && keys[i] != null && keep > 0; h++) {
+      nk.put(h * newCap * headDim, keys[i], h * cap * headDim, keep * headDim);
+      nv.put(h * newCap * headDim, values[i], h * cap * headDim, keep * headDim);
+    }
+    if (keys[i] != null) {
+      release(keys[i]);
+      release(values[i]);
     }
     keys[i] = nk;
     values[i] = nv;
@@ -209,7 +246,7 @@ public class ArrayKvCache implements KvCache {
     return export(values, layer, from, to);
   }
 
-  private float[] export(float[][] arrays, int layer, int from, int to) {
+  private float[] export(FloatBuffer[] arrays, int layer, int from, int to) {
     int i = index(layer);
     if (from < 0 || to < from || to > filled[i]) {
       throw new IllegalArgumentException(
@@ -219,7 +256,7 @@ public class ArrayKvCache implements KvCache {
     float[] out = new float[kvHeads * t * headDim];
     int cap = capacity[i];
     for (int h = 0; h < kvHeads && t > 0; h++) {
-      System.arraycopy(arrays[i], (h * cap + from) * headDim, out, h * t * headDim, t * headDim);
+      arrays[i].get((h * cap + from) * headDim, out, h * t * headDim, t * headDim);
     }
     return out;
   }
@@ -229,8 +266,8 @@ public class ArrayKvCache implements KvCache {
     checkOpen();
     newLast = Math.max(newLast, newFirst - 1);
     int n = newLast - newFirst + 1;
-    float[][] nk = new float[n][];
-    float[][] nv = new float[n][];
+    FloatBuffer[] nk = new FloatBuffer[n];
+    FloatBuffer[] nv = new FloatBuffer[n];
     int[] nc = new int[n];
     int[] nf = new int[n];
     for (int l = newFirst; l <= newLast; l++) {
@@ -240,6 +277,13 @@ public class ArrayKvCache implements KvCache {
         nv[l - newFirst] = values[o];
         nc[l - newFirst] = capacity[o];
         nf[l - newFirst] = filled[o];
+      }
+    }
+    for (int o = 0; o < keys.length; o++) {
+      int l = firstLayer + o;
+      if ((l < newFirst || l > newLast) && keys[o] != null) {
+        release(keys[o]);
+        release(values[o]);
       }
     }
     keys = nk;
@@ -286,6 +330,12 @@ public class ArrayKvCache implements KvCache {
   @Override
   public void close() {
     closed = true;
+    for (int o = 0; o < keys.length; o++) {
+      if (keys[o] != null) {
+        release(keys[o]);
+        release(values[o]);
+      }
+    }
     Arrays.fill(keys, null);
     Arrays.fill(values, null);
   }

@@ -26,6 +26,8 @@ import java.nio.file.Path;
 final class GraphBuilder implements AutoCloseable {
   static final int OPSET = 17;
   static final long IR_VERSION = 8;
+  static final String MS_DOMAIN = "com.microsoft";
+  private static final int UINT8 = TensorProto.DataType.UINT8_VALUE;
 
   private final GraphProto.Builder graph = GraphProto.newBuilder();
   private final String prefix;
@@ -34,6 +36,7 @@ final class GraphBuilder implements AutoCloseable {
   private OutputStream dataOut;
   private long dataOffset;
   private int counter;
+  private boolean usesMsDomain;
 
   /**
    * @param name graph name (also prefixes generated value names)
@@ -170,17 +173,23 @@ final class GraphBuilder implements AutoCloseable {
   /** A weight initializer as stored (no Cast). */
   String storedWeight(String name, float[] data, DType dtype, long... dims) throws IOException {
     if (dtype == DType.BF16) {
-      throw new IllegalArgumentException("ONNX parts are f32 or f16");
+      throw new IllegalArgumentException("ONNX parts store f32 or f16 floats");
     }
     byte[] bytes = new byte[data.length * dtype.bytes()];
     dtype.encode(data, 0, data.length, ByteBuffer.wrap(bytes));
-    TensorProto.Builder t =
-        TensorProto.newBuilder()
-            .setName(name)
-            .setDataType(
-                dtype == DType.F32
-                    ? TensorProto.DataType.FLOAT_VALUE
-                    : TensorProto.DataType.FLOAT16_VALUE);
+    return storedBytes(
+        name,
+        bytes,
+        dtype == DType.F32 ? TensorProto.DataType.FLOAT_VALUE : TensorProto.DataType.FLOAT16_VALUE,
+        dims);
+  }
+
+  /**
+   * An initializer of raw little-endian bytes of ONNX type {@code dataType}; large ones go to the
+   * external data file when one is set.
+   */
+  String storedBytes(String name, byte[] bytes, int dataType, long... dims) throws IOException {
+    TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(dataType);
     for (long d : dims) {
       t.addDims(d);
     }
@@ -201,6 +210,59 @@ final class GraphBuilder implements AutoCloseable {
     return name;
   }
 
+  /** Adds a node of ONNX Runtime's {@code com.microsoft} domain; returns its output name. */
+  String msOp(String opType, String[] inputs, AttributeProto... attrs) {
+    usesMsDomain = true;
+    String out = fresh(opType.toLowerCase(java.util.Locale.ROOT));
+    NodeProto.Builder n =
+        NodeProto.newBuilder().setOpType(opType).setDomain(MS_DOMAIN).setName(fresh("n_" + opType));
+    for (String i : inputs) {
+      n.addInput(i);
+    }
+    n.addOutput(out);
+    for (AttributeProto a : attrs) {
+      n.addAttribute(a);
+    }
+    graph.addNode(n);
+    return out;
+  }
+
+  /**
+   * {@code x [T, k] · wᵀ} for a weight {@code w [n, k]} (Hugging Face orientation) stored in {@code
+   * format}: a MatMul against the transposed float weight, or MatMulNBits over the block-quantized
+   * weight (see {@link BlockQuantizer}).
+   */
+  String linear(String x, String name, float[] w, int n, int k, WeightFormat format)
+      throws IOException {
+    if (!format.quantized()) {
+      String wt = weight(name + "_t", LlamaGraphs.transpose(w, n, k), format.floatDType(), k, n);
+      return op("MatMul", x, wt);
+    }
+    int bits = format.kind().bits();
+    BlockQuantizer.Quantized q =
+        BlockQuantizer.quantize(w, n, k, bits, format.groupSize(), format.symmetric());
+    String b = storedBytes(name + "_q" + bits, q.packed(), UINT8, n, q.blocks(), q.blobBytes());
+    ByteBuffer sb = ByteBuffer.allocate(q.scales().length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    sb.asFloatBuffer().put(q.scales());
+    String scales =
+        storedBytes(
+            name + "_scales", sb.array(), TensorProto.DataType.FLOAT_VALUE, q.scales().length);
+    String[] inputs =
+        q.zeroPoints() == null
+            ? new String[] {x, b, scales}
+            : new String[] {
+              x, b, scales, storedBytes(name + "_zp", q.zeroPoints(), UINT8, q.zeroPoints().length)
+            };
+    return msOp(
+        "MatMulNBits",
+        inputs,
+        attr("K", (long) k),
+        attr("N", (long) n),
+        attr("bits", (long) bits),
+        attr("block_size", (long) format.groupSize()),
+        attr("accuracy_level", (long) format.accuracyLevel()));
+  }
+
   private static StringStringEntryProto kv(String k, String v) {
     return StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
   }
@@ -214,14 +276,17 @@ final class GraphBuilder implements AutoCloseable {
     if (dataOut != null) {
       dataOut.close();
     }
-    return ModelProto.newBuilder()
-        .setIrVersion(IR_VERSION)
-        .setProducerName("splitinfer-model")
-        .setProducerVersion("1")
-        .setDocString(docString)
-        .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
-        .setGraph(graph)
-        .build();
+    ModelProto.Builder m =
+        ModelProto.newBuilder()
+            .setIrVersion(IR_VERSION)
+            .setProducerName("splitinfer-model")
+            .setProducerVersion("1")
+            .setDocString(docString)
+            .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET));
+    if (usesMsDomain) {
+      m.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1));
+    }
+    return m.setGraph(graph).build();
   }
 
   String prefix() {

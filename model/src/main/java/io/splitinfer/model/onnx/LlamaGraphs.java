@@ -13,13 +13,18 @@ import java.nio.file.Path;
 
 /**
  * The ONNX graphs of a Llama model cut into parts: embedding, one graph per decoder layer, head.
- * Computation is float32 throughout; weights are stored f32 or f16 (Cast after load).
+ * Computation is float32 throughout; matrix weights are stored as a {@link WeightFormat}: f32, f16
+ * (Cast after load) or block-quantized int8/int4 (MatMulNBits).
  *
- * <p>Layer part I/O: {@code hidden [T, d]}, {@code past_key / past_value [kvH, P, hd]}, {@code
- * positions [T] int64} -> {@code hidden_out [T, d]}, {@code present_key / present_value [kvH, P+T,
- * hd]} and the new entries alone {@code key / value [kvH, T, hd]} (keys after RoPE). The causal
- * mask lets new token i (the (P+i)-th) see keys 0..P+i, so prefill (P = 0), decode (T = 1) and
- * chunked prefill (T > 1, P > 0) all work.
+ * <p>Layer part I/O: {@code hidden [T, d]}, the cache buffers {@code past_key / past_value [kvH, C,
+ * hd]} of which the first {@code past_length [1] int64} = P entries are valid, {@code positions [T]
+ * int64} -> {@code hidden_out [T, d]} and the new entries {@code key / value [kvH, T, hd]} (keys
+ * after RoPE). New token i (the (P+i)-th) sees the P cached keys and new keys 0..i, so prefill (P =
+ * 0), decode (T = 1) and chunked prefill (T > 1, P > 0) all work. The graph reads the cache buffers
+ * in place and never concatenates them with the new entries: the engine passes its KV buffers as
+ * they are (no O(context) copy per token) and appends the returned entries. Parts written before
+ * {@code past_length} existed take {@code past_key [kvH, P, hd]} exactly and also return {@code
+ * present_key / present_value}; {@link OnnxEngine} still runs them.
  */
 public final class LlamaGraphs {
   public static final String IDS = "ids";
@@ -28,6 +33,7 @@ public final class LlamaGraphs {
   public static final String PAST_KEY = "past_key";
   public static final String PAST_VALUE = "past_value";
   public static final String POSITIONS = "positions";
+  public static final String PAST_LENGTH = "past_length";
   public static final String HIDDEN_OUT = "hidden_out";
   public static final String PRESENT_KEY = "present_key";
   public static final String PRESENT_VALUE = "present_value";
@@ -42,39 +48,58 @@ public final class LlamaGraphs {
 
   /** ids [T] int64 -> embeddings [T, d]. */
   public static ModelProto embed(
-      ModelConfig c, float[] table, DType dtype, Path dataFile, long externalThreshold)
+      ModelConfig c, float[] table, WeightFormat format, Path dataFile, long externalThreshold)
       throws IOException {
     try (GraphBuilder g = new GraphBuilder("embed", dataFile, externalThreshold)) {
       g.input(IDS, INT64, "T");
-      String w = g.storedWeight("embed_tokens", table, dtype, c.vocabSize(), c.hiddenSize());
-      if (dtype == DType.F32) {
+      if (format.quantized()) {
+        // int8 rows, one scale per row: embeddings = float(codes[ids]) * scales[ids]
+        BlockQuantizer.RowInt8 q =
+            BlockQuantizer.quantizeRows(table, c.vocabSize(), c.hiddenSize());
+        String codes =
+            g.storedBytes(
+                "embed_tokens_i8",
+                q.codes(),
+                TensorProto.DataType.INT8_VALUE,
+                c.vocabSize(),
+                c.hiddenSize());
+        String scales = g.weight("embed_scales", q.scales(), DType.F32, c.vocabSize(), 1);
+        String rows =
+            g.op(
+                "Cast",
+                new String[] {g.op("Gather", new String[] {codes, IDS}, attr("axis", 0L))},
+                attr("to", (long) FLOAT));
+        String s = g.op("Gather", new String[] {scales, IDS}, attr("axis", 0L));
+        g.opInto(EMBEDDINGS, "Mul", new String[] {rows, s});
+      } else if (format.floatDType() == DType.F32) {
+        String w = g.storedWeight("embed_tokens", table, DType.F32, c.vocabSize(), c.hiddenSize());
         g.opInto(EMBEDDINGS, "Gather", new String[] {w, IDS}, attr("axis", 0L));
       } else {
+        String w = g.storedWeight("embed_tokens", table, DType.F16, c.vocabSize(), c.hiddenSize());
         String gathered = g.op("Gather", new String[] {w, IDS}, attr("axis", 0L));
         g.opInto(EMBEDDINGS, "Cast", new String[] {gathered}, attr("to", (long) FLOAT));
       }
       g.output(EMBEDDINGS, FLOAT, "T", c.hiddenSize());
-      return g.build("embedding");
+      return g.build("embedding (" + format + ")");
     }
   }
 
   /** hidden [T, d] -> logits [T, vocab] (final RMSNorm + LM head). */
   public static ModelProto head(
-      ModelConfig c, float[] norm, float[] lmHead, DType dtype, Path dataFile, long threshold)
+      ModelConfig c,
+      float[] norm,
+      float[] lmHead,
+      WeightFormat format,
+      Path dataFile,
+      long threshold)
       throws IOException {
     try (GraphBuilder g = new GraphBuilder("head", dataFile, threshold)) {
       g.input(HIDDEN, FLOAT, "T", c.hiddenSize());
       String h = rmsNorm(g, HIDDEN, g.weight("norm", norm, DType.F32, c.hiddenSize()), c);
-      String w =
-          g.weight(
-              "lm_head_t",
-              transpose(lmHead, c.vocabSize(), c.hiddenSize()),
-              dtype,
-              c.hiddenSize(),
-              c.vocabSize());
-      g.opInto(LOGITS, "MatMul", new String[] {h, w});
+      String y = g.linear(h, "lm_head", lmHead, c.vocabSize(), c.hiddenSize(), format.headFormat());
+      g.opInto(LOGITS, "Identity", new String[] {y});
       g.output(LOGITS, FLOAT, "T", c.vocabSize());
-      return g.build("final RMSNorm + LM head");
+      return g.build("final RMSNorm + LM head (" + format.headFormat() + ")");
     }
   }
 
@@ -83,7 +108,7 @@ public final class LlamaGraphs {
       ModelConfig c,
       int layer,
       Checkpoint.LayerWeights w,
-      DType dtype,
+      WeightFormat fmt,
       Path dataFile,
       long threshold)
       throws IOException {
@@ -95,17 +120,15 @@ public final class LlamaGraphs {
     int f = c.intermediateSize();
     try (GraphBuilder g = new GraphBuilder("layer_" + layer, dataFile, threshold)) {
       g.input(HIDDEN, FLOAT, "T", d);
-      g.input(PAST_KEY, FLOAT, kvh, "P", hd);
-      g.input(PAST_VALUE, FLOAT, kvh, "P", hd);
+      g.input(PAST_KEY, FLOAT, kvh, "C", hd);
+      g.input(PAST_VALUE, FLOAT, kvh, "C", hd);
+      g.input(PAST_LENGTH, INT64, 1);
       g.input(POSITIONS, INT64, "T");
 
       String h = rmsNorm(g, HIDDEN, g.weight("input_norm", w.inputNorm(), DType.F32, d), c);
-      String q =
-          g.op("MatMul", h, g.weight("q_t", transpose(w.q(), c.qDim(), d), dtype, d, c.qDim()));
-      String k =
-          g.op("MatMul", h, g.weight("k_t", transpose(w.k(), c.kvDim(), d), dtype, d, c.kvDim()));
-      String v =
-          g.op("MatMul", h, g.weight("v_t", transpose(w.v(), c.kvDim(), d), dtype, d, c.kvDim()));
+      String q = g.linear(h, "q", w.q(), c.qDim(), d, fmt);
+      String k = g.linear(h, "k", w.k(), c.kvDim(), d, fmt);
+      String v = g.linear(h, "v", w.v(), c.kvDim(), d, fmt);
       // [T, heads*hd] -> [heads, T, hd]
       String perm = "perm";
       String q3 =
@@ -140,56 +163,75 @@ public final class LlamaGraphs {
       String kr = rope(g, k3, cos, sin, hd);
       g.opInto(KEY, "Identity", new String[] {kr});
       g.opInto(VALUE, "Identity", new String[] {v3});
-      g.opInto(PRESENT_KEY, "Concat", new String[] {PAST_KEY, kr}, attr("axis", 1L));
-      g.opInto(PRESENT_VALUE, "Concat", new String[] {PAST_VALUE, v3}, attr("axis", 1L));
 
-      // dynamic sizes: T (new tokens) and S = P + T (all keys)
+      // Attention over the cache buffer [kvh, C, hd] (read in place; entries >= past_length
+      // masked) and over the new entries [kvh, T, hd], without concatenating keys or values:
+      // scores are [kvh, rep*T, C + T], probabilities split back into the two parts.
       String tDim = g.op("Slice", g.op("Shape", HIDDEN), g.constLongs(0), g.constLongs(1));
-      String sDim = g.op("Slice", g.op("Shape", PRESENT_KEY), g.constLongs(1), g.constLongs(2));
-      // grouped-query attention: [nh, T, hd] -> [kvh, rep*T, hd]; query head h uses kv head h/rep
-      String qg = g.op("Reshape", qr, g.constLongs(kvh, -1, hd));
-      String kt = g.op("Transpose", new String[] {PRESENT_KEY}, attr(perm, 0L, 2L, 1L));
-      String scores = g.op("Div", g.op("MatMul", qg, kt), g.constScalar((float) Math.sqrt(hd)));
-      String shape4 =
-          g.op("Concat", new String[] {g.constLongs(kvh, rep), tDim, sDim}, attr("axis", 0L));
-      String s4 = g.op("Reshape", scores, shape4);
-      // causal mask [T, S]: key j visible to new token i iff j <= S - T + i
-      String sScalar = g.op("Squeeze", sDim, g.constLongs(0));
+      String cDim = g.op("Slice", g.op("Shape", PAST_KEY), g.constLongs(1), g.constLongs(2));
       String tScalar = g.op("Squeeze", tDim, g.constLongs(0));
+      String cScalar = g.op("Squeeze", cDim, g.constLongs(0));
       String zero = g.constLongScalar(0);
       String one = g.constLongScalar(1);
-      String kIdx = g.op("Range", zero, sScalar, one);
-      String qIdx = g.op("Range", g.op("Sub", sScalar, tScalar), sScalar, one);
-      String allowed =
+      String scale = g.constScalar((float) Math.sqrt(hd));
+      String minus = g.constScalar(-Float.MAX_VALUE);
+      // grouped-query attention: [nh, T, hd] -> [kvh, rep*T, hd]; query head h uses kv head h/rep
+      String qg = g.op("Reshape", qr, g.constLongs(kvh, -1, hd));
+      String sPast =
+          g.op(
+              "Div",
+              g.op(
+                  "MatMul", qg, g.op("Transpose", new String[] {PAST_KEY}, attr(perm, 0L, 2L, 1L))),
+              scale);
+      // cache slot j is valid iff j < past_length
+      String validPast = g.op("Less", g.op("Range", zero, cScalar, one), PAST_LENGTH);
+      String sPastM = g.op("Where", validPast, sPast, minus);
+      String sNew =
+          g.op(
+              "Div",
+              g.op("MatMul", qg, g.op("Transpose", new String[] {kr}, attr(perm, 0L, 2L, 1L))),
+              scale);
+      // causal among the new tokens: [kvh, rep, T, T], new key j visible to new token i iff j <= i
+      String shape4 =
+          g.op("Concat", new String[] {g.constLongs(kvh, rep), tDim, tDim}, attr("axis", 0L));
+      String tIdx = g.op("Range", zero, tScalar, one);
+      String causal =
           g.op(
               "LessOrEqual",
-              g.op("Unsqueeze", kIdx, g.constLongs(0)),
-              g.op("Unsqueeze", qIdx, g.constLongs(1)));
-      String masked = g.op("Where", allowed, s4, g.constScalar(-Float.MAX_VALUE));
-      String probs = g.op("Softmax", new String[] {masked}, attr("axis", -1L));
-      String shape3 = g.op("Concat", new String[] {g.constLongs(kvh, -1), sDim}, attr("axis", 0L));
-      String ctx = g.op("MatMul", g.op("Reshape", probs, shape3), PRESENT_VALUE);
+              g.op("Unsqueeze", tIdx, g.constLongs(0)),
+              g.op("Unsqueeze", tIdx, g.constLongs(1)));
+      String sNewM =
+          g.op(
+              "Reshape",
+              g.op("Where", causal, g.op("Reshape", sNew, shape4), minus),
+              g.op("Shape", sNew));
+      String probs =
+          g.op(
+              "Softmax",
+              new String[] {g.op("Concat", new String[] {sPastM, sNewM}, attr("axis", -1L))},
+              attr("axis", -1L));
+      String axis = g.constLongs(-1);
+      String pPast = g.op("Slice", probs, g.constLongs(0), cDim, axis);
+      String pNew = g.op("Slice", probs, cDim, g.constLongs(Long.MAX_VALUE), axis);
+      String ctx = g.op("Add", g.op("MatMul", pPast, PAST_VALUE), g.op("MatMul", pNew, v3));
       // [kvh, rep*T, hd] -> [nh, T, hd] -> [T, nh, hd] -> [T, nh*hd]
       String ctxHeads = g.op("Reshape", ctx, g.constLongs(nh, -1, hd));
       String ctxT = g.op("Transpose", new String[] {ctxHeads}, attr(perm, 1L, 0L, 2L));
       String ctx2 = g.op("Reshape", ctxT, g.constLongs(-1, c.qDim()));
-      String o =
-          g.op("MatMul", ctx2, g.weight("o_t", transpose(w.o(), d, c.qDim()), dtype, c.qDim(), d));
+      String o = g.linear(ctx2, "o", w.o(), d, c.qDim(), fmt);
       String x1 = g.op("Add", HIDDEN, o);
 
       String h2 = rmsNorm(g, x1, g.weight("post_norm", w.postNorm(), DType.F32, d), c);
-      String gate = g.op("MatMul", h2, g.weight("gate_t", transpose(w.gate(), f, d), dtype, d, f));
-      String up = g.op("MatMul", h2, g.weight("up_t", transpose(w.up(), f, d), dtype, d, f));
+      String gate = g.linear(h2, "gate", w.gate(), f, d, fmt);
+      String up = g.linear(h2, "up", w.up(), f, d, fmt);
       String act = g.op("Mul", g.op("Mul", gate, g.op("Sigmoid", gate)), up);
-      String down = g.op("MatMul", act, g.weight("down_t", transpose(w.down(), d, f), dtype, f, d));
+      String down = g.linear(act, "down", w.down(), d, f, fmt);
       g.opInto(HIDDEN_OUT, "Add", new String[] {x1, down});
 
       g.output(HIDDEN_OUT, FLOAT, "T", d);
-      g.output(PRESENT_KEY, FLOAT, kvh, "S", hd);
-      g.output(PRESENT_VALUE, FLOAT, kvh, "S", hd);
       g.output(KEY, FLOAT, kvh, "T", hd);
       g.output(VALUE, FLOAT, kvh, "T", hd);
-      return g.build("decoder layer " + layer);
+      return g.build("decoder layer " + layer + " (" + fmt + ")");
     }
   }
 

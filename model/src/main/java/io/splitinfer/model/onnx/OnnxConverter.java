@@ -33,13 +33,21 @@ public final class OnnxConverter {
           "special_tokens_map.json",
           "generation_config.json");
 
+  /**
+   * Revision of the parts this converter writes (2: layer parts read the KV buffers in place via
+   * {@code past_length}). Keys the default model's conversion cache.
+   */
+  public static final String PART_FORMAT_REVISION = "parts-2";
+
   /** Initializers of at least this many bytes go to external data when a part would pass 2 GB. */
   public static final long DEFAULT_EXTERNAL_THRESHOLD = 1L << 20;
 
   /**
    * Conversion options.
    *
-   * @param dtype weight storage in the parts: F32 or F16
+   * @param weights weight format of every part (see {@link WeightFormat})
+   * @param layerWeights per-layer overrides of {@code weights} (layer number, 1-based -> format),
+   *     e.g. int4 for the UE's layers 1..p and f32 for the edge's
    * @param modelId id written to the manifest (null: the checkpoint directory's name)
    * @param extraFiles further files of the checkpoint directory to carry into the package
    * @param forceExternalData put every large initializer into external data (tests; otherwise only
@@ -47,32 +55,51 @@ public final class OnnxConverter {
    * @param externalThreshold bytes from which an initializer goes external, when external
    */
   public record Options(
-      DType dtype,
+      WeightFormat weights,
+      Map<Integer, WeightFormat> layerWeights,
       String modelId,
       List<String> extraFiles,
       boolean forceExternalData,
       long externalThreshold) {
     public Options {
-      if (dtype == DType.BF16) {
-        throw new IllegalArgumentException("package dtype must be f32 or f16");
-      }
       extraFiles = List.copyOf(extraFiles);
+      layerWeights = Map.copyOf(layerWeights);
     }
 
     public static Options of(DType dtype) {
-      return new Options(dtype, null, List.of(), false, DEFAULT_EXTERNAL_THRESHOLD);
+      return of(WeightFormat.of(dtype));
+    }
+
+    public static Options of(WeightFormat weights) {
+      return new Options(weights, Map.of(), null, List.of(), false, DEFAULT_EXTERNAL_THRESHOLD);
     }
 
     public Options withModelId(String id) {
-      return new Options(dtype, id, extraFiles, forceExternalData, externalThreshold);
+      return new Options(
+          weights, layerWeights, id, extraFiles, forceExternalData, externalThreshold);
     }
 
     public Options withExtraFiles(List<String> extra) {
-      return new Options(dtype, modelId, extra, forceExternalData, externalThreshold);
+      return new Options(
+          weights, layerWeights, modelId, extra, forceExternalData, externalThreshold);
     }
 
     public Options withForcedExternalData(long threshold) {
-      return new Options(dtype, modelId, extraFiles, true, threshold);
+      return new Options(weights, layerWeights, modelId, extraFiles, true, threshold);
+    }
+
+    /** Stores layers {@code from..to} (1-based, inclusive) as {@code format}. */
+    public Options withLayerWeights(int from, int to, WeightFormat format) {
+      Map<Integer, WeightFormat> m = new TreeMap<>(layerWeights);
+      for (int l = from; l <= to; l++) {
+        m.put(l, format);
+      }
+      return new Options(weights, m, modelId, extraFiles, forceExternalData, externalThreshold);
+    }
+
+    /** Format of layer {@code l}. */
+    public WeightFormat layerFormat(int l) {
+      return layerWeights.getOrDefault(l, weights);
     }
   }
 
@@ -102,7 +129,14 @@ public final class OnnxConverter {
     long t0 = System.nanoTime();
     try (Checkpoint ck = Checkpoint.open(checkpointDir)) {
       ModelConfig c = ck.config();
-      DType dt = options.dtype();
+      WeightFormat wf = options.weights();
+      for (int l : options.layerWeights().keySet()) {
+        if (l < 1 || l > c.numLayers()) {
+          throw new IllegalArgumentException(
+              "layer " + l + " of a weight override is outside 1.." + c.numLayers());
+        }
+      }
+      Map<String, String> formats = new TreeMap<>();
       List<String> written = new ArrayList<>();
       LOG.info(
           "converting {} ({} layers, d {}, vocab {}, stored {}) to {} parts",
@@ -111,32 +145,36 @@ public final class OnnxConverter {
           c.hiddenSize(),
           c.vocabSize(),
           ck.dtype(),
-          dt);
-      long embedBytes = (long) c.vocabSize() * c.hiddenSize() * dt.bytes();
+          wf);
+      long embedBytes = (long) c.vocabSize() * c.hiddenSize() * wf.floatDType().bytes();
       write(
           outDir,
           "embed.onnx",
           written,
           embedBytes,
-          (data, thr) -> LlamaGraphs.embed(c, ck.embedding(), dt, data, thr));
+          (data, thr) -> LlamaGraphs.embed(c, ck.embedding(), wf, data, thr));
+      formats.put("embed.onnx", wf.quantized() ? "int8-row-sym" : wf.toString());
       List<String> layerFiles = new ArrayList<>();
       for (int l = 1; l <= c.numLayers(); l++) {
         int layer = l;
         String name = layerFileName(l, c.numLayers());
         layerFiles.add(name);
+        WeightFormat lf = options.layerFormat(l);
+        formats.put(name, lf.toString());
         write(
             outDir,
             name,
             written,
-            c.layerParameters() * dt.bytes(),
-            (data, thr) -> LlamaGraphs.layer(c, layer, ck.layer(layer), dt, data, thr));
+            c.layerParameters() * lf.kind().bits() / 8,
+            (data, thr) -> LlamaGraphs.layer(c, layer, ck.layer(layer), lf, data, thr));
       }
       write(
           outDir,
           "head.onnx",
           written,
           embedBytes,
-          (data, thr) -> LlamaGraphs.head(c, ck.finalNorm(), ck.lmHead(), dt, data, thr));
+          (data, thr) -> LlamaGraphs.head(c, ck.finalNorm(), ck.lmHead(), wf, data, thr));
+      formats.put("head.onnx", wf.headFormat().toString());
       List<String> copies = new ArrayList<>(TOKENIZER_FILES);
       copies.addAll(options.extraFiles());
       for (String f : copies) {
@@ -160,12 +198,13 @@ public final class OnnxConverter {
                   Manifest.FORMAT_VERSION,
                   id,
                   "LlamaForCausalLM",
-                  dt == DType.F32 ? "f32" : "f16",
+                  wf.toString(),
                   c,
                   "embed.onnx",
                   layerFiles,
                   "head.onnx",
                   files,
+                  formats,
                   "")
               .sealed();
       m.write(outDir);

@@ -7,13 +7,10 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
-import io.splitinfer.model.engine.ArrayKvCache;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.ModelConfig;
 import io.splitinfer.model.pkg.ModelPackage;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
@@ -40,20 +37,30 @@ public final class OnnxEngine implements InferenceEngine {
   private final ModelConfig config;
   private final OrtSession.SessionOptions sessionOptions;
   private final String provider;
+  private final int prefillChunk;
 
   /** index 0 = embed, 1..L = layers, L+1 = head. */
   private final AtomicReferenceArray<OrtSession> sessions;
 
+  /** Per session index: a layer part that reads the KV buffers in place (has past_length). */
+  private final boolean[] inPlaceKv;
+
   private volatile boolean closed;
 
   private OnnxEngine(
-      OrtEnvironment env, ModelPackage pkg, OrtSession.SessionOptions so, String provider) {
+      OrtEnvironment env,
+      ModelPackage pkg,
+      OrtSession.SessionOptions so,
+      String provider,
+      int prefillChunk) {
     this.env = env;
+    this.prefillChunk = prefillChunk;
     this.pkg = pkg;
     this.config = pkg.config();
     this.sessionOptions = so;
     this.provider = provider;
     this.sessions = new AtomicReferenceArray<>(config.numLayers() + 2);
+    this.inPlaceKv = new boolean[config.numLayers() + 2];
   }
 
   /** Opens an engine over a verified package. */
@@ -70,6 +77,8 @@ public final class OnnxEngine implements InferenceEngine {
         so.addConfigEntry("session.intra_op.allow_spinning", "0");
         so.addConfigEntry("session.inter_op.allow_spinning", "0");
       }
+      so.setCPUArenaAllocator(options.cpuArena());
+      so.setMemoryPatternOptimization(false);
       if (options.interOpThreads() > 0) {
         so.setInterOpNumThreads(options.interOpThreads());
       }
@@ -87,7 +96,7 @@ public final class OnnxEngine implements InferenceEngine {
       so.close();
       throw new IllegalStateException("cannot configure ONNX Runtime: " + e.getMessage(), e);
     }
-    OnnxEngine engine = new OnnxEngine(env, pkg, so, provider);
+    OnnxEngine engine = new OnnxEngine(env, pkg, so, provider, options.prefillChunk());
     if (options.preload()) {
       try {
         for (int i = 0; i < engine.sessions.length(); i++) {
@@ -150,6 +159,10 @@ public final class OnnxEngine implements InferenceEngine {
         }
         try {
           checkDims(index, part, s);
+          inPlaceKv[index] = s.getInputInfo().containsKey(LlamaGraphs.PAST_LENGTH);
+        } catch (OrtException e) {
+          closeQuietly(s);
+          throw new IllegalStateException("cannot inspect part " + part + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
           closeQuietly(s);
           throw e;
@@ -294,43 +307,99 @@ public final class OnnxEngine implements InferenceEngine {
       throw new IllegalArgumentException(
           "layers " + fromLayer + ".." + toLayer + " outside 1.." + config.numLayers());
     }
+    if (prefillChunk > 0 && tokens > prefillChunk && fromLayer <= toLayer) {
+      // causal attention: chunk c through all layers, then chunk c + 1, gives the same result
+      int d = config.hiddenSize();
+      float[] out = new float[tokens * d];
+      for (int t0 = 0; t0 < tokens; t0 += prefillChunk) {
+        int n = Math.min(prefillChunk, tokens - t0);
+        float[] part = Arrays.copyOfRange(hidden, t0 * d, (t0 + n) * d);
+        System.arraycopy(runChunk(fromLayer, toLayer, part, n, kv), 0, out, t0 * d, n * d);
+      }
+      return out;
+    }
+    return runChunk(fromLayer, toLayer, hidden, tokens, kv);
+  }
+
+  private float[] runChunk(int fromLayer, int toLayer, float[] hidden, int tokens, OnnxKvCache kv) {
     int start = kv.beginRun(fromLayer, toLayer, tokens);
     float[] x = hidden;
-    int d = config.hiddenSize();
-    int kvh = config.numKvHeads();
-    int hd = config.headDim();
     long[] pos = new long[tokens];
     for (int t = 0; t < tokens; t++) {
       pos[t] = start + t;
     }
+    long[] pastLength = {start};
     for (int l = fromLayer; l <= toLayer; l++) {
       OrtSession s = session(l);
-      FloatBuffer pk = kv.pastKeys(l, start);
-      FloatBuffer pv = kv.pastValues(l, start);
-      long[] pastShape = {kvh, start, hd};
-      try (OnnxTensor h =
-              OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {tokens, d});
-          OnnxTensor k = OnnxTensor.createTensor(env, pk, pastShape);
-          OnnxTensor v = OnnxTensor.createTensor(env, pv, pastShape);
-          OnnxTensor p = OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {tokens});
-          OrtSession.Result r =
-              s.run(
-                  Map.of(
-                      LlamaGraphs.HIDDEN, h,
-                      LlamaGraphs.PAST_KEY, k,
-                      LlamaGraphs.PAST_VALUE, v,
-                      LlamaGraphs.POSITIONS, p),
-                  LAYER_OUTPUTS)) {
-        x = floats(r, LlamaGraphs.HIDDEN_OUT, tokens * d);
-        float[] nk = floats(r, LlamaGraphs.KEY, kvh * tokens * hd);
-        float[] nv = floats(r, LlamaGraphs.VALUE, kvh * tokens * hd);
-        kv.put(l, start, tokens, nk, 0, nv, 0);
+      try {
+        float[][] out =
+            inPlaceKv[l]
+                ? runInPlace(s, kv, l, x, tokens, pos, pastLength)
+                : runCopying(s, kv, l, x, tokens, pos, start);
+        x = out[0];
+        kv.put(l, start, tokens, out[1], 0, out[2], 0);
       } catch (OrtException e) {
         throw new IllegalStateException("layer " + l + " failed: " + e.getMessage(), e);
       }
     }
     kv.endRun(start, tokens);
     return x == hidden ? hidden.clone() : x;
+  }
+
+  /** {hidden_out, key, value} of a layer part that reads the KV buffers in place. */
+  private float[][] runInPlace(
+      OrtSession s, OnnxKvCache kv, int l, float[] x, int tokens, long[] pos, long[] pastLength)
+      throws OrtException {
+    OnnxTensor[] past = kv.inPlace(env, l, (int) pastLength[0] + tokens);
+    try (OnnxTensor h =
+            OnnxTensor.createTensor(
+                env, FloatBuffer.wrap(x), new long[] {tokens, config.hiddenSize()});
+        OnnxTensor n = OnnxTensor.createTensor(env, LongBuffer.wrap(pastLength), new long[] {1});
+        OnnxTensor p = OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {tokens});
+        OrtSession.Result r =
+            s.run(
+                Map.of(
+                    LlamaGraphs.HIDDEN, h,
+                    LlamaGraphs.PAST_KEY, past[0],
+                    LlamaGraphs.PAST_VALUE, past[1],
+                    LlamaGraphs.PAST_LENGTH, n,
+                    LlamaGraphs.POSITIONS, p),
+                LAYER_OUTPUTS)) {
+      return outputs(r, tokens);
+    }
+  }
+
+  /** The same for parts of the older format: the first P positions are copied per call. */
+  private float[][] runCopying(
+      OrtSession s, OnnxKvCache kv, int l, float[] x, int tokens, long[] pos, int start)
+      throws OrtException {
+    FloatBuffer[] past = kv.pastCopy(l, start);
+    long[] pastShape = {config.numKvHeads(), start, config.headDim()};
+    try (OnnxTensor h =
+            OnnxTensor.createTensor(
+                env, FloatBuffer.wrap(x), new long[] {tokens, config.hiddenSize()});
+        OnnxTensor k = OnnxTensor.createTensor(env, past[0], pastShape);
+        OnnxTensor v = OnnxTensor.createTensor(env, past[1], pastShape);
+        OnnxTensor p = OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {tokens});
+        OrtSession.Result r =
+            s.run(
+                Map.of(
+                    LlamaGraphs.HIDDEN, h,
+                    LlamaGraphs.PAST_KEY, k,
+                    LlamaGraphs.PAST_VALUE, v,
+                    LlamaGraphs.POSITIONS, p),
+                LAYER_OUTPUTS)) {
+      return outputs(r, tokens);
+    }
+  }
+
+  private float[][] outputs(OrtSession.Result r, int tokens) {
+    int n = config.numKvHeads() * tokens * config.headDim();
+    return new float[][] {
+      floats(r, LlamaGraphs.HIDDEN_OUT, tokens * config.hiddenSize()),
+      floats(r, LlamaGraphs.KEY, n),
+      floats(r, LlamaGraphs.VALUE, n)
+    };
   }
 
   @Override
@@ -352,45 +421,6 @@ public final class OnnxEngine implements InferenceEngine {
       s.close();
     } catch (OrtException e) {
       LOG.debug("closing session: {}", e.getMessage());
-    }
-  }
-
-  /** KV cache that also owns reusable direct buffers to feed past keys/values to ORT. */
-  static final class OnnxKvCache extends ArrayKvCache {
-    private FloatBuffer keyScratch;
-    private FloatBuffer valueScratch;
-
-    OnnxKvCache(int kvHeads, int headDim, int first, int last) {
-      super(kvHeads, headDim, first, last);
-    }
-
-    FloatBuffer pastKeys(int layer, int positions) {
-      keyScratch = fill(keyScratch, keyArray(layer), layer, positions);
-      return keyScratch;
-    }
-
-    FloatBuffer pastValues(int layer, int positions) {
-      valueScratch = fill(valueScratch, valueArray(layer), layer, positions);
-      return valueScratch;
-    }
-
-    private FloatBuffer fill(FloatBuffer buf, float[] src, int layer, int positions) {
-      int hd = headDim();
-      int n = kvHeads() * positions * hd;
-      if (buf == null || buf.capacity() < n) {
-        int cap = Math.max(n, buf == null ? 1024 : buf.capacity() * 2);
-        buf =
-            ByteBuffer.allocateDirect(cap * Float.BYTES)
-                .order(ByteOrder.nativeOrder())
-                .asFloatBuffer();
-      }
-      buf.clear();
-      int cap = positions == 0 ? 0 : capacity(layer);
-      for (int h = 0; h < kvHeads() && positions > 0; h++) {
-        buf.put(src, h * cap * hd, positions * hd);
-      }
-      buf.flip();
-      return buf;
     }
   }
 }

@@ -9,33 +9,72 @@ package io.splitinfer.model.onnx;
  * @param preload create every part's session at open (otherwise on first use, then reused)
  * @param spinning let idle ONNX Runtime worker threads spin (lower latency on an idle machine, much
  *     worse on a loaded one)
+ * @param prefillChunk a run of more tokens than this goes through the layers in chunks of this many
+ *     (0: one call), so prefill intermediates (attention scores grow with T x S) stay bounded
+ *     whatever the prompt length; chunking does not change the result
+ * @param cpuArena ONNX Runtime's CPU memory arena. Off by default: the arena keeps its high-water
+ *     mark for the life of each session (one per part) and, with shapes that change every call,
+ *     grows in steps it never returns; without it each run allocates and frees through malloc.
+ *     Memory-pattern planning is off in either case (it caches one plan per input shape, and every
+ *     decode step has a new past length)
  */
 public record OnnxOptions(
-    boolean cuda, int intraOpThreads, int interOpThreads, boolean preload, boolean spinning) {
+    boolean cuda,
+    int intraOpThreads,
+    int interOpThreads,
+    boolean preload,
+    boolean spinning,
+    int prefillChunk,
+    boolean cpuArena) {
+  /** Default prefill chunk (tokens). */
+  public static final int DEFAULT_PREFILL_CHUNK = 128;
+
   public OnnxOptions {
     if (intraOpThreads < 0 || interOpThreads < 0) {
       throw new IllegalArgumentException("thread counts must be >= 0");
     }
+    if (prefillChunk < 0) {
+      throw new IllegalArgumentException("prefill chunk must be >= 0 (0: no chunking)");
+    }
   }
 
-  /** CPU, default thread counts, sessions created on first use. */
+  /** The options without the memory settings (prefill chunk 128, no arena). */
+  public OnnxOptions(
+      boolean cuda, int intraOpThreads, int interOpThreads, boolean preload, boolean spinning) {
+    this(cuda, intraOpThreads, interOpThreads, preload, spinning, DEFAULT_PREFILL_CHUNK, false);
+  }
+
+  /** CPU, default thread counts, sessions created on first use, prefill chunk 128, no arena. */
   public static OnnxOptions defaults() {
     return new OnnxOptions(false, 0, 0, false, false);
   }
 
   public OnnxOptions withCuda(boolean on) {
-    return new OnnxOptions(on, intraOpThreads, interOpThreads, preload, spinning);
+    return new OnnxOptions(
+        on, intraOpThreads, interOpThreads, preload, spinning, prefillChunk, cpuArena);
   }
 
   public OnnxOptions withThreads(int intra, int inter) {
-    return new OnnxOptions(cuda, intra, inter, preload, spinning);
+    return new OnnxOptions(cuda, intra, inter, preload, spinning, prefillChunk, cpuArena);
   }
 
   public OnnxOptions withPreload(boolean on) {
-    return new OnnxOptions(cuda, intraOpThreads, interOpThreads, on, spinning);
+    return new OnnxOptions(
+        cuda, intraOpThreads, interOpThreads, on, spinning, prefillChunk, cpuArena);
   }
 
   public OnnxOptions withSpinning(boolean on) {
-    return new OnnxOptions(cuda, intraOpThreads, interOpThreads, preload, on);
+    return new OnnxOptions(
+        cuda, intraOpThreads, interOpThreads, preload, on, prefillChunk, cpuArena);
+  }
+
+  public OnnxOptions withPrefillChunk(int tokens) {
+    return new OnnxOptions(
+        cuda, intraOpThreads, interOpThreads, preload, spinning, tokens, cpuArena);
+  }
+
+  public OnnxOptions withCpuArena(boolean on) {
+    return new OnnxOptions(
+        cuda, intraOpThreads, interOpThreads, preload, spinning, prefillChunk, on);
   }
 }

@@ -78,6 +78,9 @@ public final class DefaultModel {
   public String resourceSha256() throws IOException {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
+      // the converter's part format is part of the key: a cache of older parts is rebuilt
+      md.update(
+          OnnxConverter.PART_FORMAT_REVISION.getBytes(java.nio.charset.StandardCharsets.UTF_8));
       for (String f : FILES) {
         try (InputStream in = loader.getResourceAsStream(RESOURCE_DIR + f)) {
           if (in == null) {

@@ -28,12 +28,15 @@ import java.util.TreeMap;
  * @param formatVersion {@link #FORMAT_VERSION}
  * @param modelId a name for the model
  * @param architecture "LlamaForCausalLM"
- * @param dtype weight storage in the parts: "f32" or "f16"
+ * @param dtype the package's weight format: "f32", "f16" or a quantized form such as
+ *     "int4-g32-sym-a4" (see {@code io.splitinfer.model.onnx.WeightFormat})
  * @param config dims and hyper-parameters
  * @param embedFile embedding part
  * @param layerFiles decoder layer parts, layer 1 first
  * @param headFile head part
  * @param files every file of the package (parts, external data, tokenizer, extras) -> hash/size
+ * @param weightFormats part file -> its weight format (manifest key {@code weight_formats}; empty
+ *     in packages written before it existed, where every part is {@code dtype})
  * @param packageSha256 the package hash (as stored; see {@link #computePackageSha256()})
  */
 public record Manifest(
@@ -46,6 +49,7 @@ public record Manifest(
     List<String> layerFiles,
     String headFile,
     Map<String, FileEntry> files,
+    Map<String, String> weightFormats,
     String packageSha256) {
 
   public static final int FORMAT_VERSION = 1;
@@ -56,6 +60,43 @@ public record Manifest(
   public Manifest {
     layerFiles = List.copyOf(layerFiles);
     files = java.util.Collections.unmodifiableMap(new TreeMap<>(files));
+    weightFormats = java.util.Collections.unmodifiableMap(new TreeMap<>(weightFormats));
+  }
+
+  /** A manifest without per-part weight formats (every part is {@code dtype}). */
+  public Manifest(
+      int formatVersion,
+      String modelId,
+      String architecture,
+      String dtype,
+      ModelConfig config,
+      String embedFile,
+      List<String> layerFiles,
+      String headFile,
+      Map<String, FileEntry> files,
+      String packageSha256) {
+    this(
+        formatVersion,
+        modelId,
+        architecture,
+        dtype,
+        config,
+        embedFile,
+        layerFiles,
+        headFile,
+        files,
+        Map.of(),
+        packageSha256);
+  }
+
+  /** The weight format of a part file (the package's {@code dtype} when not recorded). */
+  public String weightFormat(String partFile) {
+    return weightFormats.getOrDefault(partFile, dtype);
+  }
+
+  /** The weight format of decoder layer {@code layer} (1-based). */
+  public String layerWeightFormat(int layer) {
+    return weightFormat(layerFiles.get(layer - 1));
   }
 
   /**
@@ -83,6 +124,10 @@ public record Manifest(
     ObjectNode f = m.putObject("files");
     new TreeMap<>(files)
         .forEach((name, e) -> f.putObject(name).put("sha256", e.sha256()).put("bytes", e.bytes()));
+    if (!weightFormats.isEmpty()) {
+      ObjectNode w = m.putObject("weight_formats");
+      weightFormats.forEach(w::put);
+    }
     return m;
   }
 
@@ -125,6 +170,7 @@ public record Manifest(
         layerFiles,
         headFile,
         files,
+        weightFormats,
         computePackageSha256());
   }
 
@@ -168,6 +214,10 @@ public record Manifest(
           e.getKey(),
           new FileEntry(e.getValue().path("sha256").asText(), e.getValue().path("bytes").asLong()));
     }
+    Map<String, String> formats = new TreeMap<>();
+    m.path("weight_formats")
+        .fields()
+        .forEachRemaining(e -> formats.put(e.getKey(), e.getValue().asText()));
     return new Manifest(
         version,
         m.path("model_id").asText(),
@@ -178,6 +228,7 @@ public record Manifest(
         layers,
         m.path("parts").path("head").asText(),
         files,
+        formats,
         m.path("package_sha256").asText());
   }
 

@@ -89,6 +89,25 @@ class OnnxEngineTest {
     }
   }
 
+  /**
+   * A 300-token prompt in prefill chunks of 64, then decode steps: the KV buffers grow past their
+   * first 256-position step (copied, old buffers freed) and the logits still match the reference.
+   */
+  @Test
+  void kvBuffersGrowPastAStepAndChunkedPrefillMatchesReference() throws Exception {
+    Path ck = TestModels.writeTiny(dir.resolve("ck"), 2, false, DType.F32, 17);
+    ModelPackage pkg = convert(ck, DType.F32, false);
+    int[] prompt = ids(300, 7);
+    int[] next = ids(2, 8);
+    try (ReferenceEngine ref = ReferenceEngine.load(ck);
+        OnnxEngine onnx =
+            pkg.openEngine(OnnxOptions.defaults().withThreads(1, 1).withPrefillChunk(64))) {
+      float diff =
+          TestModels.maxAbsDiff(logits(ref, 0, prompt, next), logits(onnx, 1, prompt, next));
+      assertTrue(diff < 1e-4f, "300 tokens, chunks of 64: " + diff);
+    }
+  }
+
   @Test
   void greedyWithKvCacheEqualsRecompute() throws Exception {
     Path ck = TestModels.writeTiny(dir.resolve("ck"), LAYERS, true, DType.F32, 9);
