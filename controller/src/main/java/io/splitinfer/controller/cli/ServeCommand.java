@@ -47,7 +47,10 @@ final class ServeCommand implements Callable<Integer> {
       defaultValue = "")
   String channelSim;
 
-  @Option(names = "--policy", description = "ppo, fixed, random or oracle", defaultValue = "ppo")
+  @Option(
+      names = "--policy",
+      description = "ppo, fixed, random, oracle or oracle-table",
+      defaultValue = "ppo")
   String policy;
 
   @Option(
@@ -61,6 +64,12 @@ final class ServeCommand implements Callable<Integer> {
       description = "surrogate for the oracle (default: the jar's)",
       defaultValue = "")
   String surrogateFile;
+
+  @Option(
+      names = "--ppl-table",
+      description = "measured PPL table (records CSV) for --policy oracle-table",
+      defaultValue = "")
+  String pplTable;
 
   @Option(
       names = "--db",
@@ -122,7 +131,8 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    PolicyFactory factory = new PolicyFactory(checkpoint, surrogateFile, fixedSplit, seed);
+    PolicyFactory factory =
+        new PolicyFactory(checkpoint, surrogateFile, fixedSplit, seed, pplTable);
     SplitPolicy initial = factory.create(policy, checkpoint);
     PrometheusMeterRegistry registry = MetricsHttpServer.newRegistry();
     SplitControllerService service =
