@@ -67,7 +67,8 @@ final class ServeCommand implements Callable<Integer> {
 
   @Option(
       names = "--ppl-table",
-      description = "measured PPL table (records CSV) for --policy oracle-table",
+      description =
+          "measured PPL table (records CSV) for --policy oracle-table (default: the jar's)",
       defaultValue = "")
   String pplTable;
 

@@ -47,6 +47,17 @@ public final class PplTable {
     return parse(Files.readAllLines(csv, StandardCharsets.UTF_8), csv.toString());
   }
 
+  /** Reads a records CSV from the classpath. */
+  public static PplTable loadResource(String resource) throws IOException {
+    try (java.io.InputStream in = PplTable.class.getResourceAsStream(resource)) {
+      if (in == null) {
+        throw new IOException("no resource " + resource);
+      }
+      String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      return parse(text.lines().toList(), "classpath:" + resource);
+    }
+  }
+
   static PplTable parse(List<String> lines, String what) throws IOException {
     if (lines.isEmpty()) {
       throw new IOException(what + ": empty");

@@ -19,6 +19,7 @@ import java.util.Locale;
 public final class PolicyFactory {
   public static final String DEFAULT_POLICY = "/io/splitinfer/controller/default-policy.json";
   public static final String DEFAULT_SURROGATE = "/io/splitinfer/controller/default-surrogate.json";
+  public static final String DEFAULT_PPL_TABLE = "/io/splitinfer/controller/default-ppl-table.csv";
   public static final List<String> AVAILABLE =
       List.of("ppo", "fixed", "random", "oracle", "oracle-table");
 
@@ -39,7 +40,8 @@ public final class PolicyFactory {
   }
 
   /**
-   * @param pplTablePath measured PPL table (records CSV) of the oracle-table policy ("" = none)
+   * @param pplTablePath measured PPL table (records CSV) of the oracle-table policy ("" = the
+   *     jar's, {@value #DEFAULT_PPL_TABLE}: docs/records-default-model.csv)
    */
   public PolicyFactory(
       String defaultCheckpoint,
@@ -87,11 +89,13 @@ public final class PolicyFactory {
   }
 
   private SplitPolicy oracleTable(PpoCheckpoint c) {
-    if (pplTablePath.isEmpty()) {
-      throw new IllegalArgumentException(
-          "policy oracle-table needs a PPL table (--ppl-table FILE)");
-    }
     try {
+      if (pplTablePath.isEmpty()) {
+        return new TableOraclePolicy(
+            PplTable.loadResource(DEFAULT_PPL_TABLE),
+            Policies.objectiveOf(c),
+            "classpath:" + DEFAULT_PPL_TABLE);
+      }
       return new TableOraclePolicy(
           PplTable.load(Path.of(pplTablePath)), Policies.objectiveOf(c), pplTablePath);
     } catch (IOException e) {

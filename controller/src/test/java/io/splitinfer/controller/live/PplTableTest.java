@@ -92,11 +92,9 @@ class PplTableTest {
   }
 
   @Test
-  void policyFactoryBuildsTheOracleFromAFileOnly() {
-    PolicyFactory none = new PolicyFactory("", "", -1, 1);
-    IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> none.create("oracle-table", ""));
-    assertTrue(e.getMessage().contains("--ppl-table"), e.getMessage());
+  void policyFactoryBuildsTheOracleFromAFileOrTheJar() {
+    SplitPolicy shipped = new PolicyFactory("", "", -1, 1).create("oracle-table", "");
+    assertEquals("classpath:" + PolicyFactory.DEFAULT_PPL_TABLE, shipped.checkpoint());
     String f = "docs/records-default-model.csv";
     SplitPolicy p = new PolicyFactory("", "", -1, 1, f).create("oracle-table", "");
     assertEquals("oracle-table", p.name());
