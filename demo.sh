@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # End-to-end demo on the embedded default model, all on localhost:
-#   controller (PPO policy) <- watches -- channel-sim (fading uplink) -- forwards --> edge-server
-#   ue-client generates through channel-sim and follows the controller's split decisions.
+#   ue-client -- hidden states + pilots --> channel-sim (fading uplink) -- forwards --> edge-server
+#   edge-server -- channel evidence (σ from pilots, loss from every packet) --> controller (PPO)
+#   controller -- split decisions --> ue-client and edge-server
+# The controller acts on the edge's ESTIMATE of the channel (--channel-source estimate, the
+# default); it also watches channel-sim, but only to log the ground truth beside the estimate.
 # It builds what it needs, starts the three services, generates on a clean channel, makes the
-# channel noisy and lossy at the proxy, shows the controller moving the split (and the UE and
-# edge applying it), measures perplexity through the link on both channels, and stops
-# everything it started. Exits 0 when every step worked.
+# channel noisy and lossy at the proxy, generates on it (the edge's estimate moves the split
+# later, and it stays there while the channel stays bad), measures perplexity through the link
+# on both channels, and stops everything it started. Exits 0 when every step worked.
 #
 # Environment: EDGE_PORT (50051), CHANNEL_PORT (50052), CONTROLLER_PORT (50053),
 # MAX_TOKENS (40), PROMPT, DEMO_REBUILD=1 to force a rebuild, DEMO_LOGS (runs/demo).
@@ -61,7 +64,8 @@ java -jar model/target/model.jar info | head -n 12
 
 echo "== starting controller :$ctrl_port, edge-server :$edge_port, channel-sim :$chan_port (logs in $logs/)"
 start controller controller/target/controller.jar serve --listen "127.0.0.1:$ctrl_port" \
-  --channel-sim "127.0.0.1:$chan_port" --decision-interval-ms 300 --min-dwell-ms 300 \
+  --channel-source estimate --channel-sim "127.0.0.1:$chan_port" \
+  --decision-interval 300 --min-dwell-ms 300 \
   --db "$logs/controller-records" --metrics-port 9093
 start edge edge-server/target/edge-server.jar --listen "127.0.0.1:$edge_port" \
   --controller "127.0.0.1:$ctrl_port" --metrics-port 9091
@@ -80,13 +84,33 @@ ctl get --ue demo-ue
 echo
 echo "== 2. the channel gets worse at the proxy: noise sigma 6, Rayleigh fading, 5% packet loss"
 chan_set --sigma 6 --fading rayleigh --loss 0.05
-echo "-- the controller (watching channel-sim) moves the split one layer per decision:"
-for _ in 1 2 3 4 5 6; do sleep 1.5; ctl get --ue demo-ue | grep -E '^split' || echo "split: 0"; done
-ctl get --ue demo-ue
-echo "-- generating on the bad channel (the UE applies the controller's split at step boundaries)"
+split_now() { ctl get --ue demo-ue | sed -n 's/^split[: ]*\([0-9]*\).*/\1/p' | head -n 1; }
+echo "-- nothing carries evidence yet, so the controller holds split $(split_now)"
+echo "-- generating on the bad channel: the edge estimates sigma from the pilots and the loss from"
+echo "   every packet it receives, and reports to the controller, which moves the split"
 ue generate --prompt "$prompt" --max-tokens "$max_tokens" --edge "127.0.0.1:$chan_port" \
   --controller "127.0.0.1:$ctrl_port" --ue-id demo-ue --pilot-every 8
+bad_splits=()
+echo "-- the controller keeps moving the split one layer per decision on the state in force:"
+for _ in 1 2 3 4 5 6 7 8; do sleep 1; bad_splits+=("$(split_now)"); done
+echo "   split over 8 s: ${bad_splits[*]}"
+echo "-- generating again while the channel stays bad (the split must not come back down):"
+ue generate --prompt "$prompt" --max-tokens "$max_tokens" --edge "127.0.0.1:$chan_port" \
+  --controller "127.0.0.1:$ctrl_port" --ue-id demo-ue --pilot-every 8
+for _ in 1 2 3; do sleep 1; bad_splits+=("$(split_now)"); done
+echo "   split on the bad channel, sampled every second: ${bad_splits[*]}"
 ctl get --ue demo-ue
+echo "-- the controller's log: the state in force (estimate, with the truth beside it) and each move"
+grep -hE "channel state in force|split [0-9]+ -> [0-9]+" "$logs/controller.out" "$logs/controller.err" \
+  | sed -E 's/^.*(UE demo-ue)/\1/' | tail -n 24 || true
+prev=0
+for p in "${bad_splits[@]}"; do
+  if [ -n "$p" ] && [ "$p" -lt "$prev" ]; then
+    echo "FAIL: the split moved back down ($prev -> $p) while the channel stayed bad" >&2
+    exit 1
+  fi
+  [ -n "$p" ] && prev=$p
+done
 
 echo
 echo "== 3. perplexity (eq. 6) through the link, first 1024 held-out tokens"

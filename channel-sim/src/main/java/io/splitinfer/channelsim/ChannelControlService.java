@@ -123,11 +123,15 @@ final class ChannelControlService extends ChannelControlGrpc.ChannelControlImplB
       }
       pending = false;
       ChannelParams p = sim.params();
+      io.splitinfer.core.channel.ChannelState truth =
+          io.splitinfer.core.channel.ChannelState.groundTruth(p);
       try {
         out.onNext(
             ChannelState.newBuilder()
                 .setParameters(ProtoChannelParams.toProto(p))
-                .setExpectedLoss(p.expectedLoss())
+                .setExpectedLoss(truth.loss())
+                .setStateSigma(truth.sigma())
+                .setStateSigmaH(truth.sigmaH())
                 .setAtUnixMs(System.currentTimeMillis())
                 .setStatistics(sim.statistics())
                 .build());

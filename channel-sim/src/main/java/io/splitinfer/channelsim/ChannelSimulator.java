@@ -179,9 +179,11 @@ public final class ChannelSimulator {
     UeMessage rebuilt;
     if (msg.hasHidden()) {
       HiddenState.Builder h = msg.getHidden().toBuilder().setTensor(out);
+      // packet boundaries always travel, so the receiver can count lost packets (all-zero under
+      // zero-fill) for its loss estimate
+      h.setPacketElements(imp.packetElements());
       if (p.lossPolicy() == ChannelParams.LossPolicy.ERASURE) {
-        h.setErasureMask(ByteString.copyFrom(imp.erasureMask()))
-            .setPacketElements(imp.packetElements());
+        h.setErasureMask(ByteString.copyFrom(imp.erasureMask()));
       }
       rebuilt = UeMessage.newBuilder().setHidden(h).build();
     } else {

@@ -137,7 +137,7 @@ class ProxyImpairmentTest {
       assertEquals(1000, e.windowPackets());
       assertEquals(0.1, e.lossRate(), 4 * Math.sqrt(0.09 / 1000));
       assertEquals(15, e.snrDb(), 0.3);
-      assertEquals(0.8, e.sigmaH(), 0.08); // 900 delivered packets: ≈ 2 % sd; bound 10 %
+      assertEquals(0.8, e.gainScale(), 0.08); // 900 delivered packets: ≈ 2 % sd; bound 10 %
     }
   }
 

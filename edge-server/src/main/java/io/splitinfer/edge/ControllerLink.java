@@ -2,7 +2,7 @@ package io.splitinfer.edge;
 
 import io.grpc.Channel;
 import io.grpc.stub.StreamObserver;
-import io.splitinfer.proto.v1.ChannelEstimate;
+import io.splitinfer.core.channel.ChannelState;
 import io.splitinfer.proto.v1.ChannelReport;
 import io.splitinfer.proto.v1.ChannelReportSource;
 import io.splitinfer.proto.v1.EdgeRegistration;
@@ -14,8 +14,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The edge's client of the controller: registers the edge and reports pilot channel estimates
- * (asynchronously; a controller that is down only costs a log line).
+ * The edge's client of the controller: registers the edge and reports channel evidence (increments,
+ * see PilotChannelEstimation) (asynchronously; a controller that is down only costs a log line).
  */
 public final class ControllerLink {
   private static final Logger log = LoggerFactory.getLogger(ControllerLink.class);
@@ -40,19 +40,25 @@ public final class ControllerLink {
                 .build());
   }
 
-  /** Sends one pilot estimate for {@code ueId} without waiting. */
-  public void report(String ueId, ChannelEstimate e) {
+  /** Sends one increment of channel evidence for {@code ueId} without waiting. */
+  public void report(String ueId, ChannelState inc, double snrDb) {
+    ChannelState.Evidence ev = inc.evidence();
     stub.withDeadlineAfter(5, java.util.concurrent.TimeUnit.SECONDS)
         .reportChannel(
             ChannelReport.newBuilder()
                 .setUeId(ueId)
                 .setSource(ChannelReportSource.CHANNEL_REPORT_SOURCE_EDGE_PILOT)
-                .setSigma(e.getSigma())
-                .setSigmaH(e.getSigmaH())
-                .setLossRate(e.getLossRate())
-                .setSnrDb(e.getSnrDb())
+                .setSigma(Double.isNaN(inc.sigma()) ? 0 : inc.sigma())
+                .setSigmaH(inc.sigmaH())
+                .setLossRate(inc.loss())
+                .setSnrDb(Double.isNaN(snrDb) ? 0 : snrDb)
                 .setObservedAtUnixMs(System.currentTimeMillis())
-                .setSamples(e.getPilots())
+                .setSamples(ev.packetsSeen())
+                .setPacketsSeen(ev.packetsSeen())
+                .setPacketsLost(ev.packetsLost())
+                .setWindowMs(ev.windowMs())
+                .setPilots(ev.pilots())
+                .setSigmaDof(ev.sigmaDof())
                 .build(),
             new StreamObserver<ReportAck>() {
               @Override
@@ -60,7 +66,12 @@ public final class ControllerLink {
 
               @Override
               public void onError(Throwable t) {
-                log.warn("channel report for {} failed: {}", ueId, t.toString());
+                if (io.grpc.Status.fromThrowable(t).getCode() == io.grpc.Status.Code.NOT_FOUND) {
+                  // a UE that did not register with the controller: nothing to steer
+                  log.debug("channel report for unregistered UE {}", ueId);
+                } else {
+                  log.warn("channel report for {} failed: {}", ueId, t.toString());
+                }
               }
 
               @Override

@@ -131,6 +131,19 @@ public final class EdgeServerMain implements Callable<Integer> {
   int pilotPacketBytes;
 
   @Option(
+      names = "--channel-report-packets",
+      defaultValue = "32",
+      description =
+          "Report channel evidence to the controller every N received packets per session.")
+  int reportEveryPackets;
+
+  @Option(
+      names = "--channel-report-ms",
+      defaultValue = "500",
+      description = "... or when the unreported evidence of a session is this many ms old.")
+  long reportEveryMs;
+
+  @Option(
       names = "--metrics-port",
       defaultValue = "9091",
       description = "Prometheus /metrics port (-1 = off).")
@@ -175,9 +188,12 @@ public final class EdgeServerMain implements Callable<Integer> {
       service.setPilotHandler(
           new PilotChannelEstimation(
               pilotPacketBytes,
-              (ue, e) -> {
+              reportEveryPackets,
+              reportEveryMs,
+              System::currentTimeMillis,
+              (ue, inc, snrDb) -> {
                 if (reportTo != null) {
-                  reportTo.report(ue, e);
+                  reportTo.report(ue, inc, snrDb);
                 }
               }));
       EdgeServer server =

@@ -26,6 +26,9 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
   public interface PilotHandler {
     java.util.Optional<ChannelEstimate> onPilot(String sessionId, String ueId, Pilot pilot);
 
+    /** Every received HiddenState (for the loss estimate), before the session validates it. */
+    default void onHidden(String sessionId, String ueId, io.splitinfer.proto.v1.HiddenState h) {}
+
     default void sessionEnded(String sessionId) {}
 
     PilotHandler NONE = (sessionId, ueId, pilot) -> java.util.Optional.empty();

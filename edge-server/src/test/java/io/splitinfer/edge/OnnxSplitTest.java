@@ -47,7 +47,9 @@ class OnnxSplitTest {
               new EdgeModel(pkg.id(), pkg.sha256(), engine, id -> "<" + id + ">"),
               EdgeConfig.defaults().withMaxChunkTokens(8),
               metrics);
-      service.setPilotHandler(new PilotChannelEstimation(1400, (ue, e) -> reported.add(ue)));
+      service.setPilotHandler(
+          new PilotChannelEstimation(
+              1400, 1, 0, System::currentTimeMillis, (ue, inc, snr) -> reported.add(ue)));
       try (EdgeServer server =
           new EdgeServer(service, metrics).start(new java.net.InetSocketAddress("127.0.0.1", 0))) {
         var ch =

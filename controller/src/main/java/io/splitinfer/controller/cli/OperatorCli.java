@@ -167,11 +167,12 @@ final class OperatorCli implements Callable<Integer> {
       mixinStandardHelpOptions = true,
       showDefaultValues = true,
       description = {
-        "Send a channel observation (ReportChannel) for a UE, as an edge, a UE or channel-sim"
-            + " would. The newest observation wins; the policy is evaluated at once when the"
-            + " channel moved by more than the hysteresis' delta, otherwise on the next cadence.",
+        "Declare a UE's channel state (ReportChannel without evidence), as a UE, an edge or"
+            + " channel-sim would. It replaces the state in force when its source drives the"
+            + " controller (--channel-source: ue/edge under estimate, channel-sim under"
+            + " channel-sim); otherwise it is counted and ignored. The policy is evaluated at once.",
         "--loss 0 with --sigma-h > 0: the controller derives the loss probability from σ_h"
-            + " (eq. 4, h_th = 1). --ue= (empty) sets the default channel of every UE."
+            + " (eq. 4, stated at h_th = 1). --ue= (empty) declares it for every UE."
       })
   static final class Report extends Base {
     @Option(names = "--ue", required = true, description = "UE id (empty: every UE)")

@@ -2,6 +2,8 @@ package io.splitinfer.controller.cli;
 
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.splitinfer.controller.service.ChannelFusion;
+import io.splitinfer.controller.service.ChannelSource;
 import io.splitinfer.controller.service.ControllerServer;
 import io.splitinfer.controller.service.Hysteresis;
 import io.splitinfer.controller.service.PolicyFactory;
@@ -85,10 +87,36 @@ final class ServeCommand implements Callable<Integer> {
   int metricsPort;
 
   @Option(
-      names = "--decision-interval-ms",
-      description = "cadence of decisions; 0: on change only",
+      names = "--channel-source",
+      description =
+          "state decisions are made on: estimate (the edge's pilot/packet evidence, fused per UE)"
+              + " or channel-sim (ground truth from --channel-sim, an oracle for evaluation)",
+      defaultValue = "estimate")
+  String channelSource;
+
+  @Option(
+      names = {"--decision-interval-ms", "--decision-interval"},
+      description = "cadence of decisions in ms; 0: on state change only",
       defaultValue = "1000")
   long decisionIntervalMs;
+
+  @Option(
+      names = "--estimate-half-life-ms",
+      description = "half-life of the exponentially weighted channel evidence",
+      defaultValue = "20000")
+  long halfLifeMs;
+
+  @Option(
+      names = "--min-evidence-packets",
+      description = "effective packets a UE's estimate needs before it is acted on",
+      defaultValue = "32")
+  double minEvidencePackets;
+
+  @Option(
+      names = "--min-sigma-dof",
+      description = "degrees of freedom of the σ estimate (pilot elements) needed before acting",
+      defaultValue = "300")
+  double minSigmaDof;
 
   @Option(
       names = "--confirmations",
@@ -103,10 +131,17 @@ final class ServeCommand implements Callable<Integer> {
   long minDwellMs;
 
   @Option(
-      names = "--channel-delta",
-      description = "channel change that triggers a decision",
-      defaultValue = "0.05")
-  double channelDelta;
+      names = {"--sigma-delta", "--channel-delta"},
+      description = "hysteresis: relative change of σ that moves the state in force",
+      defaultValue = "" + Hysteresis.DEFAULT_SIGMA_DELTA)
+  double sigmaDelta;
+
+  @Option(
+      names = "--loss-delta",
+      description =
+          "hysteresis: change of P, beyond its 95 % interval, that moves the state in force",
+      defaultValue = "" + Hysteresis.DEFAULT_LOSS_DELTA)
+  double lossDelta;
 
   @Option(
       names = "--initial-split",
@@ -132,18 +167,25 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    PolicyFactory factory =
-        new PolicyFactory(checkpoint, surrogateFile, fixedSplit, seed, pplTable);
+    ChannelSource source = ChannelSource.parse(channelSource);
+    if (source == ChannelSource.CHANNEL_SIM && channelSim.isBlank()) {
+      throw new IllegalArgumentException(
+          "--channel-source channel-sim needs --channel-sim HOST:PORT");
+    }
+    PolicyFactory factory = new PolicyFactory(checkpoint, surrogateFile, fixedSplit, seed, pplTable);
     SplitPolicy initial = factory.create(policy, checkpoint);
     PrometheusMeterRegistry registry = MetricsHttpServer.newRegistry();
     SplitControllerService service =
         new SplitControllerService(
             initial,
             factory,
-            new Hysteresis(confirmations, Duration.ofMillis(minDwellMs), channelDelta),
+            new Hysteresis(confirmations, Duration.ofMillis(minDwellMs), sigmaDelta, lossDelta),
             initialSplit,
             Clock.systemUTC(),
-            registry);
+            registry,
+            source,
+            new ChannelFusion.Config(
+                Duration.ofMillis(halfLifeMs), minEvidencePackets, minSigmaDof));
     MetricsHttpServer metrics =
         metricsPort >= 0 ? new MetricsHttpServer(registry, "0.0.0.0", metricsPort).start() : null;
     ControllerServer server =
@@ -163,12 +205,13 @@ final class ServeCommand implements Callable<Integer> {
                   }
                 }));
     System.out.printf(
-        "controller listening on %s port %d, advertised as %s (policy %s %s)%s%s%n",
+        "controller listening on %s port %d, advertised as %s (policy %s %s, channel source %s)%s%s%n",
         bindAddress().getHostString(),
         server.port(),
         advertise.isBlank() ? listen : advertise,
         initial.name(),
         initial.checkpoint(),
+        source.flag(),
         metrics == null ? "" : ", metrics on " + metrics.port(),
         channelSim.isBlank() ? "" : ", watching channel-sim " + channelSim);
     server.awaitTermination();

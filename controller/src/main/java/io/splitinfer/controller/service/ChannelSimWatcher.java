@@ -3,8 +3,8 @@ package io.splitinfer.controller.service;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.splitinfer.core.channel.ChannelState;
 import io.splitinfer.proto.v1.ChannelControlGrpc;
-import io.splitinfer.proto.v1.ChannelState;
 import io.splitinfer.proto.v1.WatchChannelRequest;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -12,10 +12,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Follows channel-sim's {@code WatchChannel} stream and feeds its ground truth (σ and the expected
- * loss of eq. 4) to the service as the default channel of every UE. Reconnects after a second when
- * the stream ends or fails. With {@code use_snr} the absolute σ is not known here; the last σ is
- * kept.
+ * Follows channel-sim's {@code WatchChannel} stream and hands its ground truth (core ChannelState:
+ * σ and the loss P the receiver sees) to {@link SplitControllerService#observeTruth}, which acts on
+ * it only under {@code --channel-source channel-sim} and otherwise keeps it for logs. Reconnects
+ * after a second when the stream ends or fails. With {@code use_snr} the absolute σ is not known
+ * here; the last σ is kept.
  */
 final class ChannelSimWatcher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ChannelSimWatcher.class);
@@ -38,13 +39,15 @@ final class ChannelSimWatcher implements AutoCloseable {
     ChannelControlGrpc.newStub(channel)
         .watchChannel(
             WatchChannelRequest.newBuilder().setIntervalMs(1000).build(),
-            new StreamObserver<>() {
+            new StreamObserver<io.splitinfer.proto.v1.ChannelState>() {
               @Override
-              public void onNext(ChannelState st) {
+              public void onNext(io.splitinfer.proto.v1.ChannelState st) {
                 if (!st.getParameters().getUseSnr()) {
                   lastSigma = st.getParameters().getSigma();
                 }
-                service.updateChannel("", lastSigma, st.getExpectedLoss());
+                double loss = Math.max(0, Math.min(1, st.getExpectedLoss()));
+                service.observeTruth(
+                    new ChannelState(lastSigma, loss, ChannelState.Evidence.TRUTH));
               }
 
               @Override

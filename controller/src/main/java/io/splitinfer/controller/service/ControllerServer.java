@@ -55,7 +55,7 @@ public final class ControllerServer implements AutoCloseable {
             });
     if (!cadence.isZero()) {
       scheduler.scheduleAtFixedRate(
-          service::evaluateAll, cadence.toMillis(), cadence.toMillis(), TimeUnit.MILLISECONDS);
+          service::decisionTick, cadence.toMillis(), cadence.toMillis(), TimeUnit.MILLISECONDS);
     }
     if (channelSim != null && !channelSim.isBlank()) {
       watcher = new ChannelSimWatcher(channelSim, service, scheduler);

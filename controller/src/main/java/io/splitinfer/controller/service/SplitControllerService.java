@@ -4,8 +4,9 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.splitinfer.controller.env.ChannelDraw;
+import io.splitinfer.core.channel.ChannelState;
 import io.splitinfer.proto.v1.ChannelReport;
+import io.splitinfer.proto.v1.ChannelReportSource;
 import io.splitinfer.proto.v1.DecisionReason;
 import io.splitinfer.proto.v1.EdgeRegistration;
 import io.splitinfer.proto.v1.GetPolicyRequest;
@@ -23,82 +24,69 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The SplitController service: registers UEs and edges, keeps each UE's channel state (from {@code
- * ReportChannel} or channel-sim's stream via {@link #updateChannel}), runs the policy on a cadence
- * ({@link #evaluateAll}) or on a significant channel change, commits changes through {@link
- * Hysteresis}, and pushes every decision with a strictly increasing epoch to the UE's watchers and
- * to the watchers of its edge.
+ * The SplitController service: registers UEs and edges, keeps each UE's channel state, runs the
+ * policy on a cadence ({@link #decisionTick}) or when the state in force changes, commits changes
+ * through {@link Hysteresis}, and pushes every decision with a strictly increasing epoch to the
+ * UE's watchers and to the watchers of its edge ({@link DecisionWatcher}: flow-controlled,
+ * latest-per-UE when a watcher is slow).
  *
- * <p><b>Channel state.</b> A UE's state is (σ, P_loss). Reports give σ_h and/or a loss rate; a loss
- * rate wins (it is what matters physically), else σ_h is read at the policy's h_th = 1; both absent
- * means no fading. Decisions report σ_h at h_th = 1 ({@link ChannelDraw#sigmaHForLoss}). A report
- * without {@code ue_id} (e.g. channel-sim ground truth) applies to every UE that has no report of
- * its own.
+ * <p><b>Channel state</b> (core {@code ChannelState}: σ and P, σ_h stated at h_th = 1). Which
+ * reports drive decisions is fixed at start by the {@link ChannelSource}: {@code ESTIMATE} (the
+ * default) fuses the edge's evidence increments per UE ({@link ChannelFusion}: exponentially
+ * weighted P with a 95 % Wilson interval, pooled σ) and acts only when the estimate moved beyond
+ * the hysteresis with enough evidence; {@code CHANNEL_SIM} acts on channel-sim's ground truth (an
+ * oracle, for evaluation). Reports of the other kind are counted ({@code
+ * controller_channel_reports_total{used="false"}}) and the truth is kept for logs; the two are
+ * never mixed. A report without evidence declares a state outright; without {@code ue_id} it
+ * declares it for every UE (and for UEs that register later).
  *
  * <p><b>Epochs</b> are {@code max(previous + 1, now in ms)}, so they keep growing across controller
  * restarts. All state is guarded by this object's monitor; calls are short.
  */
 public final class SplitControllerService extends SplitControllerGrpc.SplitControllerImplBase {
   private static final Logger log = LoggerFactory.getLogger(SplitControllerService.class);
-  static final double H_TH = 1.0;
 
   private final PolicyFactory factory;
   private final Hysteresis hysteresis;
   private final int initialSplit;
   private final Clock clock;
   private final MeterRegistry metrics;
+  private final ChannelSource source;
+  private final ChannelFusion.Config fusion;
   private final Map<String, Ue> ues = new LinkedHashMap<>();
   private final Map<String, EdgeRegistration> edges = new HashMap<>();
-  private final Map<String, List<StreamObserver<SplitDecision>>> ueWatchers = new HashMap<>();
-  private final Map<String, List<StreamObserver<SplitDecision>>> edgeWatchers = new HashMap<>();
+  private final Map<String, List<DecisionWatcher>> ueWatchers = new HashMap<>();
+  private final Map<String, List<DecisionWatcher>> edgeWatchers = new HashMap<>();
   private final AtomicInteger ueGauge = new AtomicInteger();
   private SplitPolicy policy;
-  private Channel globalChannel;
+  private ChannelState declaredForAll;
+  private ChannelState truth;
 
-  /**
-   * A channel state: σ and loss probability (σ_h at h_th = 1 derived), and when it was observed
-   * (the newest observation of a UE's own reports and the default wins).
-   */
-  record Channel(double sigma, double loss, long observedAtMs) {
-    double sigmaH() {
-      return loss <= 0 ? Double.POSITIVE_INFINITY : ChannelDraw.sigmaHForLoss(loss, H_TH);
-    }
-
-    boolean differs(Channel o, double delta) {
-      if (o == null) {
-        return true;
-      }
-      double rel = Math.abs(sigma - o.sigma) / Math.max(1e-9, Math.max(sigma, o.sigma));
-      return rel > delta || Math.abs(loss - o.loss) > delta;
-    }
-  }
-
-  private static final class Ue {
+  private final class Ue {
     UeRegistration reg;
     int minSplit;
     int maxSplit;
     SplitDecision decision;
     boolean pinned;
-    Channel channel;
+    final ChannelFusion channel = new ChannelFusion(fusion);
+    final Set<Integer> left = new HashSet<>(); // splits left under the state in force
     int pendingSplit = -1;
     int pendingCount;
-    long lastChangeMs;
+    long lastChangeMs = Long.MIN_VALUE / 2;
   }
 
-  /**
-   * @param policy the policy in force at start
-   * @param factory builds policies for SetPolicy
-   * @param initialSplit split of a newly registered UE (−1: middle of its range)
-   */
+  /** Acts on receiver estimates with the default fusion settings. */
   public SplitControllerService(
       SplitPolicy policy,
       PolicyFactory factory,
@@ -106,13 +94,46 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
       int initialSplit,
       Clock clock,
       MeterRegistry metrics) {
+    this(
+        policy,
+        factory,
+        hysteresis,
+        initialSplit,
+        clock,
+        metrics,
+        ChannelSource.ESTIMATE,
+        ChannelFusion.Config.defaults());
+  }
+
+  /**
+   * @param policy the policy in force at start
+   * @param factory builds policies for SetPolicy
+   * @param initialSplit split of a newly registered UE (−1: middle of its range)
+   * @param source which channel state drives decisions
+   * @param fusion how a UE's evidence is fused
+   */
+  public SplitControllerService(
+      SplitPolicy policy,
+      PolicyFactory factory,
+      Hysteresis hysteresis,
+      int initialSplit,
+      Clock clock,
+      MeterRegistry metrics,
+      ChannelSource source,
+      ChannelFusion.Config fusion) {
     this.policy = policy;
     this.factory = factory;
     this.hysteresis = hysteresis;
     this.initialSplit = initialSplit;
     this.clock = clock;
     this.metrics = metrics;
+    this.source = source;
+    this.fusion = fusion;
     metrics.gauge("controller_ues", ueGauge);
+  }
+
+  public ChannelSource channelSource() {
+    return source;
   }
 
   // ---- registration ----
@@ -153,6 +174,9 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         u = new Ue();
         ues.put(req.getUeId(), u);
         ueGauge.set(ues.size());
+        if (declaredForAll != null) {
+          u.channel.declare(declaredForAll);
+        }
       }
       u.reg = req;
       u.minSplit = min;
@@ -223,17 +247,19 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
           }
         }
       }
-      Map<String, List<StreamObserver<SplitDecision>>> map = byUe ? ueWatchers : edgeWatchers;
+      Map<String, List<DecisionWatcher>> map = byUe ? ueWatchers : edgeWatchers;
       String key = byUe ? req.getUeId() : req.getEdgeId();
-      List<StreamObserver<SplitDecision>> list =
-          map.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>());
-      list.add(out);
+      List<DecisionWatcher> list = map.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>());
+      DecisionWatcher w =
+          new DecisionWatcher(
+              out, () -> metrics.counter("controller_decisions_superseded_total").increment());
+      list.add(w);
       if (out instanceof ServerCallStreamObserver<SplitDecision> sc) {
-        sc.setOnCancelHandler(() -> list.remove(out));
+        sc.setOnCancelHandler(() -> list.remove(w));
       }
       // sent under the lock so no newer decision can overtake the current one
       for (SplitDecision d : current) {
-        out.onNext(d);
+        w.send(d);
       }
     }
   }
@@ -242,63 +268,153 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   @Override
   public void reportChannel(ChannelReport req, StreamObserver<ReportAck> out) {
-    if (!(req.getSigma() >= 0)
-        || !(req.getSigmaH() >= 0)
-        || !(req.getLossRate() >= 0)
-        || req.getLossRate() > 1) {
-      out.onError(
-          Status.INVALID_ARGUMENT
-              .withDescription("sigma, sigma_h >= 0 and 0 <= loss_rate <= 1 required")
-              .asException());
+    String bad = invalid(req);
+    if (bad != null) {
+      metrics.counter("controller_rejected_reports_total").increment();
+      out.onError(Status.INVALID_ARGUMENT.withDescription(bad).asException());
       return;
     }
-    double loss =
-        req.getLossRate() > 0
-            ? req.getLossRate()
-            : req.getSigmaH() > 0 ? ChannelDraw.lossForSigmaH(req.getSigmaH(), H_TH) : 0.0;
+    boolean used = source.accepts(req.getSource());
     metrics
-        .counter("controller_channel_reports_total", "source", req.getSource().name())
+        .counter(
+            "controller_channel_reports_total",
+            "source",
+            req.getSource().name(),
+            "used",
+            String.valueOf(used))
         .increment();
-    long epoch;
+    long epoch = 0;
     synchronized (this) {
-      if (!req.getUeId().isBlank() && !ues.containsKey(req.getUeId())) {
+      Ue u = req.getUeId().isBlank() ? null : ues.get(req.getUeId());
+      if (!req.getUeId().isBlank() && u == null) {
         out.onError(notFound(req.getUeId()));
         return;
       }
-      epoch = updateChannel(req.getUeId(), req.getSigma(), loss);
+      if (req.getPacketsSeen() > 0) {
+        if (used) {
+          u.channel.add(evidence(req), clock.millis(), hysteresis.sigmaDelta());
+          if (u.channel.maybeAct(hysteresis)) {
+            stateChanged(u);
+          }
+        }
+      } else {
+        ChannelState declared = ChannelState.declared(req.getSigma(), declaredLoss(req));
+        if (!used) {
+          if (req.getSource() == ChannelReportSource.CHANNEL_REPORT_SOURCE_CHANNEL_SIM) {
+            truth = declared;
+          }
+        } else if (u == null) {
+          declareForAll(declared);
+        } else {
+          u.channel.declare(declared);
+          stateChanged(u);
+        }
+      }
+      if (u != null) {
+        epoch = u.decision.getEpoch();
+      }
     }
     out.onNext(ReportAck.newBuilder().setEpoch(epoch).build());
     out.onCompleted();
   }
 
+  private static String invalid(ChannelReport r) {
+    if (!(r.getSigma() >= 0) || !(r.getSigmaH() >= 0) || !(r.getLossRate() >= 0)) {
+      return "sigma, sigma_h >= 0 and 0 <= loss_rate <= 1 required";
+    }
+    if (r.getLossRate() > 1) {
+      return "loss_rate must be <= 1, got " + r.getLossRate();
+    }
+    if (r.getPacketsSeen() < 0
+        || r.getPacketsLost() < 0
+        || r.getPacketsLost() > r.getPacketsSeen()
+        || r.getPilots() < 0
+        || r.getSigmaDof() < 0
+        || r.getWindowMs() < 0) {
+      return "evidence counts must be >= 0 with packets_lost <= packets_seen";
+    }
+    if (r.getPacketsSeen() > 0 && r.getUeId().isBlank()) {
+      return "a report with evidence (packets_seen > 0) needs ue_id";
+    }
+    return null;
+  }
+
+  private static ChannelState evidence(ChannelReport r) {
+    return new ChannelState(
+        r.getSigmaDof() > 0 ? r.getSigma() : Double.NaN,
+        (double) r.getPacketsLost() / r.getPacketsSeen(),
+        new ChannelState.Evidence(
+            r.getPilots(),
+            r.getSigmaDof(),
+            r.getPacketsSeen(),
+            r.getPacketsLost(),
+            r.getWindowMs()));
+  }
+
+  /** A declared report's P: loss_rate, else eq. 4 from σ_h at h_th = 1, else (both 0) none. */
+  private static double declaredLoss(ChannelReport r) {
+    if (r.getLossRate() > 0) {
+      return r.getLossRate();
+    }
+    return r.getSigmaH() > 0 ? ChannelState.lossForSigmaH(r.getSigmaH()) : 0.0;
+  }
+
   /**
-   * New channel state for one UE (or, with a blank id, the default for all); evaluates at once when
-   * it moved by more than the hysteresis' channel delta. Returns the UE's epoch (0 for all).
+   * channel-sim's ground truth (the watch stream). Under {@link ChannelSource#CHANNEL_SIM} it is
+   * declared for every UE when it changed; otherwise it is only kept for logs.
    */
-  public synchronized long updateChannel(String ueId, double sigma, double loss) {
-    Channel c = new Channel(sigma, loss, clock.millis());
-    if (ueId == null || ueId.isBlank()) {
-      // The default (e.g. channel-sim's watch stream) is now the newest observation for every UE:
-      // it replaces an older per-UE report (e.g. the last pilot estimate of an idle UE).
-      java.util.Map<Ue, Channel> before = new java.util.HashMap<>();
-      for (Ue u : ues.values()) {
-        before.put(u, channelOf(u));
-      }
-      globalChannel = c;
-      for (Ue u : ues.values()) {
-        if (channelOf(u) == c && c.differs(before.get(u), hysteresis.channelDelta())) {
-          evaluate(u);
-        }
-      }
-      return 0;
+  public synchronized void observeTruth(ChannelState t) {
+    ChannelState before = truth;
+    truth = t;
+    if (source == ChannelSource.CHANNEL_SIM && !sameValues(before, t)) {
+      declareForAll(t);
     }
+  }
+
+  private static boolean sameValues(ChannelState a, ChannelState b) {
+    return a != null
+        && b != null
+        && Double.compare(a.sigma(), b.sigma()) == 0
+        && Double.compare(a.loss(), b.loss()) == 0;
+  }
+
+  private void declareForAll(ChannelState s) {
+    declaredForAll = s;
+    for (Ue u : ues.values()) {
+      u.channel.declare(s);
+      stateChanged(u);
+    }
+  }
+
+  /** The state in force of a UE (null when it has none), for tests and tools. */
+  public synchronized ChannelState channelInForce(String ueId) {
     Ue u = ues.get(ueId);
-    Channel before = channelOf(u);
-    u.channel = c;
-    if (c.differs(before, hysteresis.channelDelta())) {
-      evaluate(u);
-    }
-    return u.decision.getEpoch();
+    return u == null ? null : u.channel.inForce();
+  }
+
+  private void stateChanged(Ue u) {
+    ChannelState c = u.channel.inForce();
+    metrics.counter("controller_channel_state_changes_total").increment();
+    log.info(
+        "UE {} channel state in force ({}): sigma {} P {} sigma_h {} from {} packets, P 95% CI"
+            + " [{}, {}]{}",
+        u.reg.getUeId(),
+        source.flag(),
+        fmt(c.sigma()),
+        fmt(c.loss()),
+        fmt(c.sigmaH()),
+        Math.round(u.channel.effectivePackets()),
+        fmt(u.channel.lossInterval().low()),
+        fmt(u.channel.lossInterval().high()),
+        truth == null
+            ? ""
+            : " (truth sigma " + fmt(truth.sigma()) + " P " + fmt(truth.loss()) + ")");
+    u.left.clear();
+    evaluate(u);
+  }
+
+  private static String fmt(double v) {
+    return String.format(java.util.Locale.ROOT, "%.4f", v);
   }
 
   // ---- operator ----
@@ -326,8 +442,9 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
             u, req.getSplit(), DecisionReason.DECISION_REASON_OPERATOR_PIN, "pinned by operator");
       } else {
         u.pinned = false;
-        Channel c = channelOf(u);
+        ChannelState c = u.channel.inForce();
         int split = c == null ? u.decision.getSplit() : propose(u, c);
+        u.left.clear();
         commit(u, split, DecisionReason.DECISION_REASON_OPERATOR_UNPIN, "unpinned by operator");
       }
       d = u.decision;
@@ -354,8 +471,9 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         if (u.pinned) {
           continue;
         }
-        Channel c = channelOf(u);
+        ChannelState c = u.channel.inForce();
         int split = c == null ? u.decision.getSplit() : propose(u, c);
+        u.left.clear();
         commit(u, split, DecisionReason.DECISION_REASON_POLICY_CHANGED, "policy " + next.name());
       }
     }
@@ -380,35 +498,40 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   // ---- decisions ----
 
-  /** Runs the policy for every UE (the decision cadence). */
-  public synchronized void evaluateAll() {
+  /**
+   * The decision cadence: runs the policy for every UE. A failure (of one UE's evaluation or a
+   * watcher) is logged and counted ({@code controller_decision_failures_total}) and never stops the
+   * cadence or the other UEs.
+   */
+  public synchronized void decisionTick() {
     for (Ue u : ues.values()) {
-      evaluate(u);
+      try {
+        evaluate(u);
+      } catch (RuntimeException e) {
+        metrics.counter("controller_decision_failures_total").increment();
+        log.warn("decision for UE {} failed", u.reg.getUeId(), e);
+      }
     }
   }
 
-  private Channel channelOf(Ue u) {
-    if (u.channel == null) {
-      return globalChannel;
-    }
-    if (globalChannel == null) {
-      return u.channel;
-    }
-    return u.channel.observedAtMs() >= globalChannel.observedAtMs() ? u.channel : globalChannel;
+  /** As {@link #decisionTick}. */
+  public void evaluateAll() {
+    decisionTick();
   }
 
-  private int propose(Ue u, Channel c) {
+  private int propose(Ue u, ChannelState c) {
     int p = policy.propose(c.sigma(), c.sigmaH(), u.decision.getSplit(), u.minSplit, u.maxSplit);
     return Policies.clamp(p, u.minSplit, u.maxSplit);
   }
 
   private void evaluate(Ue u) {
-    Channel c = channelOf(u);
-    if (u.pinned || c == null) {
+    ChannelState c = u.channel.inForce();
+    if (u.pinned || c == null || Double.isNaN(c.sigma())) {
       return;
     }
     int proposal = propose(u, c);
-    if (proposal == u.decision.getSplit()) {
+    if (proposal == u.decision.getSplit() || u.left.contains(proposal)) {
+      // holding, or settled: never return to a split left under this state
       u.pendingSplit = -1;
       u.pendingCount = 0;
       return;
@@ -422,6 +545,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     long now = clock.millis();
     if (u.pendingCount >= hysteresis.confirmations()
         && now - u.lastChangeMs >= hysteresis.minDwell().toMillis()) {
+      u.left.add(u.decision.getSplit());
       commit(u, proposal, DecisionReason.DECISION_REASON_POLICY, "policy " + policy.name());
     }
   }
@@ -429,7 +553,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   private void commit(Ue u, int split, DecisionReason reason, String detail) {
     long now = clock.millis();
     long prev = u.decision == null ? 0 : u.decision.getEpoch();
-    Channel c = channelOf(u);
+    ChannelState c = u.channel.inForce();
     SplitDecision.Builder b =
         SplitDecision.newBuilder()
             .setUeId(u.reg.getUeId())
@@ -442,29 +566,42 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
             .setPinned(u.pinned)
             .setDecidedAtUnixMs(now);
     if (c != null) {
-      b.setSigma(c.sigma()).setSigmaH(c.sigmaH());
+      b.setSigma(c.sigma())
+          .setSigmaH(c.sigmaH())
+          .setLossRate(c.loss())
+          .setChannelSource(source.reportSource())
+          .setEvidencePackets(u.channel.effectivePackets());
     }
     boolean changed = u.decision == null || u.decision.getSplit() != split;
+    int from = u.decision == null ? -1 : u.decision.getSplit();
     u.decision = b.build();
     u.pendingSplit = -1;
     u.pendingCount = 0;
     if (changed) {
       u.lastChangeMs = now;
+      if (from >= 0) {
+        log.info(
+            "UE {} split {} -> {} ({}) on sigma {} P {}",
+            u.reg.getUeId(),
+            from,
+            split,
+            reason.name(),
+            c == null ? "-" : fmt(c.sigma()),
+            c == null ? "-" : fmt(c.loss()));
+      }
     }
     metrics.counter("controller_decisions_total", "reason", reason.name()).increment();
     publish(ueWatchers.get(u.reg.getUeId()), u.decision);
     publish(edgeWatchers.get(u.reg.getEdgeId()), u.decision);
   }
 
-  private static void publish(List<StreamObserver<SplitDecision>> list, SplitDecision d) {
+  private static void publish(List<DecisionWatcher> list, SplitDecision d) {
     if (list == null) {
       return;
     }
-    for (StreamObserver<SplitDecision> o : list) {
-      try {
-        o.onNext(d);
-      } catch (RuntimeException e) {
-        list.remove(o); // cancelled or broken stream
+    for (DecisionWatcher w : list) {
+      if (!w.send(d)) {
+        list.remove(w); // cancelled or broken stream
       }
     }
   }
@@ -473,12 +610,8 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   public synchronized void completeWatchers() {
     for (var m : List.of(ueWatchers, edgeWatchers)) {
       for (var list : m.values()) {
-        for (StreamObserver<SplitDecision> o : list) {
-          try {
-            o.onCompleted();
-          } catch (RuntimeException e) {
-            // already gone
-          }
+        for (DecisionWatcher w : list) {
+          w.complete();
         }
       }
       m.clear();

@@ -111,10 +111,14 @@ class OperatorCliReportTest {
     assertEquals(3, decision().getSplit());
     assertEquals(1.0, reports(ChannelReportSource.CHANNEL_REPORT_SOURCE_UE)); // the default
 
-    // empty id: the default channel of every UE
-    assertEquals(0, cli("--ue=", "--sigma", "0.5", "--source", "channel-sim"));
-    assertEquals(5, decision().getSplit());
+    // channel-sim's ground truth is an oracle: counted, but never mixed into the estimate
+    assertEquals(0, cli("--ue", "ue-1", "--sigma", "0.9", "--source", "channel-sim"));
+    assertEquals(3, decision().getSplit());
     assertEquals(1.0, reports(ChannelReportSource.CHANNEL_REPORT_SOURCE_CHANNEL_SIM));
+
+    // empty id: declared for every UE
+    assertEquals(0, cli("--ue=", "--sigma", "0.5"));
+    assertEquals(5, decision().getSplit());
   }
 
   @Test

@@ -270,39 +270,81 @@ class SplitControllerServiceTest {
   }
 
   @Test
-  void globalChannelReportAppliesToEveryUe() {
+  void declaredReportWithoutUeIdAppliesToEveryUeIncludingLaterOnes() {
     register("a", "e");
     register("b", "e");
     stub.reportChannel(
         ChannelReport.newBuilder()
-            .setSource(ChannelReportSource.CHANNEL_REPORT_SOURCE_CHANNEL_SIM)
+            .setSource(ChannelReportSource.CHANNEL_REPORT_SOURCE_UE)
             .setSigma(0.6)
             .build());
     clock.ms += 10_000;
     service.evaluateAll();
-    assertEquals(6, stub.getSplit(GetSplitRequest.newBuilder().setUeId("a").build()).getSplit());
-    assertEquals(6, stub.getSplit(GetSplitRequest.newBuilder().setUeId("b").build()).getSplit());
+    register("c", "e");
+    clock.ms += 10_000;
+    service.evaluateAll();
+    service.evaluateAll();
+    for (String ue : new String[] {"a", "b", "c"}) {
+      assertEquals(6, stub.getSplit(GetSplitRequest.newBuilder().setUeId(ue).build()).getSplit());
+    }
   }
 
   @Test
-  void newestChannelObservationWinsOverAnOlderPerUeReport() {
+  void channelSimTruthIsNeverMixedIntoTheEstimate() {
     register("a", "e");
-    // the UE's own (pilot) report says: clean
+    // the edge's evidence: σ 0.3 from 1000 pilot dof, 2 of 100 packets lost
     stub.reportChannel(
         ChannelReport.newBuilder()
             .setUeId("a")
             .setSource(ChannelReportSource.CHANNEL_REPORT_SOURCE_EDGE_PILOT)
-            .setSigma(0.0)
-            .build());
-    clock.ms += 10_000;
-    // later, channel-sim's ground truth for everyone: noisy
-    stub.reportChannel(
-        ChannelReport.newBuilder()
-            .setSource(ChannelReportSource.CHANNEL_REPORT_SOURCE_CHANNEL_SIM)
-            .setSigma(0.6)
+            .setSigma(0.3)
+            .setSigmaDof(1000)
+            .setPilots(2)
+            .setPacketsSeen(100)
+            .setPacketsLost(2)
+            .setWindowMs(500)
             .build());
     clock.ms += 10_000;
     service.evaluateAll();
-    assertEquals(6, stub.getSplit(GetSplitRequest.newBuilder().setUeId("a").build()).getSplit());
+    assertEquals(3, stub.getSplit(GetSplitRequest.newBuilder().setUeId("a").build()).getSplit());
+    // later, channel-sim's ground truth (for everyone, and for a): noisy. Not acted on.
+    for (String ue : new String[] {"", "a"}) {
+      stub.reportChannel(
+          ChannelReport.newBuilder()
+              .setUeId(ue)
+              .setSource(ChannelReportSource.CHANNEL_REPORT_SOURCE_CHANNEL_SIM)
+              .setSigma(0.6)
+              .build());
+    }
+    service.observeTruth(io.splitinfer.core.channel.ChannelState.declared(0.8, 0.1));
+    clock.ms += 10_000;
+    service.evaluateAll();
+    service.evaluateAll();
+    SplitDecision d = stub.getSplit(GetSplitRequest.newBuilder().setUeId("a").build());
+    assertEquals(3, d.getSplit());
+    assertEquals(0.02, d.getLossRate(), 1e-9);
+    assertEquals(ChannelReportSource.CHANNEL_REPORT_SOURCE_EDGE_PILOT, d.getChannelSource());
+  }
+
+  @Test
+  void badEvidenceIsRejectedWithAReason() {
+    register("a", "e");
+    StatusRuntimeException e =
+        assertThrows(
+            StatusRuntimeException.class,
+            () ->
+                stub.reportChannel(
+                    ChannelReport.newBuilder()
+                        .setUeId("a")
+                        .setPacketsSeen(5)
+                        .setPacketsLost(6)
+                        .build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+    assertTrue(e.getStatus().getDescription().contains("packets_lost"));
+    StatusRuntimeException blank =
+        assertThrows(
+            StatusRuntimeException.class,
+            () -> stub.reportChannel(ChannelReport.newBuilder().setPacketsSeen(5).build()));
+    assertTrue(blank.getStatus().getDescription().contains("ue_id"));
   }
 }

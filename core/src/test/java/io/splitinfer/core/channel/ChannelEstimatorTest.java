@@ -59,7 +59,7 @@ class ChannelEstimatorTest {
     assertEquals(loss, e.lossRate(), 4 * Math.sqrt(loss * (1 - loss) / 4000));
     // σ_h from ≈ 3600 exponential h² samples: relative sd of θ̂ ≈ 1.7 %, of σ̂_h ≈ 0.9 %,
     // plus the propagated loss-rate error; bound 5 %
-    assertEquals(sigmaH, e.sigmaH(), 0.05 * sigmaH);
+    assertEquals(sigmaH, e.gainScale(), 0.05 * sigmaH);
     // transmit SNR of a unit-power pilot: 20 dB
     assertEquals(20, e.snrDb(), 0.2);
     assertEquals(20, e.pilots());
@@ -82,7 +82,7 @@ class ChannelEstimatorTest {
         run(ChannelParams.builder().sigma(0.05).seed(3).build(), 4, 7000);
     assertEquals(0, awgn.lossRate());
     assertEquals(1.0, awgn.meanGain(), 0.01);
-    assertEquals(ChannelParams.UNIT_POWER_SIGMA_H, awgn.sigmaH(), 0.01);
+    assertEquals(ChannelParams.UNIT_POWER_SIGMA_H, awgn.gainScale(), 0.01);
     assertEquals(0.05, awgn.sigma(), 0.002);
   }
 
@@ -100,5 +100,33 @@ class ChannelEstimatorTest {
     assertTrue(Double.isInfinite(est.estimate().snrDb()));
     assertThrows(IllegalArgumentException.class, () -> est.observe(new float[3], x, 10, null));
     assertThrows(IllegalArgumentException.class, () -> est.observe(x, x, 0, null));
+  }
+
+  @Test
+  void hiddenStatesCountForLossAndDrainReportsEachPacketOnce() {
+    long[] now = {1000};
+    ChannelEstimator est = new ChannelEstimator(100, () -> now[0]);
+    float[] x = PilotSequence.values(3, 20);
+    est.observe(x.clone(), x, 10, null); // 2 delivered pilot packets, σ = 0
+    float[] hidden = new float[40];
+    java.util.Arrays.fill(hidden, 0.5f);
+    java.util.Arrays.fill(hidden, 10, 20, 0f); // packet 1 zero-filled
+    assertEquals(1, est.observeHidden(hidden, 10, null));
+    float[] h2 = new float[20];
+    java.util.Arrays.fill(h2, 1f);
+    assertEquals(1, est.observeHidden(h2, 10, new byte[] {0b10})); // packet 1 erased by mask
+    now[0] = 1250;
+    ChannelState w = est.estimate().state();
+    assertEquals(8, w.evidence().packetsSeen());
+    assertEquals(2, w.evidence().packetsLost());
+    assertEquals(0.25, w.loss());
+    assertEquals(0.0, w.sigma());
+    assertEquals(18, w.evidence().sigmaDof());
+    assertEquals(250, w.evidence().windowMs());
+    ChannelState d = est.drain();
+    assertEquals(w.evidence(), d.evidence());
+    ChannelState empty = est.drain();
+    assertEquals(0, empty.evidence().packetsSeen());
+    assertTrue(Double.isNaN(empty.sigma()));
   }
 }

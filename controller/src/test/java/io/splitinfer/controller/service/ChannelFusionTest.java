@@ -1,0 +1,71 @@
+package io.splitinfer.controller.service;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.splitinfer.core.channel.ChannelState;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class ChannelFusionTest {
+  static final Hysteresis H = new Hysteresis(1, Duration.ZERO, 0.10, 0.01);
+
+  static ChannelState inc(double sigma, long dof, long seen, long lost) {
+    return new ChannelState(
+        sigma,
+        seen == 0 ? 0 : (double) lost / seen,
+        new ChannelState.Evidence(1, dof, seen, lost, 500));
+  }
+
+  @Test
+  void exponentiallyWeightedCountsWithAHalfLife() {
+    ChannelFusion f = new ChannelFusion(new ChannelFusion.Config(Duration.ofSeconds(10), 32, 300));
+    f.add(inc(2.0, 1000, 100, 10), 0, 0.1);
+    f.add(inc(2.0, 1000, 100, 0), 10_000, 0.1); // the first increment now weighs 1/2
+    ChannelState e = f.estimate();
+    assertEquals(5.0 / 150, e.loss(), 1e-12);
+    assertEquals(150, f.effectivePackets(), 1e-9);
+    assertEquals(2.0, e.sigma(), 1e-12);
+  }
+
+  @Test
+  void actsOnlyWithEnoughEvidenceAndBeyondTheHysteresis() {
+    ChannelFusion f = new ChannelFusion(new ChannelFusion.Config(Duration.ofSeconds(20), 32, 300));
+    f.add(inc(2.0, 1000, 20, 1), 0, 0.1);
+    assertFalse(f.maybeAct(H), "20 packets < 32");
+    assertNull(f.inForce());
+    f.add(inc(2.0, 1000, 20, 1), 0, 0.1);
+    assertTrue(f.maybeAct(H));
+    assertEquals(0.05, f.inForce().loss(), 1e-12);
+    // σ 2 → 2.1 (5 %) and a loss inside the interval: no change of the state in force
+    f.add(inc(2.1, 1000, 40, 3), 100, 0.1);
+    assertFalse(f.maybeAct(H));
+    assertEquals(2.0, f.inForce().sigma(), 1e-12);
+    // many packets at P = 0.3: the old P leaves the 95 % interval by more than lossDelta
+    for (int i = 0; i < 10; i++) {
+      f.add(inc(2.0, 1000, 100, 30), 200 + i, 0.1);
+    }
+    assertTrue(f.maybeAct(H));
+    assertTrue(f.inForce().loss() > 0.25, "P in force " + f.inForce().loss());
+    assertTrue(f.lossInterval().contains(f.inForce().loss()));
+  }
+
+  @Test
+  void aChangeOfSigmaRestartsTheFusionAndADeclarationReplacesIt() {
+    ChannelFusion f = new ChannelFusion(new ChannelFusion.Config(Duration.ofSeconds(20), 32, 300));
+    for (int i = 0; i < 20; i++) {
+      f.add(inc(0.0, 3000, 100, 0), i * 100L, 0.1);
+    }
+    assertTrue(f.maybeAct(H));
+    f.add(inc(6.0, 3000, 40, 2), 2100, 0.1); // σ 0 → 6: the clean history is dropped
+    assertEquals(1, f.changePoints());
+    assertEquals(6.0, f.estimate().sigma(), 1e-12);
+    assertEquals(0.05, f.estimate().loss(), 1e-12);
+    assertTrue(f.maybeAct(H));
+    f.declare(ChannelState.declared(1.0, 0.2));
+    assertEquals(0, f.effectivePackets());
+    assertEquals(0.2, f.inForce().loss());
+  }
+}
