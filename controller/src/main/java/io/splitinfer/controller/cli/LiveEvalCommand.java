@@ -98,7 +98,9 @@ final class LiveEvalCommand implements Callable<Integer> {
   @Option(
       names = "--ppo-args",
       description = "extra 'controller serve' flags for live PPO (space separated)",
-      defaultValue = "--decision-interval-ms 100 --confirmations 2 --min-dwell-ms 200")
+      defaultValue =
+          "--decision-interval-ms 100 --estimate-half-life-ms 1500 --confirmations 2"
+              + " --min-dwell-ms 300")
   String ppoArgs;
 
   @Option(
@@ -106,6 +108,18 @@ final class LiveEvalCommand implements Callable<Integer> {
       description = "extra 'controller serve' flags for the oracle (space separated)",
       defaultValue = "--decision-interval-ms 100 --confirmations 1 --min-dwell-ms 0")
   String oracleArgs;
+
+  @Option(
+      names = "--edge-args",
+      description = "extra edge-server flags (space separated)",
+      defaultValue = "--channel-report-packets 16 --channel-report-ms 100")
+  String edgeArgs;
+
+  @Option(
+      names = "--ue-args",
+      description = "extra 'ue-client eval-ppl' flags for every run (space separated)",
+      defaultValue = "--pilot-every 4")
+  String ueArgs;
 
   @Option(names = "--run-timeout-s", description = "limit per UE run", defaultValue = "600")
   int runTimeoutS;
@@ -158,6 +172,8 @@ final class LiveEvalCommand implements Callable<Integer> {
             text.toAbsolutePath(),
             words(ppoArgs),
             words(oracleArgs),
+            words(edgeArgs),
+            words(ueArgs),
             runTimeoutS);
     Objective objective = Policies.objectiveOf(PolicyFactory.loadCheckpoint(checkpoint));
     long t0 = System.nanoTime();

@@ -172,7 +172,8 @@ final class ServeCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--channel-source channel-sim needs --channel-sim HOST:PORT");
     }
-    PolicyFactory factory = new PolicyFactory(checkpoint, surrogateFile, fixedSplit, seed, pplTable);
+    PolicyFactory factory =
+        new PolicyFactory(checkpoint, surrogateFile, fixedSplit, seed, pplTable);
     SplitPolicy initial = factory.create(policy, checkpoint);
     PrometheusMeterRegistry registry = MetricsHttpServer.newRegistry();
     SplitControllerService service =

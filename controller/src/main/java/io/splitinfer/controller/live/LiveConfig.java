@@ -19,6 +19,8 @@ import java.util.List;
  * @param corpus held-out text the UE scores
  * @param ppoControllerArgs extra {@code controller serve} flags for the live PPO controller
  * @param oracleControllerArgs extra {@code controller serve} flags for the oracle's controller
+ * @param edgeArgs extra {@code edge-server} flags (e.g. its channel-report cadence)
+ * @param ueArgs extra {@code ue-client eval-ppl} flags for every run (e.g. pilots)
  * @param runTimeoutS per-run limit for the UE
  */
 public record LiveConfig(
@@ -34,6 +36,8 @@ public record LiveConfig(
     Path corpus,
     List<String> ppoControllerArgs,
     List<String> oracleControllerArgs,
+    List<String> edgeArgs,
+    List<String> ueArgs,
     int runTimeoutS) {
   public LiveConfig {
     scenarios = List.copyOf(scenarios);
@@ -41,6 +45,8 @@ public record LiveConfig(
     policies = List.copyOf(policies);
     ppoControllerArgs = List.copyOf(ppoControllerArgs);
     oracleControllerArgs = List.copyOf(oracleControllerArgs);
+    edgeArgs = List.copyOf(edgeArgs);
+    ueArgs = List.copyOf(ueArgs);
     if (scenarios.isEmpty() || seeds.isEmpty() || policies.isEmpty()) {
       throw new IllegalArgumentException("need at least one scenario, seed and policy");
     }

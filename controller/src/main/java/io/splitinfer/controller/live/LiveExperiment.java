@@ -53,10 +53,6 @@ public final class LiveExperiment {
     List<RunResult> results = new ArrayList<>();
     int total = config.scenarios().size() * config.seeds().size() * config.policies().size();
     try (LiveProcesses procs = new LiveProcesses(config).start()) {
-      if (!procs.supports("ue-client", List.of("eval-ppl"), "--follow-controller")) {
-        throw new IOException(
-            "this ue-client has no 'eval-ppl --follow-controller/--steps-csv' (needs wip/12)");
-      }
       int done = 0;
       for (String scenario : config.scenarios()) {
         String json = LiveScenarios.json(scenario, config.segmentTicks());
@@ -105,6 +101,7 @@ public final class LiveExperiment {
                 stepsCsv.toString(),
                 "--ue-id",
                 runId));
+    args.addAll(config.ueArgs());
     DecisionPoller poller = null;
     if (policy.startsWith("fixed-")) {
       args.addAll(List.of("--split", policy.substring("fixed-".length())));

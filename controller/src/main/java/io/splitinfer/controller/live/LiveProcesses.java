@@ -3,7 +3,6 @@ package io.splitinfer.controller.live;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,21 +37,36 @@ public final class LiveProcesses implements AutoCloseable {
     this.logs = config.out().resolve("logs");
   }
 
-  /** Starts edge-server and channel-sim and waits until both listen. */
+  /**
+   * Starts the live PPO controller (the edge reports its channel evidence there), edge-server and
+   * channel-sim in front of it, and waits until all listen.
+   */
   public LiveProcesses start() throws IOException, InterruptedException {
     Files.createDirectories(logs);
     edgePort = JavaProcess.freePort();
+    simPort = JavaProcess.freePort();
+    ppo = startController("ppo");
+    List<String> edgeArgs =
+        new ArrayList<>(
+            List.of(
+                "--listen",
+                "127.0.0.1:" + edgePort,
+                "--metrics-port",
+                "-1",
+                "--threads",
+                "1",
+                "--controller",
+                "127.0.0.1:" + ppo.port()));
+    edgeArgs.addAll(config.edgeArgs());
     JavaProcess edge =
         track(
             JavaProcess.start(
                 "edge-server",
                 config.jar("edge-server"),
                 SERVER_JVM,
-                List.of(
-                    "--listen", "127.0.0.1:" + edgePort, "--metrics-port", "-1", "--threads", "1"),
+                edgeArgs,
                 logs.resolve("edge-server.log"),
                 config.out()));
-    simPort = JavaProcess.freePort();
     JavaProcess sim =
         track(
             JavaProcess.start(
@@ -83,38 +97,40 @@ public final class LiveProcesses implements AutoCloseable {
     return simChannel;
   }
 
-  /** The controller of a live policy ("ppo" or "oracle"), started on first use. */
+  /** The controller of a live policy ("ppo" or "oracle"; the oracle's is started on first use). */
   public Controller controller(String policy) throws IOException, InterruptedException {
-    boolean isPpo = policy.equals("ppo");
-    Controller c = isPpo ? ppo : oracle;
-    if (c != null) {
-      return c;
+    if (policy.equals("ppo")) {
+      return ppo;
     }
+    if (oracle == null) {
+      oracle = startController("oracle");
+    }
+    return oracle;
+  }
+
+  /**
+   * Live PPO runs on the receiver's estimate (the edge's reports, {@code --channel-source
+   * estimate}); the oracle on channel-sim's truth ({@code --channel-source channel-sim}) with the
+   * measured PPL table.
+   */
+  private Controller startController(String policy) throws IOException, InterruptedException {
     int port = JavaProcess.freePort();
     List<String> args =
-        new ArrayList<>(
-            List.of(
-                "serve",
-                "--listen",
-                "127.0.0.1:" + port,
-                "--channel-sim",
-                "127.0.0.1:" + simPort,
-                "--metrics-port",
-                "-1",
-                "--db",
-                "jdbc:h2:mem:live-" + policy));
-    boolean sources = supports("controller", List.of("serve"), "--channel-source");
-    if (isPpo) {
-      args.addAll(List.of("--policy", "ppo"));
-      if (sources) {
-        args.addAll(List.of("--channel-source", "estimate"));
-      }
+        new ArrayList<>(List.of("serve", "--listen", "127.0.0.1:" + port, "--metrics-port", "-1"));
+    if (policy.equals("ppo")) {
+      args.addAll(List.of("--policy", "ppo", "--channel-source", "estimate"));
       args.addAll(config.ppoControllerArgs());
     } else {
-      args.addAll(List.of("--policy", "oracle-table", "--ppl-table", config.pplTable().toString()));
-      if (sources) {
-        args.addAll(List.of("--channel-source", "channel-sim"));
-      }
+      args.addAll(
+          List.of(
+              "--policy",
+              "oracle-table",
+              "--ppl-table",
+              config.pplTable().toString(),
+              "--channel-source",
+              "channel-sim",
+              "--channel-sim",
+              "127.0.0.1:" + simPort));
       args.addAll(config.oracleControllerArgs());
     }
     JavaProcess p =
@@ -127,13 +143,7 @@ public final class LiveProcesses implements AutoCloseable {
                 logs.resolve("controller-" + policy + ".log"),
                 config.out()));
     p.awaitPort(port, Duration.ofMinutes(2));
-    c = new Controller(port, channel(port));
-    if (isPpo) {
-      ppo = c;
-    } else {
-      oracle = c;
-    }
-    return c;
+    return new Controller(port, channel(port));
   }
 
   /** Runs one ue-client command to completion; its output goes to {@code log}. */
@@ -142,20 +152,6 @@ public final class LiveProcesses implements AutoCloseable {
         JavaProcess.start("ue-client", config.jar("ue-client"), JVM, args, log, config.out())) {
       return ue.await(Duration.ofSeconds(config.runTimeoutS()));
     }
-  }
-
-  /** Whether {@code jar args --help} mentions {@code flag} (feature detection across branches). */
-  public boolean supports(String module, List<String> helpArgs, String flag)
-      throws IOException, InterruptedException {
-    Path log = logs.resolve("help-" + module + ".txt");
-    Files.deleteIfExists(log);
-    List<String> args = new ArrayList<>(helpArgs);
-    args.add("--help");
-    try (JavaProcess p =
-        JavaProcess.start(module, config.jar(module), JVM, args, log, config.out())) {
-      p.await(Duration.ofMinutes(1));
-    }
-    return Files.readString(log, StandardCharsets.UTF_8).contains(flag);
   }
 
   private JavaProcess track(JavaProcess p) {
