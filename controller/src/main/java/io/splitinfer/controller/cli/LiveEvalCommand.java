@@ -61,7 +61,7 @@ final class LiveEvalCommand implements Callable<Integer> {
       defaultValue = "ppo,oracle,fixed")
   List<String> policies;
 
-  @Option(names = "--tokens", description = "held-out tokens scored per run", defaultValue = "512")
+  @Option(names = "--tokens", description = "held-out tokens scored per run", defaultValue = "768")
   int tokens;
 
   @Option(
@@ -73,7 +73,7 @@ final class LiveEvalCommand implements Callable<Integer> {
   @Option(
       names = "--segment-ticks",
       description = "drift segment length in steps (bursty: a third)",
-      defaultValue = "40")
+      defaultValue = "64")
   int segmentTicks;
 
   @Option(
@@ -99,8 +99,8 @@ final class LiveEvalCommand implements Callable<Integer> {
       names = "--ppo-args",
       description = "extra 'controller serve' flags for live PPO (space separated)",
       defaultValue =
-          "--decision-interval-ms 100 --estimate-half-life-ms 1500 --confirmations 2"
-              + " --min-dwell-ms 300")
+          "--decision-interval-ms 100 --estimate-half-life-ms 1000 --confirmations 2"
+              + " --min-dwell-ms 200")
   String ppoArgs;
 
   @Option(
@@ -176,6 +176,11 @@ final class LiveEvalCommand implements Callable<Integer> {
             words(ueArgs),
             runTimeoutS);
     Objective objective = Policies.objectiveOf(PolicyFactory.loadCheckpoint(checkpoint));
+    // Ctrl-C / SIGTERM: stop the JVMs this command started (its own descendants only)
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> ProcessHandle.current().descendants().forEach(ProcessHandle::destroy)));
     long t0 = System.nanoTime();
     LiveExperiment exp = new LiveExperiment(config, objective);
     List<RunResult> results =
@@ -191,13 +196,11 @@ final class LiveEvalCommand implements Callable<Integer> {
                   done,
                   total,
                   String.format(Locale.ROOT, "%-28s %4.0fs%s", label, el, eta));
-            });
-    LiveExperiment.writeResults(out.resolve("results.csv"), results);
-    List<Summary.Row> rows = Summary.rows(results);
+            },
+            soFar -> writeTables(soFar, objective.lambda()));
+    List<Summary.Row> rows = writeTables(results, objective.lambda());
     String md = Summary.markdown(rows, objective.lambda());
     String verdict = Summary.verdict(rows);
-    Files.writeString(out.resolve("summary.md"), md + "\n" + verdict, StandardCharsets.UTF_8);
-    Files.writeString(out.resolve("summary.csv"), Summary.csv(rows), StandardCharsets.UTF_8);
     plots(exp.traces(), rows);
     System.out.print(md);
     System.out.println();
@@ -210,6 +213,18 @@ final class LiveEvalCommand implements Callable<Integer> {
         objective.lambda(),
         out.toAbsolutePath());
     return 0;
+  }
+
+  /** results.csv, summary.md (table + verdict) and summary.csv for the runs so far. */
+  private List<Summary.Row> writeTables(List<RunResult> results, double lambda) throws IOException {
+    LiveExperiment.writeResults(out.resolve("results.csv"), results);
+    List<Summary.Row> rows = Summary.rows(results);
+    Files.writeString(
+        out.resolve("summary.md"),
+        Summary.markdown(rows, lambda) + "\n" + Summary.verdict(rows),
+        StandardCharsets.UTF_8);
+    Files.writeString(out.resolve("summary.csv"), Summary.csv(rows), StandardCharsets.UTF_8);
+    return rows;
   }
 
   private void plots(Map<String, LiveExperiment.Trace> traces, List<Summary.Row> rows)

@@ -49,7 +49,7 @@ public final class DecisionPoller implements AutoCloseable {
     thread.setDaemon(true);
   }
 
-  /** The decision itself does no I/O in the constructor; polling starts here. */
+  /** Starts polling (the constructor does no I/O). */
   public DecisionPoller start() {
     thread.start();
     return this;

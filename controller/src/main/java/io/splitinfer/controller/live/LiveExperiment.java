@@ -44,22 +44,26 @@ public final class LiveExperiment {
   }
 
   /**
-   * Runs everything; {@code progress} gets (runs done, runs total, label) before each run.
+   * Runs everything, seeds outermost; {@code progress} gets (runs done, runs total, label) before
+   * each run, {@code afterRun} the results so far after each.
    *
    * @throws IOException a process failed to start or a run failed
    */
-  public List<RunResult> run(ProgressListener progress) throws IOException, InterruptedException {
+  public List<RunResult> run(ProgressListener progress, RunListener afterRun)
+      throws IOException, InterruptedException {
     Files.createDirectories(config.out().resolve("steps"));
     List<RunResult> results = new ArrayList<>();
     int total = config.scenarios().size() * config.seeds().size() * config.policies().size();
     try (LiveProcesses procs = new LiveProcesses(config).start()) {
       int done = 0;
-      for (String scenario : config.scenarios()) {
-        String json = LiveScenarios.json(scenario, config.segmentTicks());
-        for (long seed : config.seeds()) {
+      // seeds outermost: a run cut short still has every scenario and policy for its first seeds
+      for (long seed : config.seeds()) {
+        for (String scenario : config.scenarios()) {
+          String json = LiveScenarios.json(scenario, config.segmentTicks());
           for (String policy : config.policies()) {
             progress.update(done, total, scenario + " seed " + seed + " " + policy);
             results.add(runOne(procs, scenario, json, seed, policy));
+            afterRun.accept(List.copyOf(results));
             done++;
           }
         }
@@ -67,6 +71,12 @@ public final class LiveExperiment {
       progress.update(done, total, "done");
     }
     return results;
+  }
+
+  /** Sees the results so far after every run (to write partial tables). */
+  @FunctionalInterface
+  public interface RunListener {
+    void accept(List<RunResult> soFar) throws IOException;
   }
 
   /** Progress callback. */
@@ -126,9 +136,20 @@ public final class LiveExperiment {
     }
     ChannelStatistics after = sim.getStatistics(GetStatisticsRequest.getDefaultInstance());
     List<StepLog.Step> steps = StepLog.read(stepsCsv, config.stepTokens());
+    // every step is one HiddenState, the k-th since the load is tick k (pilots impair but do not
+    // tick); channel-sim's message count (hidden states + pilots) must cover the steps
     long messages = after.getMessages() - before.getMessages();
-    int offset = (int) Math.max(0, messages - steps.size()); // messages before the first step
-    LiveScenarios.Truth[] truth = LiveScenarios.replay(json, seed, offset + steps.size());
+    if (messages < steps.size()) {
+      throw new IOException(
+          runId
+              + ": channel-sim impaired "
+              + messages
+              + " messages for "
+              + steps.size()
+              + " steps");
+    }
+    int offset = 0;
+    LiveScenarios.Truth[] truth = LiveScenarios.replay(json, seed, steps.size());
     writeSteps(runId, steps, truth, offset, poller);
     return RunResult.of(scenario, seed, policy, steps, objective, wall);
   }
@@ -149,7 +170,7 @@ public final class LiveExperiment {
     Path f = config.out().resolve("steps").resolve(runId + ".csv");
     try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(f, StandardCharsets.UTF_8))) {
       w.println(
-          "step,position,tokens,split,epoch,true_sigma,true_loss,est_sigma,est_loss,nll,ue_cost,step_ms,switch");
+          "step,position,tokens,split,epoch,true_sigma,true_loss,est_sigma_at_decision,est_loss_at_decision,nll,ue_cost,step_ms,switch");
       for (int i = 0; i < n; i++) {
         StepLog.Step s = steps.get(i);
         LiveScenarios.Truth t = truth[offset + i];
