@@ -281,7 +281,9 @@ final class EdgeSession implements StreamObserver<UeMessage> {
   /** A HiddenState: checks, KV reservation, the step, the reply, and the end when it is due. */
   private void hidden(HiddenState h) throws InterruptedException {
     checks.session(state, h.getSessionId());
-    service.pilotHandler().onHidden(state.id, state.ueId, h); // loss evidence for the channel estimate
+    service
+        .pilotHandler()
+        .onHidden(state.id, state.ueId, h); // loss evidence for the channel estimate
     checks.epoch(state, h.getEpoch());
     switcher.requireNoPendingImport();
     float[] x = checks.hidden(state, h);

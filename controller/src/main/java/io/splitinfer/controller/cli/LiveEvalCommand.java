@@ -61,7 +61,7 @@ final class LiveEvalCommand implements Callable<Integer> {
       defaultValue = "ppo,oracle,fixed")
   List<String> policies;
 
-  @Option(names = "--tokens", description = "held-out tokens scored per run", defaultValue = "768")
+  @Option(names = "--tokens", description = "held-out tokens scored per run", defaultValue = "512")
   int tokens;
 
   @Option(
@@ -73,7 +73,7 @@ final class LiveEvalCommand implements Callable<Integer> {
   @Option(
       names = "--segment-ticks",
       description = "drift segment length in steps (bursty: a third)",
-      defaultValue = "64")
+      defaultValue = "48")
   int segmentTicks;
 
   @Option(
