@@ -254,7 +254,7 @@ final class LiveEvalCommand implements Callable<Integer> {
       if (ppo != null) {
         double[][] finite = finite(ppo.step(), ppo.estSigma());
         if (finite[0].length > 0) {
-          names.add("σ estimated (ppo's controller)");
+          names.add("σ estimate at PPO's decision in force");
           xy.add(finite);
         }
       }

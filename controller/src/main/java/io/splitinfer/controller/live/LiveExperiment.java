@@ -148,18 +148,13 @@ public final class LiveExperiment {
               + steps.size()
               + " steps");
     }
-    int offset = 0;
     LiveScenarios.Truth[] truth = LiveScenarios.replay(json, seed, steps.size());
-    writeSteps(runId, steps, truth, offset, poller);
+    writeSteps(runId, steps, truth, poller);
     return RunResult.of(scenario, seed, policy, steps, objective, wall);
   }
 
   private void writeSteps(
-      String runId,
-      List<StepLog.Step> steps,
-      LiveScenarios.Truth[] truth,
-      int offset,
-      DecisionPoller poller)
+      String runId, List<StepLog.Step> steps, LiveScenarios.Truth[] truth, DecisionPoller poller)
       throws IOException {
     int n = steps.size();
     double[] x = new double[n];
@@ -173,7 +168,7 @@ public final class LiveExperiment {
           "step,position,tokens,split,epoch,true_sigma,true_loss,est_sigma_at_decision,est_loss_at_decision,nll,ue_cost,step_ms,switch");
       for (int i = 0; i < n; i++) {
         StepLog.Step s = steps.get(i);
-        LiveScenarios.Truth t = truth[offset + i];
+        LiveScenarios.Truth t = truth[i];
         DecisionPoller.Seen seen = poller == null ? null : poller.at(s.epoch());
         double estSigma = seen == null ? Double.NaN : seen.sigma();
         double estLoss = seen == null ? Double.NaN : PplTable.lossOf(seen.sigmaH());
