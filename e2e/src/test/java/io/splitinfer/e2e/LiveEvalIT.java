@@ -94,5 +94,15 @@ class LiveEvalIT {
       int p = Integer.parseInt(s);
       assertTrue(p >= 1 && p <= 11, "live split " + p);
     }
+    deleteTree(a);
+    deleteTree(b);
+  }
+
+  private static void deleteTree(Path dir) throws Exception {
+    try (var paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
   }
 }
