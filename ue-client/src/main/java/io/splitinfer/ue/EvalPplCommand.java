@@ -86,6 +86,15 @@ final class EvalPplCommand implements Callable<Integer> {
       description = "Step-by-step mode: positions per step (1 = decode-like).")
   int stepTokens;
 
+  @Option(
+      names = "--pilot-every",
+      defaultValue = "0",
+      description = "Step-by-step mode: send a pilot every N steps (0 = never).")
+  int pilotEvery;
+
+  @Option(names = "--pilot-length", defaultValue = "1024", description = "Pilot symbols per pilot.")
+  int pilotLength;
+
   /** Totals of a step-by-step run. */
   record StepwiseResult(long scored, double nll, long steps, long switches) {
     double ppl() {
@@ -143,7 +152,9 @@ final class EvalPplCommand implements Callable<Integer> {
       ManagedChannel edge, ManagedChannel ctl, LoadedModel m, ModelInfo info, int[] ids, int p)
       throws IOException {
     String ueId = common.ueId();
-    StepScorer scorer = new StepScorer(edge, m.ueModel(), common.dtype(), ueId);
+    StepScorer scorer =
+        new StepScorer(
+            edge, m.ueModel(), common.dtype(), ueId, UeClientMain.pilots(pilotLength), pilotEvery);
     ControllerSplitSource watched =
         ctl == null ? null : ControllerSplitSource.start(ctl, ueId, decisions.edgeId, info);
     SplitSource source = watched != null ? watched : SplitSource.fixed(p);

@@ -41,13 +41,28 @@ public final class StepScorer {
   private final UeModel model;
   private final DType wire;
   private final String ueId;
+  private final PilotSource pilots;
+  private final int pilotEvery;
   private long bytesSent;
+  private long pilotSeq;
 
   public StepScorer(Channel channel, UeModel model, DType wire, String ueId) {
+    this(channel, model, wire, ueId, null, 0);
+  }
+
+  /**
+   * @param pilots pilot source, or null for none
+   * @param pilotEvery send a pilot before every {@code pilotEvery}-th step (0 = never), as {@code
+   *     generate --pilot-every} does, so the edge can estimate σ for the controller
+   */
+  public StepScorer(
+      Channel channel, UeModel model, DType wire, String ueId, PilotSource pilots, int pilotEvery) {
     this.channel = channel;
     this.model = model;
     this.wire = wire;
     this.ueId = ueId;
+    this.pilots = pilots;
+    this.pilotEvery = pilots == null ? 0 : pilotEvery;
   }
 
   /** Bytes sent by all sessions of this scorer so far. */
@@ -77,6 +92,9 @@ public final class StepScorer {
       for (int from = 0; from < inputs; from += k, step++) {
         long t0 = System.nanoTime();
         boolean switched = s.follow(splits.current(step));
+        if (pilotEvery > 0 && step % pilotEvery == 0) {
+          s.pilot(pilots.pilot(s.id(), pilotSeq++));
+        }
         int to = Math.min(inputs, from + k);
         s.send(
             Arrays.copyOfRange(tokens, from, to),

@@ -14,6 +14,7 @@ public final class Commands {
     cmd.addSubcommand(new EvaluateCommand());
     cmd.addSubcommand(new PlotDecisionsCommand());
     cmd.addSubcommand(new CompareCommand());
+    cmd.addSubcommand(new LiveEvalCommand());
     cmd.addSubcommand(new OperatorCli());
   }
 }

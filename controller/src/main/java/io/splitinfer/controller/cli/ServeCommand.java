@@ -49,7 +49,10 @@ final class ServeCommand implements Callable<Integer> {
       defaultValue = "")
   String channelSim;
 
-  @Option(names = "--policy", description = "ppo, fixed, random or oracle", defaultValue = "ppo")
+  @Option(
+      names = "--policy",
+      description = "ppo, fixed, random, oracle or oracle-table",
+      defaultValue = "ppo")
   String policy;
 
   @Option(
@@ -63,6 +66,13 @@ final class ServeCommand implements Callable<Integer> {
       description = "surrogate for the oracle (default: the jar's)",
       defaultValue = "")
   String surrogateFile;
+
+  @Option(
+      names = "--ppl-table",
+      description =
+          "measured PPL table (records CSV) for --policy oracle-table (default: the jar's)",
+      defaultValue = "")
+  String pplTable;
 
   @Option(
       names = "--db",
@@ -162,7 +172,8 @@ final class ServeCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--channel-source channel-sim needs --channel-sim HOST:PORT");
     }
-    PolicyFactory factory = new PolicyFactory(checkpoint, surrogateFile, fixedSplit, seed);
+    PolicyFactory factory =
+        new PolicyFactory(checkpoint, surrogateFile, fixedSplit, seed, pplTable);
     SplitPolicy initial = factory.create(policy, checkpoint);
     PrometheusMeterRegistry registry = MetricsHttpServer.newRegistry();
     SplitControllerService service =

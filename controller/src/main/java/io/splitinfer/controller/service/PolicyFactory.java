@@ -1,5 +1,7 @@
 package io.splitinfer.controller.service;
 
+import io.splitinfer.controller.live.PplTable;
+import io.splitinfer.controller.live.TableOraclePolicy;
 import io.splitinfer.controller.ppo.PpoCheckpoint;
 import io.splitinfer.controller.reward.SurrogateReward;
 import java.io.IOException;
@@ -17,12 +19,15 @@ import java.util.Locale;
 public final class PolicyFactory {
   public static final String DEFAULT_POLICY = "/io/splitinfer/controller/default-policy.json";
   public static final String DEFAULT_SURROGATE = "/io/splitinfer/controller/default-surrogate.json";
-  public static final List<String> AVAILABLE = List.of("ppo", "fixed", "random", "oracle");
+  public static final String DEFAULT_PPL_TABLE = "/io/splitinfer/controller/default-ppl-table.csv";
+  public static final List<String> AVAILABLE =
+      List.of("ppo", "fixed", "random", "oracle", "oracle-table");
 
   private final String defaultCheckpoint;
   private final String surrogatePath;
   private final int fixedSplit;
   private final long seed;
+  private final String pplTablePath;
 
   /**
    * @param defaultCheckpoint PPO checkpoint file used when a request names none ("" = the jar's)
@@ -31,6 +36,20 @@ public final class PolicyFactory {
    * @param seed seed of the random policy
    */
   public PolicyFactory(String defaultCheckpoint, String surrogatePath, int fixedSplit, long seed) {
+    this(defaultCheckpoint, surrogatePath, fixedSplit, seed, "");
+  }
+
+  /**
+   * @param pplTablePath measured PPL table (records CSV) of the oracle-table policy ("" = the
+   *     jar's, {@value #DEFAULT_PPL_TABLE}: docs/records-default-model.csv)
+   */
+  public PolicyFactory(
+      String defaultCheckpoint,
+      String surrogatePath,
+      int fixedSplit,
+      long seed,
+      String pplTablePath) {
+    this.pplTablePath = pplTablePath == null ? "" : pplTablePath;
     this.defaultCheckpoint = defaultCheckpoint == null ? "" : defaultCheckpoint;
     this.surrogatePath = surrogatePath == null ? "" : surrogatePath;
     this.fixedSplit = fixedSplit;
@@ -62,8 +81,26 @@ public final class PolicyFactory {
               Policies.objectiveOf(c),
               surrogatePath.isEmpty() ? "classpath:" + DEFAULT_SURROGATE : surrogatePath);
         }
+      case "oracle-table":
+        return oracleTable(loadCheckpoint(cp));
       default:
         throw new IllegalArgumentException("unknown policy '" + name + "'; available " + AVAILABLE);
+    }
+  }
+
+  private SplitPolicy oracleTable(PpoCheckpoint c) {
+    try {
+      if (pplTablePath.isEmpty()) {
+        return new TableOraclePolicy(
+            PplTable.loadResource(DEFAULT_PPL_TABLE),
+            Policies.objectiveOf(c),
+            "classpath:" + DEFAULT_PPL_TABLE);
+      }
+      return new TableOraclePolicy(
+          PplTable.load(Path.of(pplTablePath)), Policies.objectiveOf(c), pplTablePath);
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "cannot load PPL table " + pplTablePath + ": " + e.getMessage(), e);
     }
   }
 
