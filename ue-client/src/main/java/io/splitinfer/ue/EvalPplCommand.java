@@ -145,7 +145,10 @@ final class EvalPplCommand implements Callable<Integer> {
     String ueId = common.ueId();
     StepScorer scorer = new StepScorer(edge, m.ueModel(), common.dtype(), ueId);
     ControllerSplitSource watched =
-        ctl == null ? null : ControllerSplitSource.start(ctl, ueId, decisions.edgeId, info);
+        ctl == null
+            ? null
+            : ControllerSplitSource.start(
+                ctl, ueId, decisions.edgeId, info, decisions.fallbackSplit);
     SplitSource source = watched != null ? watched : SplitSource.fixed(p);
     int w = Math.min(window, info.getMaxPositions());
     long t0 = System.nanoTime();

@@ -52,7 +52,8 @@ import org.slf4j.LoggerFactory;
  * declares it for every UE (and for UEs that register later).
  *
  * <p><b>Epochs</b> are {@code max(previous + 1, now in ms)}, previous being the newest epoch of any
- * UE, so they grow strictly across UEs and across controller restarts. All state is guarded by this object's monitor; calls are short.
+ * UE, so they grow strictly across UEs and across controller restarts. All state is guarded by this
+ * object's monitor; calls are short.
  *
  * <p><b>Persistence</b>: registrations, committed decisions and the policy choice go to a {@link
  * ControllerJournal} (the records database, {@code store/ControllerStore}); {@link #restore} loads
