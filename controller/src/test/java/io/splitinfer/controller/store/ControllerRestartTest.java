@@ -157,6 +157,15 @@ class ControllerRestartTest {
   }
 
   @Test
+  void aFallbackSplitOutsideTheEdgesRangeIsRefused() {
+    IllegalArgumentException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class,
+            () -> ControllerSplitSource.start(ueChannel, "ue-1", "edge-a", MODEL, 12));
+    assertEquals("--fallback-split 12 outside the edge's split range 1..11", e.getMessage());
+  }
+
+  @Test
   void afterAControllerRestartTheUeAndEdgeReRegisterAndTheUeFollowsNewDecisions() throws Exception {
     controller = new Controller();
     try (ControllerSplitSource ue =
