@@ -36,6 +36,7 @@ if [ "$need_build" = 1 ]; then
 fi
 
 mkdir -p "$logs"
+rm -f "$logs/controller-records.mv.db" # the controller keeps its state there; each demo starts fresh
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -83,7 +83,7 @@ model_args=()
 if [ -n "${MODEL:-}" ]; then model_args=(--model "$MODEL"); fi
 run_in ctrl controller controller/target/controller.jar serve \
   --listen "${ip_of[ctrl]}:50053" --advertise "${ip_of[ctrl]}:50053" \
-  --channel-sim "${ip_of[chan]}:50052" --metrics-port 9093
+  --channel-sim "${ip_of[chan]}:50052" --metrics-port 9093 --db "$logdir/controller-records"
 wait_port edge "${ip_of[ctrl]}" 50053
 run_in edge edge edge-server/target/edge-server.jar \
   --listen "${ip_of[edge]}:50051" --advertise "${ip_of[edge]}:50051" \

@@ -1,6 +1,10 @@
 package io.splitinfer.edge;
 
 import io.grpc.Channel;
+import io.grpc.Context;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.splitinfer.core.channel.ChannelState;
 import io.splitinfer.proto.v1.ChannelReport;
@@ -10,21 +14,150 @@ import io.splitinfer.proto.v1.ModelInfo;
 import io.splitinfer.proto.v1.Registered;
 import io.splitinfer.proto.v1.ReportAck;
 import io.splitinfer.proto.v1.SplitControllerGrpc;
+import io.splitinfer.proto.v1.SplitDecision;
+import io.splitinfer.proto.v1.WatchSplitRequest;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The edge's client of the controller: registers the edge and reports channel evidence (increments,
  * see PilotChannelEstimation) (asynchronously; a controller that is down only costs a log line).
+ *
+ * <p>{@link #start} keeps the edge registered: it registers (retrying with exponential backoff,
+ * {@value #FIRST_BACKOFF_MS} ms doubling to {@value #MAX_BACKOFF_MS} ms), then watches the
+ * decisions of its UEs (WatchSplit by edge_id) as the controller's liveness signal; when that watch
+ * ends for any reason but {@link #close} (UNAVAILABLE: the controller died; a clean end: it shut
+ * down), it registers again and re-watches. The edge serves UEs throughout. Construction does no
+ * I/O; the loop runs on one daemon thread.
  */
-public final class ControllerLink {
+public final class ControllerLink implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ControllerLink.class);
+  static final long FIRST_BACKOFF_MS = 200;
+  static final long MAX_BACKOFF_MS = 5_000;
+  private final Channel channel;
   private final SplitControllerGrpc.SplitControllerStub stub;
   private final SplitControllerGrpc.SplitControllerBlockingStub blocking;
+  private final ScheduledExecutorService loop =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "controller-link");
+            t.setDaemon(true);
+            return t;
+          });
+  private volatile boolean closed;
+  private volatile long registrations;
+  private volatile Context.CancellableContext watch;
+  private long backoffMs = FIRST_BACKOFF_MS; // loop thread only
 
   public ControllerLink(Channel channel) {
+    this.channel = channel;
     this.stub = SplitControllerGrpc.newStub(channel);
     this.blocking = SplitControllerGrpc.newBlockingStub(channel);
+  }
+
+  /**
+   * Keeps {@code edgeId} registered from now on (see the class doc); returns at once.
+   *
+   * @param target the controller's address, for logs
+   */
+  public ControllerLink start(String edgeId, String advertised, ModelInfo model, String target) {
+    loop.execute(() -> connect(edgeId, advertised, model, target));
+    return this;
+  }
+
+  /** Successful registrations so far (the first one and every re-registration). */
+  public long registrations() {
+    return registrations;
+  }
+
+  private void connect(String edgeId, String advertised, ModelInfo model, String target) {
+    if (closed) {
+      return;
+    }
+    if (channel instanceof ManagedChannel m) {
+      m.resetConnectBackoff(); // try now, not after the channel's own (up to 2 min) backoff
+    }
+    try {
+      register(edgeId, advertised, model);
+      registrations++;
+      backoffMs = FIRST_BACKOFF_MS;
+      log.info(
+          "{} with controller {} as {}",
+          registrations == 1 ? "registered" : "re-registered",
+          target,
+          edgeId);
+    } catch (StatusRuntimeException e) {
+      retry(
+          "could not register with controller " + target + ": " + oneLine(e.getStatus()),
+          () -> connect(edgeId, advertised, model, target));
+      return;
+    }
+    Context.CancellableContext ctx = Context.current().withCancellation();
+    watch = ctx;
+    ctx.run(
+        () ->
+            stub.watchSplit(
+                WatchSplitRequest.newBuilder().setEdgeId(edgeId).build(),
+                new StreamObserver<SplitDecision>() {
+                  @Override
+                  public void onNext(SplitDecision d) {}
+
+                  @Override
+                  public void onError(Throwable t) {
+                    if (!closed && !ctx.isCancelled()) {
+                      retry(
+                          "lost controller "
+                              + target
+                              + " ("
+                              + oneLine(Status.fromThrowable(t))
+                              + ")",
+                          () -> connect(edgeId, advertised, model, target));
+                    }
+                  }
+
+                  @Override
+                  public void onCompleted() {
+                    if (!closed) {
+                      retry(
+                          "controller " + target + " ended the watch",
+                          () -> connect(edgeId, advertised, model, target));
+                    }
+                  }
+                }));
+  }
+
+  private static String oneLine(Status s) {
+    return s.getDescription() == null
+        ? s.getCode().toString()
+        : s.getCode() + ": " + s.getDescription();
+  }
+
+  private void retry(String why, Runnable again) {
+    try {
+      loop.execute(
+          () -> {
+            long delay = backoffMs;
+            backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+            log.warn("{}; registering again in {} ms", why, delay);
+            loop.schedule(again, delay, TimeUnit.MILLISECONDS);
+          });
+    } catch (RejectedExecutionException e) {
+      // closed meanwhile
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    Context.CancellableContext w = watch;
+    if (w != null) {
+      w.cancel(null);
+    }
+    loop.shutdownNow();
   }
 
   /** Registers this edge (blocking, 10 s deadline). */

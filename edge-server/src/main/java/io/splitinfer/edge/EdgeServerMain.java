@@ -201,37 +201,10 @@ public final class EdgeServerMain implements Callable<Integer> {
               .inlineCalls(inlineCalls)
               .start(HostPort.parse(listen, "--listen").toSocketAddress());
       if (link != null) {
-        // The controller may start after the edge: register in the background, retrying with
-        // backoff, so the edge serves UEs meanwhile.
-        ControllerLink registerWith = link;
-        Thread registrar =
-            new Thread(
-                () -> {
-                  long backoffMs = 500;
-                  while (!Thread.currentThread().isInterrupted()) {
-                    try {
-                      registerWith.register(
-                          edgeId, advertise != null ? advertise : listen, service.modelInfo());
-                      log.info("registered with controller {} as {}", controller, edgeId);
-                      return;
-                    } catch (RuntimeException e) {
-                      log.warn(
-                          "could not register with controller {} (retrying in {} ms): {}",
-                          controller,
-                          backoffMs,
-                          e.toString());
-                    }
-                    try {
-                      Thread.sleep(backoffMs);
-                    } catch (InterruptedException ie) {
-                      return;
-                    }
-                    backoffMs = Math.min(10_000, backoffMs * 2);
-                  }
-                },
-                "controller-registrar");
-        registrar.setDaemon(true);
-        registrar.start();
+        // The controller may start after the edge, or restart: the link registers in the
+        // background, retrying with backoff, and registers again whenever it loses the controller,
+        // so the edge serves UEs meanwhile.
+        link.start(edgeId, advertise != null ? advertise : listen, service.modelInfo(), controller);
       }
       System.out.printf(
           "edge-server: model %s (%s) L=%d, listening on %s (port %d)%s%n",
@@ -243,6 +216,9 @@ public final class EdgeServerMain implements Callable<Integer> {
           http != null ? ", metrics on :" + http.port() : "");
       Runtime.getRuntime().addShutdownHook(new Thread(server::close, "edge-shutdown"));
       server.awaitTermination();
+      if (link != null) {
+        link.close();
+      }
       return 0;
     } finally {
       if (ctl != null) {

@@ -156,7 +156,10 @@ final class EvalPplCommand implements Callable<Integer> {
         new StepScorer(
             edge, m.ueModel(), common.dtype(), ueId, UeClientMain.pilots(pilotLength), pilotEvery);
     ControllerSplitSource watched =
-        ctl == null ? null : ControllerSplitSource.start(ctl, ueId, decisions.edgeId, info);
+        ctl == null
+            ? null
+            : ControllerSplitSource.start(
+                ctl, ueId, decisions.edgeId, info, decisions.fallbackSplit);
     SplitSource source = watched != null ? watched : SplitSource.fixed(p);
     int w = Math.min(window, info.getMaxPositions());
     long t0 = System.nanoTime();

@@ -91,6 +91,14 @@ public final class UeClientMain implements Callable<Integer> {
         description = "Edge id for the controller registration.",
         defaultValue = "edge-0")
     String edgeId;
+
+    @Option(
+        names = "--fallback-split",
+        description =
+            "Split to run on while the controller is unreachable (at start, or after it died),"
+                + " until it answers; -1 = the middle of the edge's range.",
+        defaultValue = "-1")
+    int fallbackSplit;
   }
 
   static DType parseDtype(String s) {
@@ -211,7 +219,9 @@ public final class UeClientMain implements Callable<Integer> {
         SplitSource source;
         ControllerSplitSource watched = null;
         if (ctl != null) {
-          watched = ControllerSplitSource.start(ctl, ueId, decisions.edgeId, info);
+          watched =
+              ControllerSplitSource.start(
+                  ctl, ueId, decisions.edgeId, info, decisions.fallbackSplit);
           source = watched;
         } else {
           source = SplitSource.fixed(split >= 0 ? split : info.getNumLayers() / 2);

@@ -9,6 +9,9 @@ import io.splitinfer.controller.service.Hysteresis;
 import io.splitinfer.controller.service.PolicyFactory;
 import io.splitinfer.controller.service.SplitControllerService;
 import io.splitinfer.controller.service.SplitPolicy;
+import io.splitinfer.controller.store.ControllerJournal;
+import io.splitinfer.controller.store.ControllerStore;
+import io.splitinfer.controller.store.StoredPolicy;
 import io.splitinfer.core.cli.HostPort;
 import io.splitinfer.core.metrics.MetricsHttpServer;
 import java.time.Clock;
@@ -76,7 +79,10 @@ final class ServeCommand implements Callable<Integer> {
 
   @Option(
       names = "--db",
-      description = "records database (file path or JDBC URL)",
+      description =
+          "records database that keeps registrations, decisions and the policy choice across"
+              + " restarts: an H2 file path, a JDBC URL (jdbc:postgresql://HOST:5432/DB?user=U"
+              + "&password=P), or none (nothing kept)",
       defaultValue = "controller-records")
   String db;
 
@@ -174,7 +180,10 @@ final class ServeCommand implements Callable<Integer> {
     }
     PolicyFactory factory =
         new PolicyFactory(checkpoint, surrogateFile, fixedSplit, seed, pplTable);
-    SplitPolicy initial = factory.create(policy, checkpoint);
+    ControllerStore store = db.isBlank() || db.equals("none") ? null : ControllerStore.open(db);
+    ControllerStore.Snapshot snapshot =
+        store == null ? ControllerStore.Snapshot.EMPTY : store.load();
+    SplitPolicy initial = StoredPolicy.initial(factory, policy, checkpoint, snapshot);
     PrometheusMeterRegistry registry = MetricsHttpServer.newRegistry();
     SplitControllerService service =
         new SplitControllerService(
@@ -187,6 +196,12 @@ final class ServeCommand implements Callable<Integer> {
             source,
             new ChannelFusion.Config(
                 Duration.ofMillis(halfLifeMs), minEvidencePackets, minSigmaDof));
+    if (store != null) {
+      service.restore(
+          snapshot,
+          ControllerJournal.failSoft(
+              store, () -> registry.counter("controller_store_failures_total").increment()));
+    }
     MetricsHttpServer metrics =
         metricsPort >= 0 ? new MetricsHttpServer(registry, "0.0.0.0", metricsPort).start() : null;
     ControllerServer server =
@@ -204,9 +219,12 @@ final class ServeCommand implements Callable<Integer> {
                   if (metrics != null) {
                     metrics.close();
                   }
+                  if (store != null) {
+                    store.close();
+                  }
                 }));
     System.out.printf(
-        "controller listening on %s port %d, advertised as %s (policy %s %s, channel source %s)%s%s%n",
+        "controller listening on %s port %d, advertised as %s (policy %s %s, channel source %s)%s%s%s%n",
         bindAddress().getHostString(),
         server.port(),
         advertise.isBlank() ? listen : advertise,
@@ -214,7 +232,12 @@ final class ServeCommand implements Callable<Integer> {
         initial.checkpoint(),
         source.flag(),
         metrics == null ? "" : ", metrics on " + metrics.port(),
-        channelSim.isBlank() ? "" : ", watching channel-sim " + channelSim);
+        channelSim.isBlank() ? "" : ", watching channel-sim " + channelSim,
+        store == null
+            ? ", state not kept (--db none)"
+            : String.format(
+                ", state in %s (restored %d UEs, %d edges)",
+                store.url(), snapshot.ues().size(), snapshot.edges().size()));
     server.awaitTermination();
     return 0;
   }

@@ -3,6 +3,8 @@ package io.splitinfer.controller.service;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.splitinfer.controller.store.ControllerJournal;
+import io.splitinfer.controller.store.ControllerStore;
 import io.splitinfer.core.channel.ChannelState;
 import io.splitinfer.proto.v1.ChannelReport;
 import io.splitinfer.proto.v1.ChannelReportSource;
@@ -56,8 +58,15 @@ import org.slf4j.LoggerFactory;
  * (the operator's, from {@code SetFloor}, or the UE's own, from its registration); when the floor
  * raised what the policy wanted, the decision's reason is {@code DECISION_REASON_PRIVACY_FLOOR}.
  *
- * <p><b>Epochs</b> are {@code max(previous + 1, now in ms)}, so they keep growing across controller
- * restarts. All state is guarded by this object's monitor; calls are short.
+ * <p><b>Epochs</b> are {@code max(previous + 1, now in ms)}, previous being the newest epoch of any
+ * UE, so they grow strictly across UEs and across controller restarts. All state is guarded by this
+ * object's monitor; calls are short.
+ *
+ * <p><b>Persistence</b>: registrations, committed decisions and the policy choice go to a {@link
+ * ControllerJournal} (the records database, {@code store/ControllerStore}); {@link #restore} loads
+ * them back before a restarted controller serves, so "previous" above is the last epoch ever
+ * committed, not only this process' last. Channel state and hysteresis counters are not kept: they
+ * are rebuilt from fresh evidence.
  */
 public final class SplitControllerService extends SplitControllerGrpc.SplitControllerImplBase {
   private static final Logger log = LoggerFactory.getLogger(SplitControllerService.class);
@@ -75,6 +84,8 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   private final AtomicInteger ueGauge = new AtomicInteger();
   private final PrivacyFloor privacy = new PrivacyFloor();
   private SplitPolicy policy;
+  private ControllerJournal journal = ControllerJournal.NONE;
+  private long lastEpoch; // newest epoch committed for any UE (restored ones included)
   private ChannelState declaredForAll;
   private ChannelState truth;
 
@@ -144,6 +155,31 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   public ChannelSource channelSource() {
     return source;
+  }
+
+  /**
+   * Loads the state a previous controller left ({@code snapshot}: UEs with their decision in force,
+   * pins included, and edges) and writes every later change to {@code journal}. Call before
+   * serving. The policy choice in the snapshot is the caller's to apply (it builds the policy).
+   */
+  public synchronized void restore(ControllerStore.Snapshot snapshot, ControllerJournal journal) {
+    this.journal = journal;
+    for (ControllerStore.UeState st : snapshot.ues()) {
+      Ue u = new Ue();
+      u.reg = st.registration();
+      u.minSplit = st.minSplit();
+      u.maxSplit = st.maxSplit();
+      u.decision = st.decision();
+      u.pinned = st.decision().getPinned();
+      u.lastChangeMs = st.decision().getDecidedAtUnixMs();
+      lastEpoch = Math.max(lastEpoch, st.decision().getEpoch());
+      ues.put(u.reg.getUeId(), u);
+    }
+    for (EdgeRegistration e : snapshot.edges()) {
+      edges.put(e.getEdgeId(), e);
+    }
+    ueGauge.set(ues.size());
+    log.info("restored {} UEs and {} edges", ues.size(), edges.size());
   }
 
   // ---- registration ----
@@ -235,6 +271,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
             "registered");
       }
       d = u.decision;
+      journal.ue(req, min, max, clock.millis());
     }
     log.info(
         "UE {} registered (layers {}, splits {}..{})", req.getUeId(), req.getNumLayers(), min, max);
@@ -250,6 +287,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     }
     synchronized (this) {
       edges.put(req.getEdgeId(), req);
+      journal.edge(req, clock.millis());
     }
     out.onNext(Registered.newBuilder().setId(req.getEdgeId()).build());
     out.onCompleted();
@@ -476,6 +514,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     }
     synchronized (this) {
       policy = next;
+      journal.policy(req.getPolicy(), req.getCheckpoint(), clock.millis());
       for (Ue u : ues.values()) {
         if (u.pinned) {
           continue;
@@ -660,7 +699,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     }
     u.wanted = -1;
     long now = clock.millis();
-    long prev = u.decision == null ? 0 : u.decision.getEpoch();
+    long prev = Math.max(lastEpoch, u.decision == null ? 0 : u.decision.getEpoch());
     ChannelState c = u.channel.inForce();
     SplitDecision.Builder b =
         SplitDecision.newBuilder()
@@ -684,6 +723,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     boolean changed = u.decision == null || u.decision.getSplit() != split;
     int from = u.decision == null ? -1 : u.decision.getSplit();
     u.decision = b.build();
+    lastEpoch = u.decision.getEpoch();
     u.pendingSplit = -1;
     u.pendingCount = 0;
     if (changed) {
@@ -700,6 +740,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
       }
     }
     metrics.counter("controller_decisions_total", "reason", reason.name()).increment();
+    journal.decision(u.decision);
     watchers.publish(u.reg.getUeId(), u.reg.getEdgeId(), u.decision);
   }
 
