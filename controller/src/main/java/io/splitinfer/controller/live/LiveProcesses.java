@@ -116,7 +116,18 @@ public final class LiveProcesses implements AutoCloseable {
   private Controller startController(String policy) throws IOException, InterruptedException {
     int port = JavaProcess.freePort();
     List<String> args =
-        new ArrayList<>(List.of("serve", "--listen", "127.0.0.1:" + port, "--metrics-port", "-1"));
+        new ArrayList<>(
+            List.of(
+                "serve",
+                "--listen",
+                "127.0.0.1:" + port,
+                "--metrics-port",
+                "-1",
+                // each run starts from nothing: no decisions or policy restored from an earlier
+                // run,
+                // and the two controllers do not contend for one records file
+                "--db",
+                "none"));
     if (policy.equals("ppo")) {
       args.addAll(List.of("--policy", "ppo", "--channel-source", "estimate"));
       args.addAll(config.ppoControllerArgs());
