@@ -1,5 +1,6 @@
 package io.splitinfer.controller.cli;
 
+import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.splitinfer.controller.service.ChannelFusion;
@@ -7,14 +8,17 @@ import io.splitinfer.controller.service.ChannelSource;
 import io.splitinfer.controller.service.ControllerServer;
 import io.splitinfer.controller.service.Hysteresis;
 import io.splitinfer.controller.service.PolicyFactory;
+import io.splitinfer.controller.service.RegistrationLimits;
 import io.splitinfer.controller.service.SplitControllerService;
 import io.splitinfer.controller.service.SplitPolicy;
 import io.splitinfer.core.cli.HostPort;
 import io.splitinfer.core.metrics.MetricsHttpServer;
+import io.splitinfer.core.security.TlsFlags;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code controller serve}: the SplitController gRPC service. */
@@ -148,6 +152,32 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--seed", description = "seed of the random policy", defaultValue = "1")
   long seed;
 
+  @Option(
+      names = "--checkpoint-named",
+      paramLabel = "NAME=PATH",
+      description =
+          "a checkpoint SetPolicy may choose by NAME (repeatable); callers never give paths")
+  java.util.Map<String, String> namedCheckpoints = new java.util.LinkedHashMap<>();
+
+  @Option(
+      names = "--max-ues",
+      description = "registered UEs at most (more: RESOURCE_EXHAUSTED)",
+      defaultValue = "10000")
+  int maxUes;
+
+  @Option(
+      names = "--ue-ttl-s",
+      description = "forget a UE without activity and watchers for this long",
+      defaultValue = "600")
+  long ueTtlS;
+
+  @Option(
+      names = "--metrics-host",
+      description = "host the metrics/health HTTP port binds (default: the --listen host)")
+  String metricsHost;
+
+  @Mixin TlsFlags tls;
+
   private java.net.InetSocketAddress bindAddress() {
     if (port >= 0) {
       return new java.net.InetSocketAddress(port);
@@ -162,7 +192,17 @@ final class ServeCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--channel-source channel-sim needs --channel-sim HOST:PORT");
     }
-    PolicyFactory factory = new PolicyFactory(checkpoint, surrogateFile, fixedSplit, seed);
+    PolicyFactory factory =
+        new PolicyFactory(
+            checkpoint,
+            surrogateFile,
+            fixedSplit,
+            seed,
+            namedCheckpoints,
+            PolicyFactory::loadCheckpoint);
+    java.net.InetSocketAddress bind = bindAddress();
+    String host = port >= 0 ? "0.0.0.0" : bind.getHostString();
+    ServerCredentials creds = tls.serverCredentials(host, false);
     SplitPolicy initial = factory.create(policy, checkpoint);
     PrometheusMeterRegistry registry = MetricsHttpServer.newRegistry();
     SplitControllerService service =
@@ -176,14 +216,20 @@ final class ServeCommand implements Callable<Integer> {
             source,
             new ChannelFusion.Config(
                 Duration.ofMillis(halfLifeMs), minEvidencePackets, minSigmaDof));
+    service.secure(tls.authz(registry), new RegistrationLimits(maxUes, Duration.ofSeconds(ueTtlS)));
+    String mHost = metricsHost != null && !metricsHost.isBlank() ? metricsHost : host;
     MetricsHttpServer metrics =
-        metricsPort >= 0 ? new MetricsHttpServer(registry, "0.0.0.0", metricsPort).start() : null;
+        metricsPort >= 0 ? new MetricsHttpServer(registry, mHost, metricsPort).start() : null;
     ControllerServer server =
         new ControllerServer(
                 service,
-                NettyServerBuilder.forAddress(bindAddress()),
+                NettyServerBuilder.forAddress(bind, creds).intercept(tls.interceptor(registry)),
                 Duration.ofMillis(decisionIntervalMs),
-                channelSim)
+                channelSim,
+                channelSim.isBlank()
+                    ? null
+                    : tls.channelCredentials(
+                        HostPort.parse(channelSim, "--channel-sim").host(), false))
             .start();
     Runtime.getRuntime()
         .addShutdownHook(

@@ -1,9 +1,13 @@
 package io.splitinfer.controller.service;
 
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.splitinfer.core.channel.ChannelState;
+import io.splitinfer.core.security.Authz;
+import io.splitinfer.core.security.Identity;
+import io.splitinfer.core.security.Role;
 import io.splitinfer.proto.v1.ChannelReport;
 import io.splitinfer.proto.v1.ChannelReportSource;
 import io.splitinfer.proto.v1.DecisionReason;
@@ -67,6 +71,8 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   private final DecisionWatchers watchers;
   private final AtomicInteger ueGauge = new AtomicInteger();
   private SplitPolicy policy;
+  private Authz authz = Authz.off();
+  private RegistrationLimits limits = RegistrationLimits.defaults();
   private ChannelState declaredForAll;
   private ChannelState truth;
 
@@ -81,6 +87,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     int pendingSplit = -1;
     int pendingCount;
     long lastChangeMs = Long.MIN_VALUE / 2;
+    long lastSeenMs;
   }
 
   /** Acts on receiver estimates with the default fusion settings. */
@@ -136,10 +143,54 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     return source;
   }
 
+  /**
+   * Who may call what ({@code authz}: enforcing when the server authenticates callers) and the
+   * bounds of the UE registry. Call before the server starts. Roles: OPERATOR pins, unpins, sets
+   * the policy and may act for any UE; a UE acts only on its own {@code ue_id} (register, get,
+   * watch, report); EDGE registers edges, watches by edge and sends pilot reports; CHANNEL_SIM
+   * sends ground truth. Refusals are UNAUTHENTICATED / PERMISSION_DENIED, counted in {@code
+   * auth_refusals}, and change nothing.
+   */
+  public synchronized SplitControllerService secure(Authz authz, RegistrationLimits limits) {
+    this.authz = authz;
+    this.limits = limits;
+    return this;
+  }
+
+  /** Registered UEs (tests and tools). */
+  public synchronized int registeredUes() {
+    return ues.size();
+  }
+
+  /** Runs {@code check}; on a refusal sends it to {@code out} and returns false. */
+  private static boolean allowed(StreamObserver<?> out, Runnable check) {
+    try {
+      check.run();
+      return true;
+    } catch (StatusRuntimeException e) {
+      out.onError(e);
+      return false;
+    }
+  }
+
+  /** A UE acting on itself, an operator, or a service role among {@code services}. */
+  private void requireUeOr(String ueId, Role... services) {
+    Identity id = Identity.current();
+    for (Role r : services) {
+      if (id.has(r)) {
+        return;
+      }
+    }
+    authz.requireUe(ueId);
+  }
+
   // ---- registration ----
 
   @Override
   public void registerUe(UeRegistration req, StreamObserver<Registered> out) {
+    if (!allowed(out, () -> authz.requireUe(req.getUeId()))) {
+      return;
+    }
     if (req.getUeId().isBlank() || req.getNumLayers() < 1) {
       out.onError(
           Status.INVALID_ARGUMENT
@@ -170,6 +221,18 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     synchronized (this) {
       Ue u = ues.get(req.getUeId());
       boolean fresh = u == null;
+      if (fresh && ues.size() >= limits.maxUes()) {
+        expireIdle();
+      }
+      if (fresh && ues.size() >= limits.maxUes()) {
+        metrics.counter("controller_registrations_refused_total", "reason", "cap").increment();
+        out.onError(
+            Status.RESOURCE_EXHAUSTED
+                .withDescription(
+                    "the controller holds its cap of " + limits.maxUes() + " registered UEs")
+                .asException());
+        return;
+      }
       if (fresh) {
         u = new Ue();
         ues.put(req.getUeId(), u);
@@ -179,6 +242,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         }
       }
       u.reg = req;
+      u.lastSeenMs = clock.millis();
       u.minSplit = min;
       u.maxSplit = max;
       if (fresh || u.decision.getSplit() < min || u.decision.getSplit() > max) {
@@ -195,6 +259,9 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   @Override
   public void registerEdge(EdgeRegistration req, StreamObserver<Registered> out) {
+    if (!allowed(out, () -> authz.require(Role.EDGE, Role.OPERATOR))) {
+      return;
+    }
     if (req.getEdgeId().isBlank()) {
       out.onError(Status.INVALID_ARGUMENT.withDescription("edge_id is required").asException());
       return;
@@ -210,9 +277,15 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   @Override
   public void getSplit(GetSplitRequest req, StreamObserver<SplitDecision> out) {
+    if (!allowed(out, () -> requireUeOr(req.getUeId(), Role.EDGE, Role.CONTROLLER))) {
+      return;
+    }
     SplitDecision d;
     synchronized (this) {
       Ue u = ues.get(req.getUeId());
+      if (u != null) {
+        u.lastSeenMs = clock.millis();
+      }
       d = u == null ? null : u.decision;
     }
     if (d == null) {
@@ -226,6 +299,17 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   @Override
   public void watchSplit(WatchSplitRequest req, StreamObserver<SplitDecision> out) {
     boolean byUe = !req.getUeId().isBlank();
+    if (!allowed(
+        out,
+        () -> {
+          if (byUe) {
+            requireUeOr(req.getUeId(), Role.EDGE, Role.CONTROLLER);
+          } else {
+            authz.require(Role.EDGE, Role.OPERATOR, Role.CONTROLLER);
+          }
+        })) {
+      return;
+    }
     if (!byUe && req.getEdgeId().isBlank()) {
       out.onError(
           Status.INVALID_ARGUMENT.withDescription("ue_id or edge_id is required").asException());
@@ -256,6 +340,19 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   @Override
   public void reportChannel(ChannelReport req, StreamObserver<ReportAck> out) {
+    if (!allowed(
+        out,
+        () -> {
+          switch (req.getSource()) {
+            case CHANNEL_REPORT_SOURCE_UE -> authz.requireUe(req.getUeId());
+            case CHANNEL_REPORT_SOURCE_EDGE_PILOT -> authz.require(Role.EDGE, Role.OPERATOR);
+            case CHANNEL_REPORT_SOURCE_CHANNEL_SIM ->
+                authz.require(Role.CHANNEL_SIM, Role.OPERATOR);
+            default -> authz.require(Role.OPERATOR);
+          }
+        })) {
+      return;
+    }
     String bad = ChannelReports.invalid(req);
     if (bad != null) {
       metrics.counter("controller_rejected_reports_total").increment();
@@ -277,6 +374,9 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
       if (!req.getUeId().isBlank() && u == null) {
         out.onError(notFound(req.getUeId()));
         return;
+      }
+      if (u != null) {
+        u.lastSeenMs = clock.millis();
       }
       if (req.getPacketsSeen() > 0) {
         if (used) {
@@ -369,6 +469,9 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   @Override
   public void override(OverrideRequest req, StreamObserver<SplitDecision> out) {
+    if (!allowed(out, () -> authz.require(Role.OPERATOR))) {
+      return;
+    }
     SplitDecision d;
     synchronized (this) {
       Ue u = ues.get(req.getUeId());
@@ -403,9 +506,12 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   @Override
   public void setPolicy(SetPolicyRequest req, StreamObserver<PolicyStatus> out) {
+    if (!allowed(out, () -> authz.require(Role.OPERATOR))) {
+      return;
+    }
     SplitPolicy next;
     try {
-      next = factory.create(req.getPolicy(), req.getCheckpoint());
+      next = factory.forRequest(req.getPolicy(), req.getCheckpoint());
     } catch (IllegalArgumentException e) {
       out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asException());
       return;
@@ -432,6 +538,9 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   @Override
   public void getPolicy(GetPolicyRequest req, StreamObserver<PolicyStatus> out) {
+    if (!allowed(out, () -> authz.require(Role.values()))) {
+      return;
+    }
     out.onNext(status());
     out.onCompleted();
   }
@@ -452,6 +561,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
    * cadence or the other UEs.
    */
   public synchronized void decisionTick() {
+    expireIdle();
     for (Ue u : ues.values()) {
       try {
         evaluate(u);
@@ -459,6 +569,20 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         metrics.counter("controller_decision_failures_total").increment();
         log.warn("decision for UE {} failed", u.reg.getUeId(), e);
       }
+    }
+  }
+
+  /** Forgets UEs idle longer than the registration TTL that nobody watches. */
+  private void expireIdle() {
+    long now = clock.millis();
+    int before = ues.size();
+    ues.values()
+        .removeIf(
+            u ->
+                now - u.lastSeenMs > limits.ttl().toMillis() && !watchers.watched(u.reg.getUeId()));
+    if (ues.size() < before) {
+      metrics.counter("controller_ues_expired_total").increment(before - ues.size());
+      ueGauge.set(ues.size());
     }
   }
 
