@@ -175,6 +175,13 @@ public final class EdgeServerMain implements Callable<Integer> {
       description = "End a stream that sends no `open` this long after it starts.")
   long openDeadlineMs;
 
+  @Option(
+      names = "--prefill-slots",
+      defaultValue = "1",
+      description =
+          "Prompt chunks computed at once; waiting ones are admitted round-robin over clients.")
+  int prefillSlots;
+
   @Mixin TlsFlags tls;
 
   @Override
@@ -186,7 +193,8 @@ public final class EdgeServerMain implements Callable<Integer> {
     PrometheusMeterRegistry registry = MetricsHttpServer.newRegistry();
     EdgeMetrics metrics = new EdgeMetrics(registry);
     ClientLimits limits =
-        new ClientLimits(sessionsPerClient, streamsPerClient, Duration.ofMillis(openDeadlineMs));
+        new ClientLimits(
+            sessionsPerClient, streamsPerClient, Duration.ofMillis(openDeadlineMs), prefillSlots);
     String mHost = metricsHost != null && !metricsHost.isBlank() ? metricsHost : l.host();
     EdgeConfig config =
         new EdgeConfig(

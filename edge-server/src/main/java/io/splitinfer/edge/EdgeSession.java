@@ -349,7 +349,14 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     int tokens = x.length / mc.hiddenSize();
     state.reserveFor(state.nextPosition + tokens, mc.numLayers() - state.split);
     service.metrics().hiddenBytes(h.getTensor().getData().size());
-    EdgeMessage reply = service.steps().run(state, h, x);
+    EdgeMessage reply;
+    if (tokens > 1) {
+      try (PrefillGate.Permit p = service.prefills().enter(client)) {
+        reply = service.steps().run(state, h, x);
+      }
+    } else {
+      reply = service.steps().run(state, h, x);
+    }
     state.syncHeld();
     if (reply == null) {
       return;

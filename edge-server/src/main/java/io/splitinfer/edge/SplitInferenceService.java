@@ -47,6 +47,7 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
   private final StepRunner steps;
   private final DecodeBatcher batcher;
   private final Authz authz;
+  private final PrefillGate prefills;
   private volatile PilotHandler pilotHandler = PilotHandler.NONE;
 
   /** Default client limits, no authorisation (tests and embedding). */
@@ -90,6 +91,7 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
     this.maxMessageBytes = maxInboundMessageBytes(mc, config.maxChunkTokens());
     this.checks = new InputChecks(mc, modelInfo, config, maxMessageBytes);
     this.table = new SessionTable(config, limits, metrics);
+    this.prefills = new PrefillGate(limits.prefillSlots(), metrics);
     this.batcher =
         config.batchDecode()
             ? new DecodeBatcher(model.engine(), config.batchWindow(), 64, metrics).start()
@@ -166,6 +168,10 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
 
   Authz authz() {
     return authz;
+  }
+
+  PrefillGate prefills() {
+    return prefills;
   }
 
   /** Live Session streams, opened or not. */
