@@ -60,7 +60,7 @@ class ContainerTopologyIT {
 
   private static Path certs() throws IOException, InterruptedException {
     Path dir = Files.createTempDirectory("splitinfer-tc-certs");
-    Process p =
+    ProcessBuilder p =
         new ProcessBuilder(
                 "bash",
                 RepoPaths.root().resolve("scripts/gen-certs.sh").toString(),
