@@ -186,10 +186,10 @@ public final class EdgeServerMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    HostPort l = HostPort.parse(listen, "--listen");
+    ServerCredentials creds = tls.serverCredentials(l.host(), false); // refuses bad TLS flags first
     ModelPackage pkg =
         model == null ? DefaultModel.forProcess().locate() : ModelPackage.open(model);
-    HostPort l = HostPort.parse(listen, "--listen");
-    ServerCredentials creds = tls.serverCredentials(l.host(), false);
     PrometheusMeterRegistry registry = MetricsHttpServer.newRegistry();
     EdgeMetrics metrics = new EdgeMetrics(registry);
     ClientLimits limits =
@@ -301,6 +301,15 @@ public final class EdgeServerMain implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    System.exit(FlagDefaults.install(new CommandLine(new EdgeServerMain()), args).execute(args));
+    CommandLine cmd = new CommandLine(new EdgeServerMain());
+    cmd.setExecutionExceptionHandler(
+        (e, c, pr) -> {
+          if (!(e instanceof IllegalArgumentException)) {
+            throw e;
+          }
+          c.getErr().println("edge-server: " + e.getMessage()); // a usage error: no stack trace
+          return 2;
+        });
+    System.exit(FlagDefaults.install(cmd, args).execute(args));
   }
 }
