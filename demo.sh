@@ -10,9 +10,14 @@
 # later, and it stays there while the channel stays bad), measures perplexity through the link
 # on both channels, and stops everything it started. Exits 0 when every step worked.
 #
+# Every gRPC link runs mutual TLS: scripts/gen-certs.sh makes a throwaway CA and per-service
+# certificates in a temporary directory (the UE's CN is demo-ue, its ue_id); the operator commands
+# use the operator certificate. DEMO_PLAINTEXT=1 runs plaintext instead (loopback only).
+#
 # Environment: EDGE_PORT (50051), CHANNEL_PORT (50052), CONTROLLER_PORT (50053), EDGE_/CHANNEL_/
 # CONTROLLER_METRICS_PORT (9091/9092/9093),
-# MAX_TOKENS (40), PROMPT, DEMO_REBUILD=1 to force a rebuild, DEMO_LOGS (runs/demo).
+# MAX_TOKENS (40), PROMPT, DEMO_REBUILD=1 to force a rebuild, DEMO_LOGS (runs/demo),
+# DEMO_PLAINTEXT=1 (no TLS).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -38,11 +43,27 @@ fi
 mkdir -p "$logs"
 rm -f "$logs/controller-records.mv.db" # the controller keeps its state there; each demo starts fresh
 pids=()
+certs=""
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [ -n "$certs" ]; then rm -rf "$certs"; fi
 }
 trap cleanup EXIT
+
+# tls ROLE: the TLS flags of a process holding the certificate of ROLE (servers also demand
+# client certificates: --tls-client-auth is passed to them separately)
+if [ "${DEMO_PLAINTEXT:-0}" = 1 ]; then
+  echo "== plaintext on loopback (DEMO_PLAINTEXT=1)"
+  tls() { echo --plaintext; }
+  mtls=()
+else
+  certs=$(mktemp -d)
+  UE_ID=demo-ue bash scripts/gen-certs.sh "$certs" >/dev/null
+  echo "== mutual TLS on every link (throwaway CA in $certs)"
+  tls() { echo --tls-cert "$certs/$1.pem" --tls-key "$certs/$1.key" --tls-ca "$certs/ca.pem"; }
+  mtls=(--tls-client-auth)
+fi
 
 java_opts=(-Xmx1g -XX:+UseSerialGC)
 start() { # name jar args...
@@ -59,9 +80,12 @@ wait_port() { # port name
   tail -n 30 "$logs/$2.err" "$logs/$2.out" >&2
   exit 1
 }
-ue() { java "${java_opts[@]}" -jar ue-client/target/ue-client.jar "$@"; }
-ctl() { java -Xmx256m -jar controller/target/controller.jar cli "$@" --target "127.0.0.1:$ctrl_port"; }
-chan() { java -Xmx256m -jar channel-sim/target/channel-sim.jar "$@" --target "127.0.0.1:$chan_port"; }
+# shellcheck disable=SC2046 # tls prints flags meant to be split
+ue() { java "${java_opts[@]}" -jar ue-client/target/ue-client.jar "$@" $(tls ue); }
+# shellcheck disable=SC2046
+ctl() { java -Xmx256m -jar controller/target/controller.jar cli "$@" --target "127.0.0.1:$ctrl_port" $(tls operator); }
+# shellcheck disable=SC2046
+chan() { java -Xmx256m -jar channel-sim/target/channel-sim.jar "$@" --target "127.0.0.1:$chan_port" $(tls operator); }
 chan_set() { chan set "$@" >/dev/null && echo "channel-sim now: $*"; }
 
 echo "== preparing the embedded default model (converted once into a cache)"
@@ -71,12 +95,12 @@ echo "== starting controller :$ctrl_port, edge-server :$edge_port, channel-sim :
 start controller controller/target/controller.jar serve --listen "127.0.0.1:$ctrl_port" \
   --channel-source estimate --channel-sim "127.0.0.1:$chan_port" \
   --decision-interval 300 --min-dwell-ms 300 \
-  --db "$logs/controller-records" --metrics-port "$ctrl_metrics"
+  --db "$logs/controller-records" --metrics-port "$ctrl_metrics" $(tls controller) "${mtls[@]}"
 start edge edge-server/target/edge-server.jar --listen "127.0.0.1:$edge_port" \
-  --controller "127.0.0.1:$ctrl_port" --metrics-port "$edge_metrics"
+  --controller "127.0.0.1:$ctrl_port" --metrics-port "$edge_metrics" $(tls edge) "${mtls[@]}"
 wait_port "$edge_port" edge
 start channel-sim channel-sim/target/channel-sim.jar serve --listen "127.0.0.1:$chan_port" \
-  --edge "127.0.0.1:$edge_port" --seed 7 --metrics-port "$chan_metrics"
+  --edge "127.0.0.1:$edge_port" --seed 7 --metrics-port "$chan_metrics" $(tls channel-sim) "${mtls[@]}"
 wait_port "$chan_port" channel-sim
 wait_port "$ctrl_port" controller
 

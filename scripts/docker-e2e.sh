@@ -5,7 +5,8 @@
 #   2. starts dockerd in the background if no engine answers;
 #   3. adds a tiny `docker compose` plugin shim that runs docker-compose, if the plugin is absent;
 #   4. builds a local JRE base image with debootstrap (scripts/build-base-image.sh);
-#   5. builds the jars if missing, then the service images (BASE_IMAGE = that local image);
+#   5. builds the jars if missing, then the service images (BASE_IMAGE = that local image), and
+#      generates the demo CA and certificates (scripts/gen-certs.sh) into CERTS_DIR;
 #   6. `docker compose up` until the UE job exits, printing the text the containers generated;
 #   7. runs e2e's ContainerTopologyIT with Testcontainers against the same images;
 #   8. `docker compose down` and stops the dockerd it started.
@@ -65,6 +66,11 @@ for m in edge-server ue-client channel-sim controller; do
     break
   fi
 done
+
+# mutual TLS on every link: a throwaway CA and certificates for the compose service names
+export CERTS_DIR=${CERTS_DIR:-$PWD/runs/compose-certs}
+UE_ID=compose-ue bash scripts/gen-certs.sh "$CERTS_DIR" controller edge-server channel-sim >/dev/null
+chmod 644 "$CERTS_DIR"/*.key # the containers run as uid 10001; this CA is for this run only
 
 export BASE_IMAGE="$base_image"
 echo "docker-e2e: building images on $BASE_IMAGE"

@@ -23,20 +23,21 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-java -Xmx1g -jar edge-server/target/edge-server.jar --listen "127.0.0.1:$edge_port" \
+# loopback only: plaintext by explicit opt-in (--plaintext)
+java -Xmx1g -jar edge-server/target/edge-server.jar --listen "127.0.0.1:$edge_port" --plaintext \
   --metrics-port -1 >"$out/edge.log" 2>&1 &
 pids+=($!)
 java -Xmx1g -jar channel-sim/target/channel-sim.jar serve --listen "127.0.0.1:$chan_port" \
-  --edge "127.0.0.1:$edge_port" --seed 3 --metrics-port -1 >"$out/channel-sim.log" 2>&1 &
+  --edge "127.0.0.1:$edge_port" --seed 3 --metrics-port -1 --plaintext >"$out/channel-sim.log" 2>&1 &
 pids+=($!)
 for port in "$edge_port" "$chan_port"; do
   for _ in $(seq 1 240); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.5; done
 done
 
-chan() { java -Xmx256m -jar channel-sim/target/channel-sim.jar set --target "127.0.0.1:$chan_port" "$@" >/dev/null; }
+chan() { java -Xmx256m -jar channel-sim/target/channel-sim.jar set --target "127.0.0.1:$chan_port" --plaintext "$@" >/dev/null; }
 ppl() { # split -> prints PPL
   java -Xmx1g -jar ue-client/target/ue-client.jar eval-ppl --corpus "$corpus" --max-tokens "$tokens" \
-    --split "$1" --edge "127.0.0.1:$chan_port" 2>>"$out/ue.log" | tee -a "$out/ue.out" \
+    --split "$1" --edge "127.0.0.1:$chan_port" --plaintext 2>>"$out/ue.log" | tee -a "$out/ue.out" \
     | grep -oiE 'ppl[ =:]+[0-9.eE+]+' | head -n 1 | grep -oE '[0-9.eE+]+$'
 }
 

@@ -81,16 +81,26 @@ wait_port() { # from-node ip port
 
 model_args=()
 if [ -n "${MODEL:-}" ]; then model_args=(--model "$MODEL"); fi
+# mutual TLS on every link (the addresses are not loopback, so plaintext is refused)
+certs="$logdir/certs"
+UE_ID=netns-ue bash scripts/gen-certs.sh "$certs" "${ip_of[edge]}" "${ip_of[chan]}" "${ip_of[ctrl]}" >/dev/null
+tls() { echo --tls-cert "$certs/$1.pem" --tls-key "$certs/$1.key" --tls-ca "$certs/ca.pem"; }
+# shellcheck disable=SC2046 # tls prints flags meant to be split
 run_in ctrl controller controller/target/controller.jar serve \
   --listen "${ip_of[ctrl]}:50053" --advertise "${ip_of[ctrl]}:50053" \
-  --channel-sim "${ip_of[chan]}:50052" --metrics-port 9093 --db "$logdir/controller-records"
+  --channel-sim "${ip_of[chan]}:50052" --metrics-port 9093 $(tls controller) --tls-client-auth \
+  --db "$logdir/controller-records"
 wait_port edge "${ip_of[ctrl]}" 50053
+# shellcheck disable=SC2046
 run_in edge edge edge-server/target/edge-server.jar \
   --listen "${ip_of[edge]}:50051" --advertise "${ip_of[edge]}:50051" \
-  --controller "${ip_of[ctrl]}:50053" --metrics-port 9091 "${model_args[@]}"
+  --controller "${ip_of[ctrl]}:50053" --metrics-port 9091 "${model_args[@]}" \
+  $(tls edge) --tls-client-auth
 wait_port chan "${ip_of[edge]}" 50051
+# shellcheck disable=SC2046
 run_in chan channel-sim channel-sim/target/channel-sim.jar serve \
-  --listen "${ip_of[chan]}:50052" --edge "${ip_of[edge]}:50051" --metrics-port 9092
+  --listen "${ip_of[chan]}:50052" --edge "${ip_of[edge]}:50051" --metrics-port 9092 \
+  $(tls channel-sim) --tls-client-auth
 wait_port ue "${ip_of[chan]}" 50052
 wait_port ue "${ip_of[ctrl]}" 50053
 
@@ -99,6 +109,7 @@ set +e
 ip netns exec "si$tag-ue" "$java_bin" -Xmx1g -jar ue-client/target/ue-client.jar generate \
   --prompt "$prompt" --max-tokens "$max_tokens" \
   --edge "${ip_of[chan]}:50052" --controller "${ip_of[ctrl]}:50053" --ue-id netns-ue "${model_args[@]}" \
+  $(tls ue) \
   >"$logdir/ue.out" 2>"$logdir/ue.err"
 rc=$?
 set -e

@@ -114,9 +114,8 @@ public final class ChannelSimMain implements Callable<Integer> {
                 ? Scenario.fromJson(Files.readString(f))
                 : Scenario.builtin(scenario);
       }
-      // Transitional: without TLS flags channel-sim still runs plaintext on any host (warned);
-      // the lead flips this to TLS-required once every service speaks TLS.
-      TlsOptions transport = tls.options(true);
+      // TLS is required: without TLS flags, only --plaintext on loopback.
+      TlsOptions transport = tls.options(false);
       ChannelSimServer.Security security =
           new ChannelSimServer.Security(transport, transport, tls.tokens(), tls.authenticates());
       PrometheusMeterRegistry registry = MetricsHttpServer.newRegistry();
@@ -173,7 +172,7 @@ public final class ChannelSimMain implements Callable<Integer> {
 
     ManagedChannel channel() {
       String host = HostPort.parse(target, "--target").host();
-      return NettyChannelBuilder.forTarget(target, tls.channelCredentials(host, true)).build();
+      return NettyChannelBuilder.forTarget(target, tls.channelCredentials(host, false)).build();
     }
 
     abstract void run(ChannelControlGrpc.ChannelControlBlockingStub stub) throws Exception;

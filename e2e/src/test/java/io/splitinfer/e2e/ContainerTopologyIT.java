@@ -3,10 +3,15 @@ package io.splitinfer.e2e;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.BindMode;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.Network;
 import org.testcontainers.containers.startupcheck.OneShotStartupCheckStrategy;
@@ -40,16 +45,53 @@ class ContainerTopologyIT {
     }
   }
 
+  /** Mutual TLS with a throwaway CA (scripts/gen-certs.sh), mounted read-only at /certs. */
+  private static GenericContainer<?> tls(
+      GenericContainer<?> c, Path certs, String svc, boolean server) {
+    c.withFileSystemBind(certs.toString(), "/certs", BindMode.READ_ONLY)
+        .withEnv("TLS_CERT", "/certs/" + svc + ".pem")
+        .withEnv("TLS_KEY", "/certs/" + svc + ".key")
+        .withEnv("TLS_CA", "/certs/ca.pem");
+    if (server) {
+      c.withEnv("TLS_CLIENT_AUTH", "true");
+    }
+    return c;
+  }
+
+  private static Path certs() throws IOException, InterruptedException {
+    Path dir = Files.createTempDirectory("splitinfer-tc-certs");
+    ProcessBuilder p =
+        new ProcessBuilder(
+                "bash",
+                RepoPaths.root().resolve("scripts/gen-certs.sh").toString(),
+                dir.toString(),
+                "controller",
+                "edge-server",
+                "channel-sim")
+            .redirectErrorStream(true);
+    p.environment().put("UE_ID", "tc-ue");
+    Process run = p.start();
+    String log = new String(run.getInputStream().readAllBytes());
+    assumeTrue(run.waitFor() == 0, "cannot generate certificates: " + log);
+    try (var keys = Files.newDirectoryStream(dir, "*.key")) {
+      for (Path k : keys) { // the containers run as uid 10001; this CA is for this test only
+        Files.setPosixFilePermissions(k, PosixFilePermissions.fromString("rw-r--r--"));
+      }
+    }
+    return dir;
+  }
+
   @Test
-  void ueGeneratesThroughChannelSimToEdgeWithController() {
+  void ueGeneratesThroughChannelSimToEdgeWithController() throws Exception {
     for (String s : SERVICES) {
       assumeTrue(
           imagePresent(s),
           "image splitinfer/" + s + ":dev not built (scripts/docker-e2e.sh builds it)");
     }
+    Path pki = certs();
     try (Network net = Network.newNetwork();
         GenericContainer<?> controller =
-            new GenericContainer<>(image("controller"))
+            tls(new GenericContainer<>(image("controller")), pki, "controller", true)
                 .withNetwork(net)
                 .withNetworkAliases("controller")
                 .withCommand(
@@ -64,7 +106,7 @@ class ContainerTopologyIT {
                     "9093")
                 .waitingFor(Wait.forHealthcheck().withStartupTimeout(Duration.ofMinutes(3)));
         GenericContainer<?> edge =
-            new GenericContainer<>(image("edge-server"))
+            tls(new GenericContainer<>(image("edge-server")), pki, "edge", true)
                 .withNetwork(net)
                 .withNetworkAliases("edge-server")
                 .withCommand(
@@ -78,7 +120,7 @@ class ContainerTopologyIT {
                     "9091")
                 .waitingFor(Wait.forHealthcheck().withStartupTimeout(Duration.ofMinutes(3)));
         GenericContainer<?> channel =
-            new GenericContainer<>(image("channel-sim"))
+            tls(new GenericContainer<>(image("channel-sim")), pki, "channel-sim", true)
                 .withNetwork(net)
                 .withNetworkAliases("channel-sim")
                 .withCommand(
@@ -93,7 +135,7 @@ class ContainerTopologyIT {
                     "9092")
                 .waitingFor(Wait.forHealthcheck().withStartupTimeout(Duration.ofMinutes(3)));
         GenericContainer<?> ue =
-            new GenericContainer<>(image("ue-client"))
+            tls(new GenericContainer<>(image("ue-client")), pki, "ue", false)
                 .withNetwork(net)
                 .withCommand(
                     "generate",

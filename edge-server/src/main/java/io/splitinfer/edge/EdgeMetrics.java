@@ -18,6 +18,7 @@ public final class EdgeMetrics {
   private final Counter scoredRows;
   private final Counter bytesIn;
   private final Timer prefillTimer;
+  private final Timer prefillWaitTimer;
   private final Timer decodeTimer;
   private final Timer switchTimer;
   private final DistributionSummary batchSize;
@@ -38,6 +39,10 @@ public final class EdgeMetrics {
     this.bytesIn =
         Counter.builder("edge_hidden_bytes_received")
             .description("Hidden-state tensor payload bytes received")
+            .register(registry);
+    this.prefillWaitTimer =
+        Timer.builder("edge_prefill_wait")
+            .description("Time a prefill chunk waited for admission (PrefillGate)")
             .register(registry);
     this.prefillTimer =
         Timer.builder("edge_step_latency")
@@ -138,6 +143,10 @@ public final class EdgeMetrics {
 
   void step(boolean decode, long nanos) {
     (decode ? decodeTimer : prefillTimer).record(Duration.ofNanos(nanos));
+  }
+
+  void prefillWait(long nanos) {
+    prefillWaitTimer.record(Duration.ofNanos(nanos));
   }
 
   void splitSwitch(long nanos) {

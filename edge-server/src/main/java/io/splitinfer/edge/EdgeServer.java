@@ -3,6 +3,8 @@ package io.splitinfer.edge;
 import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptor;
 import io.grpc.ServerStreamTracer;
 import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -27,6 +29,8 @@ public final class EdgeServer implements AutoCloseable {
   private final HealthStatusManager health = new HealthStatusManager();
   private Server server;
   private boolean inlineCalls;
+  private ServerCredentials credentials;
+  private ServerInterceptor auth;
 
   public EdgeServer(SplitInferenceService service, EdgeMetrics metrics) {
     this.service = service;
@@ -49,9 +53,23 @@ public final class EdgeServer implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Transport security and authentication of the TCP server: {@code credentials} (core's {@code
+   * TlsCredentials.server}; null = plaintext) and the interceptor that establishes each caller's
+   * identity (core's {@code AuthInterceptor}; null = none).
+   */
+  public EdgeServer security(ServerCredentials credentials, ServerInterceptor auth) {
+    this.credentials = credentials;
+    this.auth = auth;
+    return this;
+  }
+
   /** Starts on a TCP address (Netty). */
   public EdgeServer start(InetSocketAddress address) throws IOException {
-    return start(NettyServerBuilder.forAddress(address));
+    return start(
+        credentials == null
+            ? NettyServerBuilder.forAddress(address)
+            : NettyServerBuilder.forAddress(address, credentials));
   }
 
   /** Starts in-process under {@code name} (tests). */
@@ -62,6 +80,10 @@ public final class EdgeServer implements AutoCloseable {
   private EdgeServer start(ServerBuilder<?> builder) throws IOException {
     if (inlineCalls) {
       builder.directExecutor();
+    }
+    builder.intercept(new ClientKey());
+    if (auth != null) {
+      builder.intercept(auth);
     }
     server =
         builder

@@ -1,12 +1,14 @@
 package io.splitinfer.edge;
 
 import io.grpc.ManagedChannel;
+import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.splitinfer.core.channel.ChannelParams;
 import io.splitinfer.core.cli.FlagDefaults;
 import io.splitinfer.core.cli.HostPort;
 import io.splitinfer.core.metrics.MetricsHttpServer;
+import io.splitinfer.core.security.TlsFlags;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.onnx.OnnxOptions;
 import io.splitinfer.model.pkg.DefaultModel;
@@ -22,6 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Command-line entry point of edge-server. */
@@ -149,12 +152,50 @@ public final class EdgeServerMain implements Callable<Integer> {
       description = "Prometheus /metrics port (-1 = off).")
   int metricsPort;
 
+  @Option(
+      names = "--metrics-host",
+      description = "Host the metrics/health HTTP port binds (default: the --listen host).")
+  String metricsHost;
+
+  @Option(
+      names = "--max-sessions-per-client",
+      defaultValue = "16",
+      description = "Open sessions one client (identity, or IP when anonymous) may hold.")
+  int sessionsPerClient;
+
+  @Option(
+      names = "--max-streams-per-client",
+      defaultValue = "32",
+      description = "Session streams (opened or not) one client may hold.")
+  int streamsPerClient;
+
+  @Option(
+      names = "--open-deadline-ms",
+      defaultValue = "10000",
+      description = "End a stream that sends no `open` this long after it starts.")
+  long openDeadlineMs;
+
+  @Option(
+      names = "--prefill-slots",
+      defaultValue = "1",
+      description =
+          "Prompt chunks computed at once; waiting ones are admitted round-robin over clients.")
+  int prefillSlots;
+
+  @Mixin TlsFlags tls;
+
   @Override
   public Integer call() throws Exception {
+    HostPort l = HostPort.parse(listen, "--listen");
+    ServerCredentials creds = tls.serverCredentials(l.host(), false); // refuses bad TLS flags first
     ModelPackage pkg =
         model == null ? DefaultModel.forProcess().locate() : ModelPackage.open(model);
     PrometheusMeterRegistry registry = MetricsHttpServer.newRegistry();
     EdgeMetrics metrics = new EdgeMetrics(registry);
+    ClientLimits limits =
+        new ClientLimits(
+            sessionsPerClient, streamsPerClient, Duration.ofMillis(openDeadlineMs), prefillSlots);
+    String mHost = metricsHost != null && !metricsHost.isBlank() ? metricsHost : l.host();
     EdgeConfig config =
         new EdgeConfig(
             maxSessions,
@@ -171,17 +212,24 @@ public final class EdgeServerMain implements Callable<Integer> {
             pkg.openEngine(OnnxOptions.defaults().withCuda(cuda).withThreads(threads, 1));
         TextTokenizer tok = pkg.hasTokenizer() ? pkg.openTokenizer() : null;
         MetricsHttpServer http =
-            metricsPort >= 0
-                ? new MetricsHttpServer(registry, "0.0.0.0", metricsPort).start()
-                : null) {
+            metricsPort >= 0 ? new MetricsHttpServer(registry, mHost, metricsPort).start() : null) {
       IntFunction<String> text = tok != null ? tok::piece : id -> "<" + id + ">";
       SplitInferenceService service =
           new SplitInferenceService(
-              new EdgeModel(pkg.id(), pkg.sha256(), engine, text), config, metrics);
+              new EdgeModel(pkg.id(), pkg.sha256(), engine, text),
+              config,
+              limits,
+              tls.authz(registry),
+              metrics);
       ControllerLink link = null;
       if (controller != null) {
         InetSocketAddress a = HostPort.parse(controller, "--controller").toSocketAddress();
-        ctl = NettyChannelBuilder.forAddress(a.getHostString(), a.getPort()).usePlaintext().build();
+        ctl =
+            NettyChannelBuilder.forAddress(
+                    a.getHostString(),
+                    a.getPort(),
+                    tls.channelCredentials(a.getHostString(), false))
+                .build();
         link = new ControllerLink(ctl);
       }
       ControllerLink reportTo = link;
@@ -199,7 +247,8 @@ public final class EdgeServerMain implements Callable<Integer> {
       EdgeServer server =
           new EdgeServer(service, metrics)
               .inlineCalls(inlineCalls)
-              .start(HostPort.parse(listen, "--listen").toSocketAddress());
+              .security(creds, tls.interceptor(registry))
+              .start(l.toSocketAddress());
       if (link != null) {
         // The controller may start after the edge, or restart: the link registers in the
         // background, retrying with backoff, and registers again whenever it loses the controller,
@@ -228,6 +277,15 @@ public final class EdgeServerMain implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    System.exit(FlagDefaults.install(new CommandLine(new EdgeServerMain()), args).execute(args));
+    CommandLine cmd = new CommandLine(new EdgeServerMain());
+    cmd.setExecutionExceptionHandler(
+        (e, c, pr) -> {
+          if (!(e instanceof IllegalArgumentException)) {
+            throw e;
+          }
+          c.getErr().println("edge-server: " + e.getMessage()); // a usage error: no stack trace
+          return 2;
+        });
+    System.exit(FlagDefaults.install(cmd, args).execute(args));
   }
 }

@@ -1,6 +1,7 @@
 package io.splitinfer.edge;
 
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.splitinfer.model.engine.ModelConfig;
@@ -36,13 +37,21 @@ final class EdgeSession implements StreamObserver<UeMessage> {
   private final SplitSwitcher switcher;
   private final SessionState state;
   private final ReentrantLock lock = new ReentrantLock();
+  private final String client;
+  private final long started = System.nanoTime();
 
-  private volatile long lastActivity = System.nanoTime();
+  private volatile long lastActivity = started;
+  private volatile boolean opened;
   private boolean ended;
   private boolean registered;
 
-  EdgeSession(SplitInferenceService service, ServerCallStreamObserver<EdgeMessage> out) {
+  /**
+   * @param client who the stream counts against ({@link ClientKey})
+   */
+  EdgeSession(
+      SplitInferenceService service, ServerCallStreamObserver<EdgeMessage> out, String client) {
     this.service = service;
+    this.client = client;
     this.out = new Outbound(out);
     this.mc = service.engine().config();
     this.checks = service.checks();
@@ -64,6 +73,18 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     return lastActivity;
   }
 
+  String client() {
+    return client;
+  }
+
+  long startedNanos() {
+    return started;
+  }
+
+  boolean opened() {
+    return opened;
+  }
+
   @Override
   public void onNext(UeMessage msg) {
     lock.lock();
@@ -71,7 +92,9 @@ final class EdgeSession implements StreamObserver<UeMessage> {
       if (ended) {
         return;
       }
-      lastActivity = System.nanoTime();
+      if (!msg.hasPilot()) {
+        lastActivity = System.nanoTime(); // pilots alone do not keep a session alive
+      }
       checks.message(msg);
       if (!state.isOpen()) {
         if (!msg.hasOpen()) {
@@ -188,6 +211,24 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     }
   }
 
+  /** The stream sent no {@code open} within {@code deadline}: end it with DEADLINE_EXCEEDED. */
+  void expireUnopened(Duration deadline) {
+    if (!lock.tryLock()) {
+      return;
+    }
+    try {
+      if (!ended && !opened) {
+        service.metrics().rejected("open_deadline");
+        terminate(
+            Status.DEADLINE_EXCEEDED.withDescription(
+                "no `open` within " + deadline.toMillis() + " ms of the stream's start"),
+            "expired");
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Ends the stream with {@code status} (OK completes it after what is queued) and frees it. */
   void terminate(Status status, String how) {
     lock.lock();
@@ -216,6 +257,7 @@ final class EdgeSession implements StreamObserver<UeMessage> {
   }
 
   private void release(String how) {
+    service.table().removeStream(this);
     if (registered) {
       service.table().unregister(this);
       registered = false;
@@ -239,6 +281,12 @@ final class EdgeSession implements StreamObserver<UeMessage> {
 
   private void open(SessionOpen o) {
     Sampler sampler = checks.open(o);
+    try {
+      service.authz().requireUe(o.getUeId());
+    } catch (StatusRuntimeException e) {
+      throw new SessionException(
+          e.getStatus().getCode(), "other_ue", e.getStatus().getDescription());
+    }
     state.id = o.getSessionId();
     SessionTable.Registration r = service.table().register(this);
     if (r != SessionTable.Registration.OK) {
@@ -250,12 +298,23 @@ final class EdgeSession implements StreamObserver<UeMessage> {
             "max_sessions",
             "edge is at its session limit (" + service.config().maxSessions() + ")");
       }
+      if (r == SessionTable.Registration.CLIENT_FULL) {
+        throw new SessionException(
+            Status.Code.RESOURCE_EXHAUSTED,
+            "client_sessions",
+            "client "
+                + client
+                + " holds its quota of "
+                + service.table().limits().sessionsPerClient()
+                + " sessions");
+      }
       throw new SessionException(
           Status.Code.ALREADY_EXISTS,
           "duplicate_session",
           "session '" + wanted + "' is already live");
     }
     registered = true;
+    opened = true;
     state.sampler = sampler;
     state.ueId = o.getUeId();
     state.mode = o.getMode();
@@ -290,7 +349,14 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     int tokens = x.length / mc.hiddenSize();
     state.reserveFor(state.nextPosition + tokens, mc.numLayers() - state.split);
     service.metrics().hiddenBytes(h.getTensor().getData().size());
-    EdgeMessage reply = service.steps().run(state, h, x);
+    EdgeMessage reply;
+    if (tokens > 1) {
+      try (PrefillGate.Permit p = service.prefills().enter(client)) {
+        reply = service.steps().run(state, h, x);
+      }
+    } else {
+      reply = service.steps().run(state, h, x);
+    }
     state.syncHeld();
     if (reply == null) {
       return;

@@ -2,6 +2,12 @@ package io.splitinfer.edge;
 
 import io.grpc.Status;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executors;
@@ -12,14 +18,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The edge's live sessions: the id registry, the session limit, the KV budget and the idle reaper.
- * The budget counts <em>reserved</em> KV bytes, the logical size positions x layers x (2 x kvHeads
- * x headDim x 4 B) that admission is decided on, and separately the bytes the caches actually hold
- * ({@code KvCache.bytes()}, gauge {@code edge_kv_held_bytes}); with {@code ArrayKvCache}, which
- * grows by doubling from 16 positions, held is at most 2x reserved plus 16 positions per layer and
- * session. It owns no session state and never touches a cache or a stream: sessions reserve and
- * return bytes through it, and the reaper only asks them to {@link EdgeSession#expire}. The reaper
- * catches, logs and counts ({@code edge_reaper_failures_total}) every failure, so it cannot die.
+ * The edge's live sessions: the id registry, the session limit, the per-client quotas of sessions
+ * and streams ({@link ClientLimits}), the KV budget and the reaper of idle sessions and of streams
+ * that never sent {@code open}. The budget counts <em>reserved</em> KV bytes, the logical size
+ * positions x layers x (2 x kvHeads x headDim x 4 B) that admission is decided on, and separately
+ * the bytes the caches actually hold ({@code KvCache.bytes()}, gauge {@code edge_kv_held_bytes});
+ * with {@code ArrayKvCache}, which grows by doubling from 16 positions, held is at most 2x reserved
+ * plus 16 positions per layer and session. It owns no session state and never touches a cache or a
+ * stream: sessions reserve and return bytes through it, and the reaper only asks them to {@link
+ * EdgeSession#expire}. The reaper catches, logs and counts ({@code edge_reaper_failures_total})
+ * every failure, so it cannot die.
  */
 final class SessionTable implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SessionTable.class);
@@ -28,18 +36,29 @@ final class SessionTable implements AutoCloseable {
   enum Registration {
     OK,
     FULL,
+    CLIENT_FULL,
     DUPLICATE
   }
 
   private final EdgeConfig config;
+  private final ClientLimits limits;
   private final EdgeMetrics metrics;
   private final ConcurrentMap<String, EdgeSession> sessions = new ConcurrentHashMap<>();
+  // every live stream, opened or not (guarded by this): the open deadline and the stream quota
+  private final Set<EdgeSession> streams = new HashSet<>();
+  private final Map<String, Integer> streamsByClient = new HashMap<>();
+  private final Map<String, Integer> sessionsByClient = new HashMap<>();
   private final AtomicLong kvReserved = new AtomicLong();
   private final AtomicLong kvHeld = new AtomicLong();
   private final ScheduledExecutorService reaper;
 
   SessionTable(EdgeConfig config, EdgeMetrics metrics) {
+    this(config, ClientLimits.defaults(), metrics);
+  }
+
+  SessionTable(EdgeConfig config, ClientLimits limits, EdgeMetrics metrics) {
     this.config = config;
+    this.limits = limits;
     this.metrics = metrics;
     metrics.bindGauges(sessions::size, kvReserved::get, kvHeld::get);
     this.reaper =
@@ -49,7 +68,11 @@ final class SessionTable implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    long period = Math.max(50, Math.min(1000, config.idleTtl().toMillis() / 4));
+    long period =
+        Math.max(
+            50,
+            Math.min(
+                1000, Math.min(config.idleTtl().toMillis(), limits.openDeadline().toMillis()) / 4));
     reaper.scheduleAtFixedRate(
         guarded("idle reaper", this::reapIdle, metrics), period, period, TimeUnit.MILLISECONDS);
   }
@@ -69,7 +92,33 @@ final class SessionTable implements AutoCloseable {
     };
   }
 
-  /** Adds a live session unless the id is taken or the session limit is reached. */
+  /** Admits a new stream of {@code s.client()} unless the client holds its stream quota. */
+  synchronized boolean addStream(EdgeSession s) {
+    int n = streamsByClient.getOrDefault(s.client(), 0);
+    if (n >= limits.streamsPerClient()) {
+      return false;
+    }
+    streamsByClient.put(s.client(), n + 1);
+    streams.add(s);
+    return true;
+  }
+
+  /** Forgets a stream admitted by {@link #addStream} (idempotent). */
+  synchronized void removeStream(EdgeSession s) {
+    if (streams.remove(s)) {
+      streamsByClient.computeIfPresent(s.client(), (k, n) -> n > 1 ? n - 1 : null);
+    }
+  }
+
+  /** Live streams, opened or not. */
+  synchronized int streams() {
+    return streams.size();
+  }
+
+  /**
+   * Adds a live session unless the id is taken, the session limit is reached or its client holds
+   * its session quota.
+   */
   synchronized Registration register(EdgeSession s) {
     if (sessions.containsKey(s.id())) {
       return Registration.DUPLICATE;
@@ -77,12 +126,23 @@ final class SessionTable implements AutoCloseable {
     if (sessions.size() >= config.maxSessions()) {
       return Registration.FULL;
     }
+    int n = sessionsByClient.getOrDefault(s.client(), 0);
+    if (n >= limits.sessionsPerClient()) {
+      return Registration.CLIENT_FULL;
+    }
+    sessionsByClient.put(s.client(), n + 1);
     sessions.put(s.id(), s);
     return Registration.OK;
   }
 
-  void unregister(EdgeSession s) {
-    sessions.remove(s.id(), s);
+  synchronized void unregister(EdgeSession s) {
+    if (sessions.remove(s.id(), s)) {
+      sessionsByClient.computeIfPresent(s.client(), (k, n) -> n > 1 ? n - 1 : null);
+    }
+  }
+
+  ClientLimits limits() {
+    return limits;
   }
 
   int size() {
@@ -124,11 +184,27 @@ final class SessionTable implements AutoCloseable {
         s.expire(ttl);
       }
     }
+    List<EdgeSession> unopened = new ArrayList<>();
+    synchronized (this) {
+      for (EdgeSession s : streams) {
+        if (!s.opened() && now - s.startedNanos() > limits.openDeadline().toNanos()) {
+          unopened.add(s);
+        }
+      }
+    }
+    for (EdgeSession s : unopened) {
+      s.expireUnopened(limits.openDeadline());
+    }
   }
 
   /** Ends every live session with {@code status}. */
   void endAll(Status status) {
-    for (EdgeSession s : sessions.values()) {
+    List<EdgeSession> all;
+    synchronized (this) {
+      all = new ArrayList<>(streams);
+    }
+    all.addAll(sessions.values());
+    for (EdgeSession s : all) {
       s.terminate(status, "shutdown");
     }
   }

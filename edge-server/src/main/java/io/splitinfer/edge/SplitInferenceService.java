@@ -1,8 +1,11 @@
 package io.splitinfer.edge;
 
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.splitinfer.core.security.Authz;
+import io.splitinfer.core.security.Role;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.ModelConfig;
 import io.splitinfer.proto.v1.ChannelEstimate;
@@ -43,10 +46,24 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
   private final InputChecks checks;
   private final StepRunner steps;
   private final DecodeBatcher batcher;
+  private final Authz authz;
+  private final PrefillGate prefills;
   private volatile PilotHandler pilotHandler = PilotHandler.NONE;
 
+  /** Default client limits, no authorisation (tests and embedding). */
   public SplitInferenceService(EdgeModel model, EdgeConfig config, EdgeMetrics metrics) {
+    this(model, config, ClientLimits.defaults(), Authz.off(), metrics);
+  }
+
+  /**
+   * @param limits per-client quotas and the open deadline
+   * @param authz who may open sessions: with enforcement on, a UE only under its own {@code ue_id}
+   *     (its identity's name, or the identity channel-sim forwarded)
+   */
+  public SplitInferenceService(
+      EdgeModel model, EdgeConfig config, ClientLimits limits, Authz authz, EdgeMetrics metrics) {
     this.model = model;
+    this.authz = authz;
     this.config = config;
     this.metrics = metrics;
     ModelConfig mc = model.engine().config();
@@ -73,7 +90,8 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
             .build();
     this.maxMessageBytes = maxInboundMessageBytes(mc, config.maxChunkTokens());
     this.checks = new InputChecks(mc, modelInfo, config, maxMessageBytes);
-    this.table = new SessionTable(config, metrics);
+    this.table = new SessionTable(config, limits, metrics);
+    this.prefills = new PrefillGate(limits.prefillSlots(), metrics);
     this.batcher =
         config.batchDecode()
             ? new DecodeBatcher(model.engine(), config.batchWindow(), 64, metrics).start()
@@ -148,6 +166,19 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
     return model.engine();
   }
 
+  Authz authz() {
+    return authz;
+  }
+
+  PrefillGate prefills() {
+    return prefills;
+  }
+
+  /** Live Session streams, opened or not. */
+  public int liveStreams() {
+    return table.streams();
+  }
+
   @Override
   public void getModelInfo(GetModelInfoRequest request, StreamObserver<ModelInfo> out) {
     out.onNext(modelInfo);
@@ -158,10 +189,46 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
   public StreamObserver<UeMessage> session(StreamObserver<EdgeMessage> responseObserver) {
     ServerCallStreamObserver<EdgeMessage> out =
         (ServerCallStreamObserver<EdgeMessage>) responseObserver;
-    EdgeSession s = new EdgeSession(this, out);
+    try {
+      authz.require(Role.UE, Role.OPERATOR);
+    } catch (StatusRuntimeException e) {
+      metrics.rejected(
+          e.getStatus().getCode() == Status.Code.UNAUTHENTICATED
+              ? "unauthenticated"
+              : "permission_denied");
+      out.onError(e);
+      return DISCARD;
+    }
+    EdgeSession s = new EdgeSession(this, out, ClientKey.current());
+    if (!table.addStream(s)) {
+      metrics.rejected("client_streams");
+      out.onError(
+          Status.RESOURCE_EXHAUSTED
+              .withDescription(
+                  "client "
+                      + s.client()
+                      + " holds its quota of "
+                      + table.limits().streamsPerClient()
+                      + " Session streams")
+              .asRuntimeException());
+      return DISCARD;
+    }
     out.setOnCancelHandler(s::cancelled);
     return s;
   }
+
+  /** Swallows the messages of a stream refused at its start. */
+  private static final StreamObserver<UeMessage> DISCARD =
+      new StreamObserver<>() {
+        @Override
+        public void onNext(UeMessage value) {}
+
+        @Override
+        public void onError(Throwable t) {}
+
+        @Override
+        public void onCompleted() {}
+      };
 
   /** Ends every live session with UNAVAILABLE (server shutting down). */
   void endAll() {

@@ -65,7 +65,7 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    ManagedChannel edge = UeClientMain.channel(common.edge);
+    ManagedChannel edge = UeClientMain.channel(common.edge, common.tls);
     try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
       UeClient client = new UeClient(edge, m.ueModel());
       ModelInfo info = client.modelInfo();

@@ -108,8 +108,9 @@ final class EvalPplCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(
           spec.commandLine(), "--follow-controller requires --controller HOST:PORT");
     }
-    ManagedChannel edge = UeClientMain.channel(common.edge);
-    ManagedChannel ctl = followController ? UeClientMain.channel(decisions.controller) : null;
+    ManagedChannel edge = UeClientMain.channel(common.edge, common.tls);
+    ManagedChannel ctl =
+        followController ? UeClientMain.channel(decisions.controller, common.tls) : null;
     try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
       UeClient client = new UeClient(edge, m.ueModel());
       ModelInfo info = client.modelInfo();

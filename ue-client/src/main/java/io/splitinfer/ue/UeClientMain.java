@@ -5,6 +5,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.splitinfer.core.channel.PilotSequence;
 import io.splitinfer.core.cli.FlagDefaults;
 import io.splitinfer.core.cli.HostPort;
+import io.splitinfer.core.security.TlsFlags;
 import io.splitinfer.model.ppl.Perplexity;
 import io.splitinfer.proto.TensorCodec;
 import io.splitinfer.proto.v1.DType;
@@ -67,15 +68,23 @@ public final class UeClientMain implements Callable<Integer> {
         defaultValue = "f32")
     String wireDtype;
 
-    @Option(names = "--ue-id", description = "UE identity (default: a random id).")
+    @Option(
+        names = "--ue-id",
+        description = "UE identity (default: the CN of --tls-cert, else a random id).")
     String ueId;
+
+    @Mixin TlsFlags tls;
 
     DType dtype() {
       return parseDtype(wireDtype);
     }
 
     String ueId() {
-      return ueId != null ? ueId : "ue-" + UUID.randomUUID().toString().substring(0, 8);
+      if (ueId != null) {
+        return ueId;
+      }
+      return tls.certificateName()
+          .orElseGet(() -> "ue-" + UUID.randomUUID().toString().substring(0, 8));
     }
   }
 
@@ -111,10 +120,11 @@ public final class UeClientMain implements Callable<Integer> {
     };
   }
 
-  static ManagedChannel channel(String hostPort) {
+  /** A channel to the edge, channel-sim or controller with the TLS and token of {@code tls}. */
+  static ManagedChannel channel(String hostPort, TlsFlags tls) {
     HostPort a = HostPort.parse(hostPort, "address");
-    return NettyChannelBuilder.forAddress(a.host(), a.port())
-        .usePlaintext()
+    return NettyChannelBuilder.forAddress(
+            a.host(), a.port(), tls.channelCredentials(a.host(), false))
         .directExecutor()
         .maxInboundMessageSize(256 << 20)
         .build();
@@ -195,8 +205,9 @@ public final class UeClientMain implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-      ManagedChannel edge = channel(common.edge);
-      ManagedChannel ctl = decisions.controller == null ? null : channel(decisions.controller);
+      ManagedChannel edge = channel(common.edge, common.tls);
+      ManagedChannel ctl =
+          decisions.controller == null ? null : channel(decisions.controller, common.tls);
       try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
         UeClient client = new UeClient(edge, m.ueModel(), pilots(pilotLength));
         ModelInfo info = client.modelInfo();

@@ -1,9 +1,11 @@
 package io.splitinfer.controller.cli;
 
+import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
+import io.splitinfer.core.cli.HostPort;
+import io.splitinfer.core.security.TlsFlags;
 import io.splitinfer.proto.v1.ChannelReport;
 import io.splitinfer.proto.v1.ChannelReportSource;
 import io.splitinfer.proto.v1.GetFloorRequest;
@@ -17,6 +19,7 @@ import io.splitinfer.proto.v1.WatchSplitRequest;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code controller cli ...}: the operator client. */
@@ -52,12 +55,16 @@ final class OperatorCli implements Callable<Integer> {
         defaultValue = "localhost:50053")
     String target;
 
+    @Mixin TlsFlags tls;
+
     abstract void run(SplitControllerGrpc.SplitControllerBlockingStub stub);
 
     ManagedChannel open() {
       return target.startsWith(IN_PROCESS)
           ? InProcessChannelBuilder.forName(target.substring(IN_PROCESS.length())).build()
-          : ManagedChannelBuilder.forTarget(target).usePlaintext().build();
+          : Grpc.newChannelBuilder(
+                  target, tls.channelCredentials(HostPort.parse(target, "--target").host(), false))
+              .build();
     }
 
     @Override
@@ -133,7 +140,10 @@ final class OperatorCli implements Callable<Integer> {
     @Option(names = "--set", description = "ppo, fixed, random, oracle", defaultValue = "")
     String set;
 
-    @Option(names = "--checkpoint", defaultValue = "")
+    @Option(
+        names = "--checkpoint",
+        defaultValue = "",
+        description = "NAME of a checkpoint the controller was started with (--checkpoint-named)")
     String checkpoint;
 
     @Override

@@ -1,5 +1,6 @@
 package io.splitinfer.controller.cli;
 
+import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.splitinfer.controller.service.ChannelFusion;
@@ -7,6 +8,7 @@ import io.splitinfer.controller.service.ChannelSource;
 import io.splitinfer.controller.service.ControllerServer;
 import io.splitinfer.controller.service.Hysteresis;
 import io.splitinfer.controller.service.PolicyFactory;
+import io.splitinfer.controller.service.RegistrationLimits;
 import io.splitinfer.controller.service.SplitControllerService;
 import io.splitinfer.controller.service.SplitPolicy;
 import io.splitinfer.controller.store.ControllerJournal;
@@ -14,10 +16,12 @@ import io.splitinfer.controller.store.ControllerStore;
 import io.splitinfer.controller.store.StoredPolicy;
 import io.splitinfer.core.cli.HostPort;
 import io.splitinfer.core.metrics.MetricsHttpServer;
+import io.splitinfer.core.security.TlsFlags;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code controller serve}: the SplitController gRPC service. */
@@ -164,6 +168,32 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--seed", description = "seed of the random policy", defaultValue = "1")
   long seed;
 
+  @Option(
+      names = "--checkpoint-named",
+      paramLabel = "NAME=PATH",
+      description =
+          "a checkpoint SetPolicy may choose by NAME (repeatable); callers never give paths")
+  java.util.Map<String, String> namedCheckpoints = new java.util.LinkedHashMap<>();
+
+  @Option(
+      names = "--max-ues",
+      description = "registered UEs at most (more: RESOURCE_EXHAUSTED)",
+      defaultValue = "10000")
+  int maxUes;
+
+  @Option(
+      names = "--ue-ttl-s",
+      description = "forget a UE without activity and watchers for this long",
+      defaultValue = "600")
+  long ueTtlS;
+
+  @Option(
+      names = "--metrics-host",
+      description = "host the metrics/health HTTP port binds (default: the --listen host)")
+  String metricsHost;
+
+  @Mixin TlsFlags tls;
+
   private java.net.InetSocketAddress bindAddress() {
     if (port >= 0) {
       return new java.net.InetSocketAddress(port);
@@ -179,7 +209,17 @@ final class ServeCommand implements Callable<Integer> {
           "--channel-source channel-sim needs --channel-sim HOST:PORT");
     }
     PolicyFactory factory =
-        new PolicyFactory(checkpoint, surrogateFile, fixedSplit, seed, pplTable);
+        new PolicyFactory(
+            checkpoint,
+            surrogateFile,
+            fixedSplit,
+            seed,
+            pplTable,
+            namedCheckpoints,
+            PolicyFactory::loadCheckpoint);
+    java.net.InetSocketAddress bind = bindAddress();
+    String host = port >= 0 ? "0.0.0.0" : bind.getHostString();
+    ServerCredentials creds = tls.serverCredentials(host, false);
     ControllerStore store = db.isBlank() || db.equals("none") ? null : ControllerStore.open(db);
     ControllerStore.Snapshot snapshot =
         store == null ? ControllerStore.Snapshot.EMPTY : store.load();
@@ -202,14 +242,20 @@ final class ServeCommand implements Callable<Integer> {
           ControllerJournal.failSoft(
               store, () -> registry.counter("controller_store_failures_total").increment()));
     }
+    service.secure(tls.authz(registry), new RegistrationLimits(maxUes, Duration.ofSeconds(ueTtlS)));
+    String mHost = metricsHost != null && !metricsHost.isBlank() ? metricsHost : host;
     MetricsHttpServer metrics =
-        metricsPort >= 0 ? new MetricsHttpServer(registry, "0.0.0.0", metricsPort).start() : null;
+        metricsPort >= 0 ? new MetricsHttpServer(registry, mHost, metricsPort).start() : null;
     ControllerServer server =
         new ControllerServer(
                 service,
-                NettyServerBuilder.forAddress(bindAddress()),
+                NettyServerBuilder.forAddress(bind, creds).intercept(tls.interceptor(registry)),
                 Duration.ofMillis(decisionIntervalMs),
-                channelSim)
+                channelSim,
+                channelSim.isBlank()
+                    ? null
+                    : tls.channelCredentials(
+                        HostPort.parse(channelSim, "--channel-sim").host(), false))
             .start();
     Runtime.getRuntime()
         .addShutdownHook(

@@ -99,6 +99,7 @@ public final class LiveExperiment {
         new ArrayList<>(
             List.of(
                 "eval-ppl",
+                "--plaintext",
                 "--edge",
                 "127.0.0.1:" + procs.simPort(),
                 "--corpus",

@@ -49,6 +49,7 @@ public final class LiveProcesses implements AutoCloseable {
     List<String> edgeArgs =
         new ArrayList<>(
             List.of(
+                "--plaintext", // every process of the experiment is on loopback
                 "--listen",
                 "127.0.0.1:" + edgePort,
                 "--metrics-port",
@@ -75,6 +76,7 @@ public final class LiveProcesses implements AutoCloseable {
                 SERVER_JVM,
                 List.of(
                     "serve",
+                    "--plaintext",
                     "--listen",
                     "127.0.0.1:" + simPort,
                     "--edge",
@@ -119,6 +121,7 @@ public final class LiveProcesses implements AutoCloseable {
         new ArrayList<>(
             List.of(
                 "serve",
+                "--plaintext",
                 "--listen",
                 "127.0.0.1:" + port,
                 "--metrics-port",

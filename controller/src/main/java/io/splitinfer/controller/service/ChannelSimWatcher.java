@@ -1,7 +1,8 @@
 package io.splitinfer.controller.service;
 
+import io.grpc.ChannelCredentials;
+import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.splitinfer.core.channel.ChannelState;
 import io.splitinfer.proto.v1.ChannelControlGrpc;
@@ -26,8 +27,16 @@ final class ChannelSimWatcher implements AutoCloseable {
   private volatile boolean closed;
   private double lastSigma;
 
-  ChannelSimWatcher(String target, SplitControllerService service, ScheduledExecutorService s) {
-    this.channel = ManagedChannelBuilder.forTarget(target).usePlaintext().build();
+  /**
+   * @param credentials of the link to channel-sim (core's {@code TlsCredentials.client}; the
+   *     controller's certificate or token must carry a role channel-sim lets read its state)
+   */
+  ChannelSimWatcher(
+      String target,
+      ChannelCredentials credentials,
+      SplitControllerService service,
+      ScheduledExecutorService s) {
+    this.channel = Grpc.newChannelBuilder(target, credentials).build();
     this.service = service;
     this.scheduler = s;
   }

@@ -1,5 +1,7 @@
 package io.splitinfer.controller.service;
 
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -21,6 +23,7 @@ public final class ControllerServer implements AutoCloseable {
   private final ServerBuilder<?> builder;
   private final Duration cadence;
   private final String channelSim;
+  private final ChannelCredentials channelSimCredentials;
   private final HealthStatusManager health = new HealthStatusManager();
   private ScheduledExecutorService scheduler;
   private ChannelSimWatcher watcher;
@@ -36,10 +39,24 @@ public final class ControllerServer implements AutoCloseable {
       ServerBuilder<?> builder,
       Duration cadence,
       String channelSim) {
+    this(service, builder, cadence, channelSim, InsecureChannelCredentials.create());
+  }
+
+  /**
+   * @param builder a server builder bound to the port with its credentials and interceptors
+   * @param channelSimCredentials credentials of the watch link to channel-sim
+   */
+  public ControllerServer(
+      SplitControllerService service,
+      ServerBuilder<?> builder,
+      Duration cadence,
+      String channelSim,
+      ChannelCredentials channelSimCredentials) {
     this.service = service;
     this.builder = builder;
     this.cadence = cadence;
     this.channelSim = channelSim;
+    this.channelSimCredentials = channelSimCredentials;
   }
 
   public ControllerServer start() throws IOException {
@@ -58,7 +75,7 @@ public final class ControllerServer implements AutoCloseable {
           service::decisionTick, cadence.toMillis(), cadence.toMillis(), TimeUnit.MILLISECONDS);
     }
     if (channelSim != null && !channelSim.isBlank()) {
-      watcher = new ChannelSimWatcher(channelSim, service, scheduler);
+      watcher = new ChannelSimWatcher(channelSim, channelSimCredentials, service, scheduler);
       watcher.start();
     }
     return this;

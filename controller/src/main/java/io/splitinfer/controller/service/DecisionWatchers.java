@@ -35,6 +35,15 @@ final class DecisionWatchers {
     }
   }
 
+  /** Whether UE {@code ueId} has a live watch stream of its own. */
+  boolean watched(String ueId) {
+    List<DecisionWatcher> l = byUe.get(ueId);
+    if (l != null && l.isEmpty()) {
+      byUe.remove(ueId); // every watcher cancelled: forget the key too
+    }
+    return l != null && !l.isEmpty();
+  }
+
   /** Sends {@code d} to the watchers of its UE and of its edge. */
   void publish(String ueId, String edgeId, SplitDecision d) {
     publish(byUe.get(ueId), d);

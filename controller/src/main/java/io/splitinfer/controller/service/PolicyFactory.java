@@ -10,11 +10,18 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.regex.Pattern;
 
 /**
  * Builds live policies by name. Checkpoints and the surrogate are read from files when given,
  * otherwise from the defaults shipped in the controller jar ({@value #DEFAULT_POLICY}, {@value
- * #DEFAULT_SURROGATE}).
+ * #DEFAULT_SURROGATE}). A remote caller ({@code SetPolicy}) chooses only by name ({@link
+ * #forRequest}): the policy kind, and a checkpoint among those named at startup ({@code
+ * --checkpoint-named NAME=PATH}); it never gives a path, so the controller reads no file a caller
+ * chose.
  */
 public final class PolicyFactory {
   public static final String DEFAULT_POLICY = "/io/splitinfer/controller/default-policy.json";
@@ -28,6 +35,8 @@ public final class PolicyFactory {
   private final int fixedSplit;
   private final long seed;
   private final String pplTablePath;
+  private final Map<String, String> named;
+  private final Function<String, PpoCheckpoint> loader;
 
   /**
    * @param defaultCheckpoint PPO checkpoint file used when a request names none ("" = the jar's)
@@ -36,24 +45,101 @@ public final class PolicyFactory {
    * @param seed seed of the random policy
    */
   public PolicyFactory(String defaultCheckpoint, String surrogatePath, int fixedSplit, long seed) {
-    this(defaultCheckpoint, surrogatePath, fixedSplit, seed, "");
+    this(
+        defaultCheckpoint,
+        surrogatePath,
+        fixedSplit,
+        seed,
+        "",
+        Map.of(),
+        PolicyFactory::loadCheckpoint);
   }
 
-  /**
-   * @param pplTablePath measured PPL table (records CSV) of the oracle-table policy ("" = the
-   *     jar's, {@value #DEFAULT_PPL_TABLE}: docs/records-default-model.csv)
-   */
+  /** With the oracle-table policy's measured PPL table at {@code pplTablePath}. */
   public PolicyFactory(
       String defaultCheckpoint,
       String surrogatePath,
       int fixedSplit,
       long seed,
       String pplTablePath) {
+    this(
+        defaultCheckpoint,
+        surrogatePath,
+        fixedSplit,
+        seed,
+        pplTablePath,
+        Map.of(),
+        PolicyFactory::loadCheckpoint);
+  }
+
+  /** With checkpoints a remote caller may choose by name, read through {@code loader}. */
+  public PolicyFactory(
+      String defaultCheckpoint,
+      String surrogatePath,
+      int fixedSplit,
+      long seed,
+      Map<String, String> named,
+      Function<String, PpoCheckpoint> loader) {
+    this(defaultCheckpoint, surrogatePath, fixedSplit, seed, "", named, loader);
+  }
+
+  /**
+   * @param pplTablePath measured PPL table (records CSV) of the oracle-table policy ("" = the
+   *     jar's, {@value #DEFAULT_PPL_TABLE}: docs/records-default-model.csv)
+   * @param named checkpoints a remote caller may choose, name to file path (fixed at startup)
+   * @param loader reads a checkpoint by path ("" = the jar's); tests pass one that records reads
+   */
+  public PolicyFactory(
+      String defaultCheckpoint,
+      String surrogatePath,
+      int fixedSplit,
+      long seed,
+      String pplTablePath,
+      Map<String, String> named,
+      Function<String, PpoCheckpoint> loader) {
     this.pplTablePath = pplTablePath == null ? "" : pplTablePath;
     this.defaultCheckpoint = defaultCheckpoint == null ? "" : defaultCheckpoint;
     this.surrogatePath = surrogatePath == null ? "" : surrogatePath;
     this.fixedSplit = fixedSplit;
     this.seed = seed;
+    this.named = Map.copyOf(named);
+    this.loader = loader;
+    for (String n : this.named.keySet()) {
+      if (!NAME.matcher(n).matches()) {
+        throw new IllegalArgumentException(
+            "checkpoint name '" + n + "' must match " + NAME.pattern());
+      }
+    }
+  }
+
+  /** A checkpoint name: letters, digits, '.', '_', '-'; no path separators. */
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+
+  /** Names of the checkpoints a caller may choose (sorted). */
+  public List<String> checkpointNames() {
+    return new TreeSet<>(named.keySet()).stream().toList();
+  }
+
+  /**
+   * A policy for a remote request: {@code checkpointName} empty (the startup checkpoint) or one of
+   * {@link #checkpointNames()}. Anything else, a path above all, is refused before any file is
+   * touched.
+   *
+   * @throws IllegalArgumentException unknown policy or checkpoint name
+   */
+  public SplitPolicy forRequest(String policy, String checkpointName) {
+    String c = checkpointName == null ? "" : checkpointName.strip();
+    if (c.isEmpty()) {
+      return create(policy, "");
+    }
+    String path = NAME.matcher(c).matches() ? named.get(c) : null;
+    if (path == null) {
+      throw new IllegalArgumentException(
+          "checkpoint must be the name of one the controller was started with"
+              + " (--checkpoint-named NAME=PATH), not a path; available "
+              + checkpointNames());
+    }
+    return create(policy, path);
   }
 
   /**
@@ -71,10 +157,10 @@ public final class PolicyFactory {
       case "random":
         return Policies.random(seed);
       case "ppo":
-        return Policies.ppo(loadCheckpoint(cp), cp.isEmpty() ? "classpath:" + DEFAULT_POLICY : cp);
+        return Policies.ppo(loader.apply(cp), cp.isEmpty() ? "classpath:" + DEFAULT_POLICY : cp);
       case "oracle":
         {
-          PpoCheckpoint c = loadCheckpoint(cp);
+          PpoCheckpoint c = loader.apply(cp);
           SurrogateReward s = loadSurrogate(surrogatePath);
           return Policies.oracle(
               s,

@@ -1,11 +1,15 @@
 package io.splitinfer.controller.service;
 
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.splitinfer.controller.store.ControllerJournal;
 import io.splitinfer.controller.store.ControllerStore;
 import io.splitinfer.core.channel.ChannelState;
+import io.splitinfer.core.security.Authz;
+import io.splitinfer.core.security.Identity;
+import io.splitinfer.core.security.Role;
 import io.splitinfer.proto.v1.ChannelReport;
 import io.splitinfer.proto.v1.ChannelReportSource;
 import io.splitinfer.proto.v1.DecisionReason;
@@ -86,6 +90,8 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   private SplitPolicy policy;
   private ControllerJournal journal = ControllerJournal.NONE;
   private long lastEpoch; // newest epoch committed for any UE (restored ones included)
+  private Authz authz = Authz.off();
+  private RegistrationLimits limits = RegistrationLimits.defaults();
   private ChannelState declaredForAll;
   private ChannelState truth;
 
@@ -102,6 +108,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     long lastChangeMs = Long.MIN_VALUE / 2;
     PrivacyFloor.Floor ownFloor = PrivacyFloor.Floor.NONE;
     int wanted = -1; // the policy's proposal before the privacy floor, for the commit's reason
+    long lastSeenMs;
   }
 
   /** Acts on receiver estimates with the default fusion settings. */
@@ -172,6 +179,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
       u.decision = st.decision();
       u.pinned = st.decision().getPinned();
       u.lastChangeMs = st.decision().getDecidedAtUnixMs();
+      u.lastSeenMs = clock.millis(); // the registration TTL starts again at the restart
       lastEpoch = Math.max(lastEpoch, st.decision().getEpoch());
       ues.put(u.reg.getUeId(), u);
     }
@@ -182,10 +190,54 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     log.info("restored {} UEs and {} edges", ues.size(), edges.size());
   }
 
+  /**
+   * Who may call what ({@code authz}: enforcing when the server authenticates callers) and the
+   * bounds of the UE registry. Call before the server starts. Roles: OPERATOR pins, unpins, sets
+   * the policy and may act for any UE; a UE acts only on its own {@code ue_id} (register, get,
+   * watch, report); EDGE registers edges, watches by edge and sends pilot reports; CHANNEL_SIM
+   * sends ground truth. Refusals are UNAUTHENTICATED / PERMISSION_DENIED, counted in {@code
+   * auth_refusals}, and change nothing.
+   */
+  public synchronized SplitControllerService secure(Authz authz, RegistrationLimits limits) {
+    this.authz = authz;
+    this.limits = limits;
+    return this;
+  }
+
+  /** Registered UEs (tests and tools). */
+  public synchronized int registeredUes() {
+    return ues.size();
+  }
+
+  /** Runs {@code check}; on a refusal sends it to {@code out} and returns false. */
+  private static boolean allowed(StreamObserver<?> out, Runnable check) {
+    try {
+      check.run();
+      return true;
+    } catch (StatusRuntimeException e) {
+      out.onError(e);
+      return false;
+    }
+  }
+
+  /** A UE acting on itself, an operator, or a service role among {@code services}. */
+  private void requireUeOr(String ueId, Role... services) {
+    Identity id = Identity.current();
+    for (Role r : services) {
+      if (id.has(r)) {
+        return;
+      }
+    }
+    authz.requireUe(ueId);
+  }
+
   // ---- registration ----
 
   @Override
   public void registerUe(UeRegistration req, StreamObserver<Registered> out) {
+    if (!allowed(out, () -> authz.requireUe(req.getUeId()))) {
+      return;
+    }
     if (req.getUeId().isBlank() || req.getNumLayers() < 1) {
       out.onError(
           Status.INVALID_ARGUMENT
@@ -245,6 +297,18 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     synchronized (this) {
       Ue u = ues.get(req.getUeId());
       boolean fresh = u == null;
+      if (fresh && ues.size() >= limits.maxUes()) {
+        expireIdle();
+      }
+      if (fresh && ues.size() >= limits.maxUes()) {
+        metrics.counter("controller_registrations_refused_total", "reason", "cap").increment();
+        out.onError(
+            Status.RESOURCE_EXHAUSTED
+                .withDescription(
+                    "the controller holds its cap of " + limits.maxUes() + " registered UEs")
+                .asException());
+        return;
+      }
       if (fresh) {
         u = new Ue();
         ues.put(req.getUeId(), u);
@@ -254,6 +318,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         }
       }
       u.reg = req;
+      u.lastSeenMs = clock.millis();
       u.minSplit = min;
       u.maxSplit = max;
       u.ownFloor = own;
@@ -281,6 +346,9 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   @Override
   public void registerEdge(EdgeRegistration req, StreamObserver<Registered> out) {
+    if (!allowed(out, () -> authz.require(Role.EDGE, Role.OPERATOR))) {
+      return;
+    }
     if (req.getEdgeId().isBlank()) {
       out.onError(Status.INVALID_ARGUMENT.withDescription("edge_id is required").asException());
       return;
@@ -297,9 +365,15 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   @Override
   public void getSplit(GetSplitRequest req, StreamObserver<SplitDecision> out) {
+    if (!allowed(out, () -> requireUeOr(req.getUeId(), Role.EDGE, Role.CONTROLLER))) {
+      return;
+    }
     SplitDecision d;
     synchronized (this) {
       Ue u = ues.get(req.getUeId());
+      if (u != null) {
+        u.lastSeenMs = clock.millis();
+      }
       d = u == null ? null : u.decision;
     }
     if (d == null) {
@@ -313,6 +387,17 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   @Override
   public void watchSplit(WatchSplitRequest req, StreamObserver<SplitDecision> out) {
     boolean byUe = !req.getUeId().isBlank();
+    if (!allowed(
+        out,
+        () -> {
+          if (byUe) {
+            requireUeOr(req.getUeId(), Role.EDGE, Role.CONTROLLER);
+          } else {
+            authz.require(Role.EDGE, Role.OPERATOR, Role.CONTROLLER);
+          }
+        })) {
+      return;
+    }
     if (!byUe && req.getEdgeId().isBlank()) {
       out.onError(
           Status.INVALID_ARGUMENT.withDescription("ue_id or edge_id is required").asException());
@@ -343,6 +428,19 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   @Override
   public void reportChannel(ChannelReport req, StreamObserver<ReportAck> out) {
+    if (!allowed(
+        out,
+        () -> {
+          switch (req.getSource()) {
+            case CHANNEL_REPORT_SOURCE_UE -> authz.requireUe(req.getUeId());
+            case CHANNEL_REPORT_SOURCE_EDGE_PILOT -> authz.require(Role.EDGE, Role.OPERATOR);
+            case CHANNEL_REPORT_SOURCE_CHANNEL_SIM ->
+                authz.require(Role.CHANNEL_SIM, Role.OPERATOR);
+            default -> authz.require(Role.OPERATOR);
+          }
+        })) {
+      return;
+    }
     String bad = ChannelReports.invalid(req);
     if (bad != null) {
       metrics.counter("controller_rejected_reports_total").increment();
@@ -364,6 +462,9 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
       if (!req.getUeId().isBlank() && u == null) {
         out.onError(notFound(req.getUeId()));
         return;
+      }
+      if (u != null) {
+        u.lastSeenMs = clock.millis();
       }
       if (req.getPacketsSeen() > 0) {
         if (used) {
@@ -456,6 +557,9 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   @Override
   public void override(OverrideRequest req, StreamObserver<SplitDecision> out) {
+    if (!allowed(out, () -> authz.require(Role.OPERATOR))) {
+      return;
+    }
     SplitDecision d;
     synchronized (this) {
       Ue u = ues.get(req.getUeId());
@@ -502,9 +606,12 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   @Override
   public void setPolicy(SetPolicyRequest req, StreamObserver<PolicyStatus> out) {
+    if (!allowed(out, () -> authz.require(Role.OPERATOR))) {
+      return;
+    }
     SplitPolicy next;
     try {
-      next = factory.create(req.getPolicy(), req.getCheckpoint());
+      next = factory.forRequest(req.getPolicy(), req.getCheckpoint());
     } catch (IllegalArgumentException e) {
       out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asException());
       return;
@@ -532,6 +639,9 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
 
   @Override
   public void getPolicy(GetPolicyRequest req, StreamObserver<PolicyStatus> out) {
+    if (!allowed(out, () -> authz.require(Role.values()))) {
+      return;
+    }
     out.onNext(status());
     out.onCompleted();
   }
@@ -640,6 +750,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
    * cadence or the other UEs.
    */
   public synchronized void decisionTick() {
+    expireIdle();
     for (Ue u : ues.values()) {
       try {
         evaluate(u);
@@ -647,6 +758,20 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         metrics.counter("controller_decision_failures_total").increment();
         log.warn("decision for UE {} failed", u.reg.getUeId(), e);
       }
+    }
+  }
+
+  /** Forgets UEs idle longer than the registration TTL that nobody watches. */
+  private void expireIdle() {
+    long now = clock.millis();
+    int before = ues.size();
+    ues.values()
+        .removeIf(
+            u ->
+                now - u.lastSeenMs > limits.ttl().toMillis() && !watchers.watched(u.reg.getUeId()));
+    if (ues.size() < before) {
+      metrics.counter("controller_ues_expired_total").increment(before - ues.size());
+      ueGauge.set(ues.size());
     }
   }
 

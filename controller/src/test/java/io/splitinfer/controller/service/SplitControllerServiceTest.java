@@ -266,7 +266,7 @@ class SplitControllerServiceTest {
                         .setPolicy("ppo")
                         .setCheckpoint("/does/not/exist.json")
                         .build()));
-    assertEquals(Status.Code.FAILED_PRECONDITION, e.getStatus().getCode());
+    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
   }
 
   @Test

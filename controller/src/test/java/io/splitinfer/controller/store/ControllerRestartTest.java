@@ -206,6 +206,7 @@ class ControllerRestartTest {
             System.getProperty("java.class.path"),
             "io.splitinfer.controller.ControllerMain",
             "serve",
+            "--plaintext",
             "--listen",
             "127.0.0.1:" + port,
             "--db",

@@ -123,6 +123,27 @@ public final class TlsFlags {
     return null;
   }
 
+  /**
+   * The name (CN) in this process's certificate {@code --tls-cert}, if one is given and readable: a
+   * UE's default {@code ue_id}, so that it matches the identity the servers see.
+   */
+  public java.util.Optional<String> certificateName() {
+    if (cert == null || plaintext) {
+      return java.util.Optional.empty();
+    }
+    try (java.io.InputStream in = Files.newInputStream(cert)) {
+      java.security.cert.Certificate c =
+          java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+      if (c instanceof java.security.cert.X509Certificate x) {
+        Identity id = AuthInterceptor.fromSubject(x.getSubjectX500Principal().getName());
+        return java.util.Optional.ofNullable(id).map(Identity::name);
+      }
+    } catch (IOException | java.security.cert.CertificateException e) {
+      // unreadable: the TLS setup reports it with the file's name
+    }
+    return java.util.Optional.empty();
+  }
+
   /** The tokens of {@code --auth-tokens} (empty without it). */
   public TokenTable tokens() {
     return authTokens == null ? TokenTable.EMPTY : TokenTable.load(authTokens);
