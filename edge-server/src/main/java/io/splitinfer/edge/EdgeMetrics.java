@@ -21,6 +21,7 @@ public final class EdgeMetrics {
   private final Timer decodeTimer;
   private final Timer switchTimer;
   private final DistributionSummary batchSize;
+  private final Counter reaperFailures;
   private final ConcurrentMap<String, Counter> rejected = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, Counter> ended = new ConcurrentHashMap<>();
 
@@ -54,16 +55,38 @@ public final class EdgeMetrics {
         Timer.builder("edge_split_switch_latency")
             .description("Time from SplitSwitch to SplitSwitchAck")
             .register(registry);
+    this.reaperFailures =
+        Counter.builder("edge_reaper_failures")
+            .description("Failed runs of the idle reaper (logged; the reaper keeps running)")
+            .register(registry);
     this.batchSize =
         DistributionSummary.builder("edge_decode_batch_size")
             .description("Decode steps run together per runLayersBatch call")
             .register(registry);
   }
 
-  /** Registers gauges for live sessions and KV bytes. */
-  void bindGauges(Supplier<Number> liveSessions, Supplier<Number> kvBytes) {
+  /** Registers gauges for live sessions, reserved KV bytes and KV bytes the caches hold. */
+  void bindGauges(
+      Supplier<Number> liveSessions, Supplier<Number> kvReserved, Supplier<Number> kvHeld) {
     Gauge.builder("edge_sessions_active", liveSessions).register(registry);
-    Gauge.builder("edge_kv_bytes", kvBytes).baseUnit("bytes").register(registry);
+    Gauge.builder("edge_kv_bytes", kvReserved)
+        .description("KV bytes reserved against the budget (positions x layers, logical)")
+        .baseUnit("bytes")
+        .register(registry);
+    Gauge.builder("edge_kv_held_bytes", kvHeld)
+        .description("KV bytes the session caches actually hold (KvCache.bytes())")
+        .baseUnit("bytes")
+        .register(registry);
+  }
+
+  /** Counts one failed run of a periodic task (the idle reaper). */
+  void reaperFailure() {
+    reaperFailures.increment();
+  }
+
+  /** Failed runs of periodic tasks so far. */
+  public double reaperFailures() {
+    return reaperFailures.count();
   }
 
   void sessionOpened() {

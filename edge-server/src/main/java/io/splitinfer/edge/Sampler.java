@@ -1,5 +1,6 @@
 package io.splitinfer.edge;
 
+import io.splitinfer.model.engine.Logits;
 import io.splitinfer.proto.v1.SamplingParams;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -7,7 +8,8 @@ import java.util.SplittableRandom;
 /**
  * Picks the next token from a row of logits: greedy (temperature 0), or temperature sampling with
  * optional top-k and top-p (nucleus) filters, driven by a seeded generator so the same seed and
- * inputs give the same tokens. Not thread-safe: one per session.
+ * inputs give the same tokens. Greedy and the reported log-probability are {@link Logits}' (one tie
+ * rule for split and monolithic). Not thread-safe: one per session.
  */
 public final class Sampler {
   /** Validated sampling parameters. */
@@ -55,34 +57,8 @@ public final class Sampler {
 
   /** Samples from {@code logits[offset .. offset + vocab)}. */
   public Sample sample(float[] logits, int offset, int vocab) {
-    int id = params.isGreedy() ? argmax(logits, offset, vocab) : draw(logits, offset, vocab);
-    return new Sample(id, (float) logProb(logits, offset, vocab, id));
-  }
-
-  /** Index of the largest logit (the lowest index on ties). */
-  public static int argmax(float[] logits, int offset, int vocab) {
-    int best = 0;
-    float bestValue = logits[offset];
-    for (int i = 1; i < vocab; i++) {
-      if (logits[offset + i] > bestValue) {
-        bestValue = logits[offset + i];
-        best = i;
-      }
-    }
-    return best;
-  }
-
-  /** Natural log-softmax of {@code logits[offset + id]} over the row. */
-  public static double logProb(float[] logits, int offset, int vocab, int id) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (int i = 0; i < vocab; i++) {
-      max = Math.max(max, logits[offset + i]);
-    }
-    double sum = 0;
-    for (int i = 0; i < vocab; i++) {
-      sum += Math.exp(logits[offset + i] - max);
-    }
-    return logits[offset + id] - max - Math.log(sum);
+    int id = params.isGreedy() ? Logits.argmax(logits, offset, vocab) : draw(logits, offset, vocab);
+    return new Sample(id, (float) Logits.logProb(logits, offset, vocab, id));
   }
 
   private int draw(float[] logits, int offset, int vocab) {

@@ -12,20 +12,13 @@ import io.splitinfer.proto.v1.ModelInfo;
 import io.splitinfer.proto.v1.Pilot;
 import io.splitinfer.proto.v1.SplitInferenceGrpc;
 import io.splitinfer.proto.v1.UeMessage;
-import java.time.Duration;
-import java.util.Collection;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The edge half of the data plane: one {@link EdgeSession} per Session stream, each holding the KV
- * cache of layers p+1..L. Enforces the session limits (count, KV budget, idle TTL) and answers
- * GetModelInfo. Close it to end the idle reaper and the decode batcher; the engine stays the
- * caller's.
+ * The edge half of the data plane as a gRPC service: answers GetModelInfo and opens one {@link
+ * EdgeSession} per Session stream. It owns what sessions share: the model description, the {@link
+ * SessionTable} (registry, limits, KV budget, idle reaper), the {@link InputChecks}, the {@link
+ * StepRunner} (with the optional decode batcher) and the pilot handler. It holds no per-session
+ * state. Close it to end the reaper and the batcher; the engine stays the caller's.
  */
 public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferenceImplBase
     implements AutoCloseable {
@@ -42,11 +35,10 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
   private final EdgeConfig config;
   private final EdgeMetrics metrics;
   private final ModelInfo modelInfo;
-  private final int maxSplit;
   private final int maxMessageBytes;
-  private final ConcurrentMap<String, EdgeSession> sessions = new ConcurrentHashMap<>();
-  private final AtomicLong kvReserved = new AtomicLong();
-  private final ScheduledExecutorService reaper;
+  private final SessionTable table;
+  private final InputChecks checks;
+  private final StepRunner steps;
   private final DecodeBatcher batcher;
   private volatile PilotHandler pilotHandler = PilotHandler.NONE;
 
@@ -55,7 +47,7 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
     this.config = config;
     this.metrics = metrics;
     ModelConfig mc = model.engine().config();
-    this.maxSplit = config.maxSplit() < 0 ? mc.numLayers() : config.maxSplit();
+    int maxSplit = config.maxSplit() < 0 ? mc.numLayers() : config.maxSplit();
     if (config.minSplit() < 0 || config.minSplit() > maxSplit || maxSplit > mc.numLayers()) {
       throw new IllegalArgumentException(
           "split range [" + config.minSplit() + ", " + maxSplit + "] not within [0, L]");
@@ -77,20 +69,13 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
             .setMaxChunkTokens(config.maxChunkTokens())
             .build();
     this.maxMessageBytes = maxInboundMessageBytes(mc, config.maxChunkTokens());
-    metrics.bindGauges(sessions::size, kvReserved::get);
-    this.reaper =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "edge-session-reaper");
-              t.setDaemon(true);
-              return t;
-            });
-    long period = Math.max(50, Math.min(1000, config.idleTtl().toMillis() / 4));
-    reaper.scheduleAtFixedRate(this::reapIdle, period, period, TimeUnit.MILLISECONDS);
+    this.checks = new InputChecks(mc, modelInfo, config, maxMessageBytes);
+    this.table = new SessionTable(config, metrics);
     this.batcher =
         config.batchDecode()
             ? new DecodeBatcher(model.engine(), config.batchWindow(), 64, metrics).start()
             : null;
+    this.steps = new StepRunner(model.engine(), batcher, metrics, model.tokenText());
   }
 
   /** Largest inbound message the server should accept: one full hidden chunk or KV block. */
@@ -111,11 +96,17 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
   }
 
   public int liveSessions() {
-    return sessions.size();
+    return table.size();
   }
 
+  /** KV bytes reserved against the budget (logical: positions x layers). */
   public long kvBytesReserved() {
-    return kvReserved.get();
+    return table.kvReserved();
+  }
+
+  /** KV bytes the live sessions' caches actually hold ({@code KvCache.bytes()}). */
+  public long kvBytesHeld() {
+    return table.kvHeld();
   }
 
   public void setPilotHandler(PilotHandler handler) {
@@ -138,67 +129,20 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
     return metrics;
   }
 
-  int maxSplit() {
-    return maxSplit;
+  SessionTable table() {
+    return table;
   }
 
-  DecodeBatcher batcher() {
-    return batcher;
+  InputChecks checks() {
+    return checks;
+  }
+
+  StepRunner steps() {
+    return steps;
   }
 
   InferenceEngine engine() {
     return model.engine();
-  }
-
-  /** Outcome of {@link #register}. */
-  enum Registration {
-    OK,
-    FULL,
-    DUPLICATE
-  }
-
-  /** Adds a live session unless the id is taken or the session limit is reached. */
-  synchronized Registration register(EdgeSession s) {
-    if (sessions.containsKey(s.id())) {
-      return Registration.DUPLICATE;
-    }
-    if (sessions.size() >= config.maxSessions()) {
-      return Registration.FULL;
-    }
-    sessions.put(s.id(), s);
-    return Registration.OK;
-  }
-
-  void unregister(EdgeSession s) {
-    sessions.remove(s.id(), s);
-  }
-
-  /** Reserves (delta > 0) or returns (delta < 0) KV bytes; false when over budget. */
-  boolean reserveKv(long delta) {
-    while (true) {
-      long cur = kvReserved.get();
-      long next = cur + delta;
-      if (delta > 0 && next > config.kvBudgetBytes()) {
-        return false;
-      }
-      if (kvReserved.compareAndSet(cur, next)) {
-        return true;
-      }
-    }
-  }
-
-  Collection<EdgeSession> sessions() {
-    return sessions.values();
-  }
-
-  private void reapIdle() {
-    long ttl = config.idleTtl().toNanos();
-    long now = System.nanoTime();
-    for (EdgeSession s : sessions.values()) {
-      if (now - s.lastActivityNanos() > ttl) {
-        s.expire(Duration.ofNanos(ttl));
-      }
-    }
   }
 
   @Override
@@ -218,14 +162,12 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
 
   /** Ends every live session with UNAVAILABLE (server shutting down). */
   void endAll() {
-    for (EdgeSession s : sessions.values()) {
-      s.terminate(Status.UNAVAILABLE.withDescription("edge server shutting down"), "shutdown");
-    }
+    table.endAll(Status.UNAVAILABLE.withDescription("edge server shutting down"));
   }
 
   @Override
   public void close() {
-    reaper.shutdownNow();
+    table.close();
     if (batcher != null) {
       batcher.close();
     }

@@ -2,6 +2,7 @@ package io.splitinfer.ue;
 
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
+import io.splitinfer.model.engine.Logits;
 import java.util.Arrays;
 
 /**
@@ -36,12 +37,12 @@ public final class LocalGenerator {
                 1, layers, engine.embed(Arrays.copyOfRange(prompt, from, to)), to - from, cache);
         last = Arrays.copyOfRange(h, (to - from - 1) * d, (to - from) * d);
       }
-      out[0] = argmax(engine.head(last, 1), vocab);
+      out[0] = Logits.argmax(engine.head(last, 1), 0, vocab);
       long t1 = System.nanoTime();
       for (int i = 1; i < newTokens; i++) {
         long s = System.nanoTime();
         float[] h = engine.runLayers(1, layers, engine.embed(new int[] {out[i - 1]}), 1, cache);
-        out[i] = argmax(engine.head(h, 1), vocab);
+        out[i] = Logits.argmax(engine.head(h, 1), 0, vocab);
         steps[i - 1] = System.nanoTime() - s;
       }
       return new Result(out, t1 - t0, steps);
@@ -66,34 +67,11 @@ public final class LocalGenerator {
         for (int i = from; i < to; i++) {
           if (i >= firstScored) {
             out[i - firstScored] =
-                (float) logSoftmax(logits, (i - from) * vocab, vocab, tokens[i + 1]);
+                (float) Logits.logProb(logits, (i - from) * vocab, vocab, tokens[i + 1]);
           }
         }
       }
     }
     return out;
-  }
-
-  /** Index of the largest logit, the lowest on ties (the edge's greedy rule). */
-  public static int argmax(float[] logits, int vocab) {
-    int best = 0;
-    for (int i = 1; i < vocab; i++) {
-      if (logits[i] > logits[best]) {
-        best = i;
-      }
-    }
-    return best;
-  }
-
-  static double logSoftmax(float[] logits, int offset, int vocab, int id) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (int i = 0; i < vocab; i++) {
-      max = Math.max(max, logits[offset + i]);
-    }
-    double sum = 0;
-    for (int i = 0; i < vocab; i++) {
-      sum += Math.exp(logits[offset + i] - max);
-    }
-    return logits[offset + id] - max - Math.log(sum);
   }
 }

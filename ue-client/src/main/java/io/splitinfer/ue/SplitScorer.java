@@ -1,32 +1,20 @@
 package io.splitinfer.ue;
 
 import io.grpc.Channel;
-import io.splitinfer.model.engine.InferenceEngine;
-import io.splitinfer.model.engine.KvCache;
-import io.splitinfer.proto.v1.ChannelEstimate;
 import io.splitinfer.proto.v1.DType;
-import io.splitinfer.proto.v1.EdgeMessage;
-import io.splitinfer.proto.v1.HiddenState;
-import io.splitinfer.proto.v1.ModelInfo;
-import io.splitinfer.proto.v1.SamplingParams;
 import io.splitinfer.proto.v1.Scores;
-import io.splitinfer.proto.v1.SessionMode;
-import io.splitinfer.proto.v1.SessionOpen;
-import io.splitinfer.proto.v1.UeMessage;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
-import java.util.UUID;
 
 /**
- * Teacher-forced scoring through the split (SCORE mode): the UE runs layers 1..p over a token
- * window and the edge returns log P(token[i+1] | token[..i]) for each position. This is what
- * perplexity (eq. 6) through the real network path is built from.
+ * Teacher-forced scoring through the split at a fixed split (SCORE mode): the UE runs layers 1..p
+ * over a token window and the edge returns log P(token[i+1] | token[..i]) for each position. This
+ * is what perplexity (eq. 6) through the real network path is built from. All chunks of a window
+ * are sent before the scores are read (pipelined); the protocol is {@link UeSession}'s, and {@link
+ * StepScorer} is the step-by-step variant that follows live split switches.
  */
 public final class SplitScorer {
   private final Channel channel;
   private final UeModel model;
-  private final InferenceEngine engine;
   private final int split;
   private final DType wire;
   private final String ueId;
@@ -35,7 +23,6 @@ public final class SplitScorer {
   SplitScorer(Channel channel, UeModel model, int split, DType wire, String ueId) {
     this.channel = channel;
     this.model = model;
-    this.engine = model.engine();
     this.split = split;
     this.wire = wire;
     this.ueId = ueId;
@@ -63,48 +50,27 @@ public final class SplitScorer {
       throw new IllegalArgumentException(
           "firstScored " + firstScored + " outside [0, " + (n - 2) + "]");
     }
-    String sessionId = UUID.randomUUID().toString();
-    List<ChannelEstimate> estimates = new ArrayList<>();
-    try (SessionStream s = new SessionStream(channel);
-        KvCache cache = engine.newCache(1, split)) {
-      s.send(
-          UeMessage.newBuilder()
-              .setOpen(
-                  SessionOpen.newBuilder()
-                      .setSessionId(sessionId)
-                      .setUeId(ueId)
-                      .setModelId(model.modelId())
-                      .setModelSha256(model.sha256())
-                      .setMode(SessionMode.SESSION_MODE_SCORE)
-                      .setSampling(SamplingParams.getDefaultInstance())
-                      .setSplit(split)
-                      .setWireDtype(wire))
-              .build());
-      EdgeMessage acc = SplitGenerator.expect(s, EdgeMessage.KindCase.ACCEPTED, estimates);
-      ModelInfo info = acc.getAccepted().getModel();
-      int chunk = Math.max(1, info.getMaxChunkTokens());
+    try (UeSession s =
+        UeSession.open(
+            channel,
+            model,
+            UeSession.Options.score(ueId, wire),
+            SplitSource.fixed(split).current(0))) {
+      int chunk = s.maxChunk();
       int inputs = n - 1;
       float[] out = new float[n - 1 - firstScored];
-      int sent = 0;
       int chunks = 0;
       for (int from = 0; from < inputs; from += chunk) {
         int to = Math.min(inputs, from + chunk);
-        int t = to - from;
-        float[] h = engine.embed(Arrays.copyOfRange(tokens, from, to));
-        h = engine.runLayers(1, split, h, t, cache);
-        HiddenState.Builder hb =
-            SplitGenerator.hidden(sessionId, 0, split, from, h, t, wire, false, 0)
-                .getHidden()
-                .toBuilder();
+        int[] targets = new int[to - from];
         for (int i = from; i < to; i++) {
-          hb.addTargetIds(i >= firstScored ? tokens[i + 1] : -1);
+          targets[i - from] = i >= firstScored ? tokens[i + 1] : -1;
         }
-        s.send(UeMessage.newBuilder().setHidden(hb).build());
-        sent += t;
+        s.send(Arrays.copyOfRange(tokens, from, to), targets, false, 0);
         chunks++;
       }
       for (int c = 0; c < chunks; c++) {
-        Scores sc = SplitGenerator.expect(s, EdgeMessage.KindCase.SCORES, estimates).getScores();
+        Scores sc = s.nextScores();
         int pos = (int) sc.getFirstPosition();
         for (int r = 0; r < sc.getTargetLogprobsCount(); r++) {
           int i = pos + r;
@@ -113,13 +79,8 @@ public final class SplitScorer {
           }
         }
       }
-      s.send(SplitGenerator.close(sessionId));
-      SplitGenerator.expect(s, EdgeMessage.KindCase.DONE, estimates);
-      s.take();
+      s.finish();
       bytesSent += s.bytesSent();
-      if (sent != inputs) {
-        throw new IllegalStateException("sent " + sent + " of " + inputs + " positions");
-      }
       return out;
     }
   }

@@ -13,7 +13,6 @@ import io.splitinfer.proto.v1.Pilot;
 import io.splitinfer.proto.v1.SamplingParams;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.UUID;
@@ -33,7 +32,7 @@ import picocli.CommandLine.Option;
     showDefaultValues = true,
     subcommands = {
       UeClientMain.Generate.class,
-      UeClientMain.EvalPpl.class,
+      EvalPplCommand.class,
       BenchCommand.class,
       ServeCommand.class
     })
@@ -262,67 +261,6 @@ public final class UeClientMain implements Callable<Integer> {
         if (ctl != null) {
           shutdown(ctl);
         }
-      }
-    }
-  }
-
-  @Command(
-      name = "eval-ppl",
-      mixinStandardHelpOptions = true,
-      showDefaultValues = true,
-      description = "Perplexity (eq. 6) of a corpus through the full network path (SCORE mode).")
-  static final class EvalPpl implements Callable<Integer> {
-    @Mixin Common common;
-
-    @Option(names = "--corpus", required = true, description = "UTF-8 text file.")
-    Path corpus;
-
-    @Option(names = "--split", defaultValue = "-1", description = "Split p; default L/2.")
-    int split;
-
-    @Option(names = "--window", defaultValue = "256", description = "Tokens per window (W).")
-    int window;
-
-    @Option(names = "--stride", defaultValue = "256", description = "Window stride (S <= W).")
-    int stride;
-
-    @Option(
-        names = "--max-tokens",
-        defaultValue = "0",
-        description = "Use only the first N corpus tokens (0 = all).")
-    int maxTokens;
-
-    @Override
-    public Integer call() throws Exception {
-      ManagedChannel edge = channel(common.edge);
-      try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
-        UeClient client = new UeClient(edge, m.ueModel());
-        ModelInfo info = client.modelInfo();
-        int p = split >= 0 ? split : info.getNumLayers() / 2;
-        int[] ids = m.encode(Files.readString(corpus, StandardCharsets.UTF_8));
-        if (maxTokens > 0 && ids.length > maxTokens) {
-          ids = java.util.Arrays.copyOf(ids, maxTokens);
-        }
-        SplitScorer scorer = client.scorer(p, common.dtype(), common.ueId());
-        long t0 = System.nanoTime();
-        Perplexity.Result r =
-            Perplexity.evaluate(
-                ids, new Perplexity.Protocol(window, stride), networkScorer(scorer));
-        double secs = (System.nanoTime() - t0) / 1e9;
-        System.out.printf(
-            Locale.ROOT,
-            "ppl %.6f | mean nll %.6f | tokens scored %d | windows %d | split %d | wire %s | %.1f s | %d bytes sent%n",
-            r.ppl(),
-            r.meanNll(),
-            r.scoredTokens(),
-            r.windows(),
-            p,
-            common.wireDtype,
-            secs,
-            scorer.bytesSent());
-        return 0;
-      } finally {
-        shutdown(edge);
       }
     }
   }

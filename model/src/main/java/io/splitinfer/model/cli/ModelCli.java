@@ -4,6 +4,7 @@ import io.splitinfer.core.cli.FlagDefaults;
 import io.splitinfer.model.checkpoint.DType;
 import io.splitinfer.model.checkpoint.RandomCheckpoint;
 import io.splitinfer.model.engine.InferenceEngine;
+import io.splitinfer.model.engine.Logits;
 import io.splitinfer.model.engine.ModelConfig;
 import io.splitinfer.model.engine.RopeScaling;
 import io.splitinfer.model.engine.SplitRunner;
@@ -434,12 +435,12 @@ public final class ModelCli implements Callable<Integer> {
       double[] ms = new double[steps];
       try (SplitRunner r = new SplitRunner(e, c.numLayers() / 2)) {
         float[] logits = r.forward(prompt);
-        int next = SplitRunner.argmax(logits, (context - 1) * c.vocabSize(), c.vocabSize());
+        int next = Logits.argmax(logits, (context - 1) * c.vocabSize(), c.vocabSize());
         for (int i = 0; i < 5 + steps; i++) {
           long t0 = System.nanoTime();
           logits = r.forward(new int[] {next});
           long t1 = System.nanoTime();
-          next = SplitRunner.argmax(logits, 0, c.vocabSize());
+          next = Logits.argmax(logits, 0, c.vocabSize());
           if (i >= 5) {
             ms[i - 5] = (t1 - t0) / 1e6;
           }

@@ -58,11 +58,11 @@ public final class SplitRunner implements AutoCloseable {
       int v = engine.config().vocabSize();
       float[] logits = r.forward(prompt);
       int[] out = new int[newTokens];
-      int next = argmax(logits, (prompt.length - 1) * v, v);
+      int next = Logits.argmax(logits, (prompt.length - 1) * v, v);
       for (int i = 0; i < newTokens; i++) {
         out[i] = next;
         if (i + 1 < newTokens) {
-          next = argmax(r.forward(new int[] {next}), 0, v);
+          next = Logits.argmax(r.forward(new int[] {next}), 0, v);
         }
       }
       return out;
@@ -77,21 +77,10 @@ public final class SplitRunner implements AutoCloseable {
       int len = prompt.length + i;
       try (SplitRunner r = new SplitRunner(engine, 0)) {
         float[] logits = r.forward(java.util.Arrays.copyOf(seq, len));
-        seq[len] = argmax(logits, (len - 1) * v, v);
+        seq[len] = Logits.argmax(logits, (len - 1) * v, v);
       }
     }
     return java.util.Arrays.copyOfRange(seq, prompt.length, seq.length);
-  }
-
-  /** Index of the largest of {@code n} values from {@code offset} (the first on ties). */
-  public static int argmax(float[] x, int offset, int n) {
-    int best = 0;
-    for (int i = 1; i < n; i++) {
-      if (x[offset + i] > x[offset + best]) {
-        best = i;
-      }
-    }
-    return best;
   }
 
   @Override

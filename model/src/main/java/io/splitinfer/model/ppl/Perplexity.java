@@ -1,6 +1,7 @@
 package io.splitinfer.model.ppl;
 
 import io.splitinfer.model.engine.InferenceEngine;
+import io.splitinfer.model.engine.Logits;
 import io.splitinfer.model.engine.SplitRunner;
 import java.util.Arrays;
 
@@ -106,7 +107,7 @@ public final class Perplexity {
           int c1 = Math.min(inputs, c0 + chunk);
           float[] logits = r.forward(Arrays.copyOfRange(window, c0, c1));
           for (int t = c0; t < c1; t++) {
-            out[t] = logSoftmaxAt(logits, (t - c0) * v, v, window[t + 1]);
+            out[t] = Logits.logProb(logits, (t - c0) * v, v, window[t + 1]);
           }
         }
       }
@@ -114,16 +115,13 @@ public final class Perplexity {
     };
   }
 
-  /** log softmax(logits[offset..offset+n))[target], in double. */
+  /**
+   * log softmax(logits[offset..offset+n))[target], in double.
+   *
+   * <p>Kept for callers outside this module; the arithmetic is {@link Logits#logProb}'s, the one
+   * home of logit math.
+   */
   public static double logSoftmaxAt(float[] logits, int offset, int n, int target) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (int i = 0; i < n; i++) {
-      max = Math.max(max, logits[offset + i]);
-    }
-    double sum = 0;
-    for (int i = 0; i < n; i++) {
-      sum += Math.exp(logits[offset + i] - max);
-    }
-    return logits[offset + target] - max - Math.log(sum);
+    return Logits.logProb(logits, offset, n, target);
   }
 }

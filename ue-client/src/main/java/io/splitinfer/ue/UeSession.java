@@ -1,0 +1,355 @@
+package io.splitinfer.ue;
+
+import io.grpc.Channel;
+import io.grpc.Status;
+import io.splitinfer.model.engine.InferenceEngine;
+import io.splitinfer.model.engine.KvCache;
+import io.splitinfer.proto.KvBlocks;
+import io.splitinfer.proto.TensorCodec;
+import io.splitinfer.proto.v1.ChannelEstimate;
+import io.splitinfer.proto.v1.DType;
+import io.splitinfer.proto.v1.EdgeMessage;
+import io.splitinfer.proto.v1.HiddenState;
+import io.splitinfer.proto.v1.KvTransfer;
+import io.splitinfer.proto.v1.ModelInfo;
+import io.splitinfer.proto.v1.Pilot;
+import io.splitinfer.proto.v1.SamplingParams;
+import io.splitinfer.proto.v1.Scores;
+import io.splitinfer.proto.v1.SessionAccepted;
+import io.splitinfer.proto.v1.SessionClose;
+import io.splitinfer.proto.v1.SessionDone;
+import io.splitinfer.proto.v1.SessionMode;
+import io.splitinfer.proto.v1.SessionOpen;
+import io.splitinfer.proto.v1.SplitSwitch;
+import io.splitinfer.proto.v1.SplitSwitchAck;
+import io.splitinfer.proto.v1.Token;
+import io.splitinfer.proto.v1.UeMessage;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * One Session stream seen from the UE, the one home of the data-plane protocol on this side: open
+ * (the only SessionOpen builder), hidden states for GENERATE or SCORE, waiting for a Token, Scores
+ * or Done, split switches with their KV moves in both directions (the export through {@link
+ * KvBlocks}), pilots and close. It owns the stream, the UE's KV cache of layers 1..p, the split,
+ * epoch and next position, and the channel estimates that arrive in between. Generation ({@link
+ * SplitGenerator}), scoring ({@link SplitScorer}, {@link StepScorer}), eval-ppl and bench all go
+ * through it. It does not decide splits (a {@link SplitSource} does) and does not sample (the edge
+ * does). One thread at a time.
+ */
+public final class UeSession implements AutoCloseable {
+  /**
+   * What a session is opened with.
+   *
+   * @param mode GENERATE (the edge samples) or SCORE (the edge returns target log-probabilities)
+   * @param ueId UE identity
+   * @param wire dtype of hidden states on the uplink
+   * @param sampling edge-side sampling (GENERATE)
+   * @param maxNewTokens tokens to generate, 0 = the edge's cap (GENERATE)
+   * @param stopAtEos the edge ends the session at EOS (GENERATE)
+   */
+  public record Options(
+      SessionMode mode,
+      String ueId,
+      DType wire,
+      SamplingParams sampling,
+      int maxNewTokens,
+      boolean stopAtEos) {
+    public static Options score(String ueId, DType wire) {
+      return new Options(
+          SessionMode.SESSION_MODE_SCORE,
+          ueId,
+          wire,
+          SamplingParams.getDefaultInstance(),
+          0,
+          false);
+    }
+
+    public static Options generate(GenerateRequest req) {
+      return new Options(
+          SessionMode.SESSION_MODE_GENERATE,
+          req.ueId(),
+          req.wireDtype(),
+          req.sampling(),
+          req.maxNewTokens(),
+          req.stopAtEos());
+    }
+  }
+
+  private final SessionStream stream;
+  private final KvCache cache;
+  private final InferenceEngine engine;
+  private final String id;
+  private final DType wire;
+  private final List<ChannelEstimate> estimates = new ArrayList<>();
+  private final SessionAccepted accepted;
+  private int split;
+  private long epoch;
+  private long position;
+
+  private UeSession(
+      SessionStream stream, KvCache cache, UeModel model, Options o, SplitSource.Choice at) {
+    this.stream = stream;
+    this.cache = cache;
+    this.engine = model.engine();
+    this.id = UUID.randomUUID().toString();
+    this.wire = o.wire();
+    this.split = at.split();
+    this.epoch = at.epoch();
+    stream.send(
+        UeMessage.newBuilder()
+            .setOpen(
+                SessionOpen.newBuilder()
+                    .setSessionId(id)
+                    .setUeId(o.ueId())
+                    .setModelId(model.modelId())
+                    .setModelSha256(model.sha256())
+                    .setMode(o.mode())
+                    .setSampling(o.sampling())
+                    .setMaxNewTokens(o.maxNewTokens())
+                    .setSplit(split)
+                    .setEpoch(epoch)
+                    .setWireDtype(wire)
+                    .setStopAtEos(o.stopAtEos()))
+            .build());
+    this.accepted = expect(EdgeMessage.KindCase.ACCEPTED).getAccepted();
+  }
+
+  /** Opens a session at split/epoch {@code at} and waits for SessionAccepted. */
+  public static UeSession open(
+      Channel channel, UeModel model, Options options, SplitSource.Choice at) {
+    SessionStream s = new SessionStream(channel);
+    KvCache cache = null;
+    try {
+      cache = model.engine().newCache(1, at.split());
+      return new UeSession(s, cache, model, options, at);
+    } catch (RuntimeException e) {
+      if (cache != null) {
+        cache.close();
+      }
+      s.close();
+      throw e;
+    }
+  }
+
+  public String id() {
+    return id;
+  }
+
+  /** The edge's model description from SessionAccepted. */
+  public ModelInfo model() {
+    return accepted.getModel();
+  }
+
+  /** Largest T per HiddenState the edge accepts. */
+  public int maxChunk() {
+    return Math.max(1, model().getMaxChunkTokens());
+  }
+
+  /** Tokens the edge will generate at most (after its clamp). */
+  public int maxNewTokens() {
+    return accepted.getMaxNewTokens();
+  }
+
+  public int split() {
+    return split;
+  }
+
+  public long epoch() {
+    return epoch;
+  }
+
+  /** The next position to send. */
+  public long position() {
+    return position;
+  }
+
+  /** Bytes sent on this stream so far (protobuf + 5-byte gRPC framing). */
+  public long bytesSent() {
+    return stream.bytesSent();
+  }
+
+  /** Channel estimates the edge returned so far. */
+  public List<ChannelEstimate> estimates() {
+    return estimates;
+  }
+
+  /**
+   * Embeds {@code ids} (at most {@link #maxChunk} of them), runs layers 1..p and sends them as one
+   * HiddenState at the next position. {@code targets} (SCORE: one per id, -1 = not scored) or null.
+   * Returns the bytes this message took on the wire.
+   */
+  public long send(int[] ids, int[] targets, boolean sample, long step) {
+    int tokens = ids.length;
+    float[] h = engine.runLayers(1, split, engine.embed(ids), tokens, cache);
+    HiddenState.Builder hb =
+        HiddenState.newBuilder()
+            .setSessionId(id)
+            .setEpoch(epoch)
+            .setSplitLayer(split)
+            .setFirstPosition(position)
+            .setTensor(TensorCodec.encode(h, wire, tokens, h.length / tokens))
+            .setSample(sample)
+            .setStep(step);
+    if (targets != null) {
+      for (int t : targets) {
+        hb.addTargetIds(t);
+      }
+    }
+    long before = stream.bytesSent();
+    stream.send(UeMessage.newBuilder().setHidden(hb).build());
+    position += tokens;
+    return stream.bytesSent() - before;
+  }
+
+  /** Sends a pilot (the edge may answer with a ChannelEstimate, collected in between). */
+  public void pilot(Pilot p) {
+    stream.send(UeMessage.newBuilder().setPilot(p).build());
+  }
+
+  public Token nextToken() {
+    return expect(EdgeMessage.KindCase.TOKEN).getToken();
+  }
+
+  public Scores nextScores() {
+    return expect(EdgeMessage.KindCase.SCORES).getScores();
+  }
+
+  /** Waits for SessionDone and the end of the stream the edge sends after it. */
+  public SessionDone awaitDone() {
+    SessionDone done = expect(EdgeMessage.KindCase.DONE).getDone();
+    stream.take();
+    return done;
+  }
+
+  /** Asks the edge to end the session, then waits for SessionDone and the end of the stream. */
+  public SessionDone finish() {
+    stream.send(
+        UeMessage.newBuilder().setClose(SessionClose.newBuilder().setSessionId(id)).build());
+    return awaitDone();
+  }
+
+  /**
+   * Applies {@code next} if its epoch is newer than the session's: SplitSwitch at the next
+   * position, then the KV of the moving layers (to the edge, or from it), then the edge's ack.
+   * Returns whether it switched.
+   */
+  public boolean follow(SplitSource.Choice next) {
+    if (next.epoch() <= epoch) {
+      return false;
+    }
+    int oldSplit = split;
+    int newSplit = next.split();
+    stream.send(
+        UeMessage.newBuilder()
+            .setSplitSwitch(
+                SplitSwitch.newBuilder()
+                    .setSessionId(id)
+                    .setEpoch(next.epoch())
+                    .setNewSplit(newSplit)
+                    .setEffectivePosition(position)
+                    .setReason("split decision epoch " + next.epoch()))
+            .build());
+    if (newSplit < oldSplit) {
+      // The edge gains layers newSplit+1..oldSplit: send their KV, then drop them here.
+      var ue = engine.config();
+      Iterator<KvTransfer> blocks =
+          KvBlocks.export(
+              new KvBlocks.Plan(
+                  id,
+                  next.epoch(),
+                  newSplit + 1,
+                  oldSplit,
+                  (int) position,
+                  maxChunk(),
+                  ue.numKvHeads(),
+                  ue.headDim()),
+              cache::exportKeys,
+              cache::exportValues);
+      blocks.forEachRemaining(kv -> stream.send(UeMessage.newBuilder().setKv(kv).build()));
+      cache.setLayerRange(1, newSplit);
+    } else if (newSplit > oldSplit) {
+      // The UE gains layers oldSplit+1..newSplit: the edge sends their KV before its ack.
+      cache.setLayerRange(1, newSplit);
+    }
+    SplitSwitchAck ack = importUntilAck();
+    if (ack.getEpoch() != next.epoch() || ack.getSplit() != newSplit) {
+      throw Status.INTERNAL
+          .withDescription(
+              "edge acknowledged split "
+                  + ack.getSplit()
+                  + " epoch "
+                  + ack.getEpoch()
+                  + ", expected "
+                  + newSplit
+                  + " epoch "
+                  + next.epoch())
+          .asRuntimeException();
+    }
+    split = newSplit;
+    epoch = next.epoch();
+    return true;
+  }
+
+  /** Imports the edge's KvTransfer blocks until its SplitSwitchAck. */
+  private SplitSwitchAck importUntilAck() {
+    while (true) {
+      EdgeMessage m = take("the KV and ack of a split switch");
+      if (m.hasSplitAck()) {
+        return m.getSplitAck();
+      }
+      if (!m.hasKv()) {
+        throw Status.INTERNAL
+            .withDescription("unexpected " + m.getKindCase() + " during a split switch")
+            .asRuntimeException();
+      }
+      KvTransfer kv = m.getKv();
+      cache.importLayer(
+          kv.getLayer(),
+          (int) kv.getFirstPosition(),
+          KvBlocks.tokens(kv),
+          TensorCodec.decode(kv.getKey()),
+          TensorCodec.decode(kv.getValue()));
+    }
+  }
+
+  /** Next message of {@code kind}, collecting channel estimates that arrive in between. */
+  private EdgeMessage expect(EdgeMessage.KindCase kind) {
+    EdgeMessage m = take(kind.toString());
+    if (m.getKindCase() != kind) {
+      throw Status.INTERNAL
+          .withDescription("expected " + kind + " from the edge, got " + m.getKindCase())
+          .asRuntimeException();
+    }
+    return m;
+  }
+
+  /** Next message other than a ChannelEstimate (those are collected). */
+  private EdgeMessage take(String waitingFor) {
+    while (true) {
+      EdgeMessage m = stream.take();
+      if (m == null) {
+        throw Status.INTERNAL
+            .withDescription("edge ended the stream while the UE expected " + waitingFor)
+            .asRuntimeException();
+      }
+      if (m.hasChannelEstimate()) {
+        estimates.add(m.getChannelEstimate());
+      } else {
+        return m;
+      }
+    }
+  }
+
+  /** Ends the stream (cancels it if it is still open) and frees the UE's cache. */
+  @Override
+  public void close() {
+    try {
+      stream.close();
+    } finally {
+      cache.close();
+    }
+  }
+}
