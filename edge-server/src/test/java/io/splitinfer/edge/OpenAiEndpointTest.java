@@ -7,7 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.onnx.OnnxOptions;
@@ -15,16 +19,24 @@ import io.splitinfer.model.pkg.DefaultModel;
 import io.splitinfer.model.pkg.ModelPackage;
 import io.splitinfer.model.tokenizer.TextTokenizer;
 import io.splitinfer.proto.v1.DType;
+import io.splitinfer.proto.v1.Registered;
+import io.splitinfer.proto.v1.SplitControllerGrpc;
+import io.splitinfer.proto.v1.SplitDecision;
+import io.splitinfer.proto.v1.UeRegistration;
+import io.splitinfer.proto.v1.WatchSplitRequest;
 import io.splitinfer.ue.SplitSource;
 import io.splitinfer.ue.UeClient;
 import io.splitinfer.ue.UeClientMain;
 import io.splitinfer.ue.UeModel;
 import io.splitinfer.ue.openai.ChatTemplate;
+import io.splitinfer.ue.openai.ControllerSplits;
 import io.splitinfer.ue.openai.OpenAiServer;
 import io.splitinfer.ue.openai.SplitCompletionBackend;
+import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -37,8 +49,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -92,12 +106,18 @@ class OpenAiEndpointTest {
 
   /** The UE endpoint on {@code edgeChannel} at a fixed split. */
   static OpenAiServer ueServer(ManagedChannel edgeChannel, int maxConcurrent) throws IOException {
+    return ueServer(edgeChannel, maxConcurrent, () -> SplitSource.fixed(SPLIT));
+  }
+
+  static OpenAiServer ueServer(
+      ManagedChannel edgeChannel, int maxConcurrent, Supplier<SplitSource> splits)
+      throws IOException {
     SplitCompletionBackend backend =
         new SplitCompletionBackend(
             new UeClient(edgeChannel, new UeModel(pkg.id(), pkg.sha256(), engine)),
             tokenizer,
             ChatTemplate.fromTokenizerConfig(pkg.file("tokenizer_config.json").orElse(null)),
-            () -> SplitSource.fixed(SPLIT),
+            splits,
             DType.DTYPE_F32,
             "ue-http");
     return new OpenAiServer(backend, new OpenAiServer.Options(maxConcurrent, 1 << 20, 0))
@@ -106,6 +126,10 @@ class OpenAiEndpointTest {
 
   /** What {@code ue-client generate} prints as the generated text for {@code prompt}. */
   static String generateCli(String prompt) {
+    return generateCli(prompt, MAX_TOKENS);
+  }
+
+  static String generateCli(String prompt, int maxTokens) {
     PrintStream old = System.out;
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
     int rc;
@@ -118,7 +142,7 @@ class OpenAiEndpointTest {
                   "--edge=127.0.0.1:" + edge.port(),
                   "--split=" + SPLIT,
                   "--prompt=" + prompt,
-                  "--max-tokens=" + MAX_TOKENS,
+                  "--max-tokens=" + maxTokens,
                   "--temperature=0",
                   "--seed=1",
                   "--threads=1");
@@ -244,6 +268,91 @@ class OpenAiEndpointTest {
       assertTrue(models.body().contains(pkg.id()));
     } finally {
       down.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void aControllerDecisionMovesTheSplitMidStream() throws Exception {
+    int maxTokens = 64;
+    String want = generateCli(PROMPT, maxTokens);
+    FakeController fake = new FakeController();
+    String name = "ctl-" + UUID.randomUUID();
+    Server ctlServer = InProcessServerBuilder.forName(name).addService(fake).build().start();
+    ManagedChannel ctl = InProcessChannelBuilder.forName(name).build();
+    UeClient client = new UeClient(channel, new UeModel(pkg.id(), pkg.sha256(), engine));
+    try (ControllerSplits splits = new ControllerSplits(client, ctl, "ue-ctl", "edge-0", 6);
+        OpenAiServer ue = ueServer(channel, 1, splits.start())) {
+      StreamObserver<SplitDecision> watch = fake.watch.get(30, TimeUnit.SECONDS);
+      for (int i = 0; i < 200 && !splits.registered(); i++) {
+        Thread.sleep(50); // the registrar thread publishes the source right after WatchSplit
+      }
+      assertTrue(splits.registered());
+      String body =
+          "{\"prompt\":\""
+              + PROMPT
+              + "\",\"max_tokens\":"
+              + maxTokens
+              + ",\"temperature\":0,\"stream\":true}";
+      HttpResponse<InputStream> r =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(
+                          URI.create("http://127.0.0.1:" + ue.port() + "/v1/completions"))
+                      .POST(HttpRequest.BodyPublishers.ofString(body))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofInputStream());
+      assertEquals("5", r.headers().firstValue("X-Splitinfer-Split").orElseThrow());
+      StringBuilder text = new StringBuilder();
+      JsonNode info = null;
+      try (BufferedReader in =
+          new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+        boolean pushed = false;
+        for (String line; (line = in.readLine()) != null; ) {
+          if (!line.startsWith("data: {")) {
+            continue;
+          }
+          JsonNode chunk = JSON.readTree(line.substring(6));
+          text.append(chunk.get("choices").get(0).get("text").asText());
+          if (chunk.has("splitinfer")) {
+            info = chunk.get("splitinfer");
+          }
+          if (!pushed) { // the first token is out: the controller moves the split
+            watch.onNext(
+                SplitDecision.newBuilder().setUeId("ue-ctl").setSplit(3).setEpoch(2).build());
+            pushed = true;
+          }
+        }
+      }
+      assertEquals(want, text.toString());
+      assertEquals(2, info.get("splits").size(), info.toString());
+      assertEquals(5, info.get("splits").get(0).get("split").asInt());
+      assertEquals(3, info.get("splits").get(1).get("split").asInt());
+      assertEquals(2, info.get("splits").get(1).get("epoch").asInt());
+      assertTrue(info.get("splits").get(1).get("from_token").asInt() >= 1);
+    } finally {
+      ctl.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      ctlServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Registers the UE at split 5 (epoch 1) and hands the test the UE's WatchSplit stream. */
+  static final class FakeController extends SplitControllerGrpc.SplitControllerImplBase {
+    final CompletableFuture<StreamObserver<SplitDecision>> watch = new CompletableFuture<>();
+
+    @Override
+    public void registerUe(UeRegistration req, StreamObserver<Registered> out) {
+      out.onNext(
+          Registered.newBuilder()
+              .setId(req.getUeId())
+              .setDecision(
+                  SplitDecision.newBuilder().setUeId(req.getUeId()).setSplit(5).setEpoch(1))
+              .build());
+      out.onCompleted();
+    }
+
+    @Override
+    public void watchSplit(WatchSplitRequest req, StreamObserver<SplitDecision> out) {
+      watch.complete(out);
     }
   }
 
