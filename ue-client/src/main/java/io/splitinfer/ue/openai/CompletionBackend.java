@@ -15,6 +15,9 @@ public interface CompletionBackend {
   /** Longest sequence (prompt + completion) the model accepts. */
   int contextLength();
 
+  /** Tokens in the vocabulary (prompt ids must be below it). */
+  int vocabSize();
+
   /** Prompt ids for {@code text}, with BOS when the model has one (as {@code generate} does). */
   int[] encode(String text);
 

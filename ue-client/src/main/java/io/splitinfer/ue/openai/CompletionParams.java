@@ -107,8 +107,12 @@ public record CompletionParams(
       int[] ids = new int[p.size()];
       for (int i = 0; i < ids.length; i++) {
         JsonNode t = p.get(i);
-        if (!t.isIntegralNumber() || !t.canConvertToInt() || t.asInt() < 0) {
-          throw ApiError.badParam("prompt", "prompt token ids must be non-negative integers");
+        if (!t.isIntegralNumber()
+            || !t.canConvertToInt()
+            || t.asInt() < 0
+            || t.asInt() >= backend.vocabSize()) {
+          throw ApiError.badParam(
+              "prompt", "prompt token ids must be integers in [0, " + backend.vocabSize() + ")");
         }
         ids[i] = t.asInt();
       }

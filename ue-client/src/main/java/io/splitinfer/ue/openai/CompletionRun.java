@@ -44,6 +44,11 @@ final class CompletionRun {
     } catch (ApiError e) {
       onError.accept(e);
       out.fail(e);
+    } catch (RuntimeException e) {
+      ApiError internal =
+          new ApiError(500, "api_error", "internal_error", null, "generation failed: " + e);
+      onError.accept(internal);
+      out.fail(internal);
     }
   }
 }

@@ -67,6 +67,11 @@ public final class SplitCompletionBackend implements CompletionBackend {
   }
 
   @Override
+  public int vocabSize() {
+    return client.model().engine().config().vocabSize();
+  }
+
+  @Override
   public int[] encode(String text) {
     if (tokenizer == null) {
       throw new IllegalArgumentException(

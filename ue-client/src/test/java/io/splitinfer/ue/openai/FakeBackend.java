@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 final class FakeBackend implements CompletionBackend {
   volatile String reply = "Hello, world. Goodbye.";
   volatile boolean endWithEos = true;
-  volatile ApiError failWith;
+  volatile RuntimeException failWith;
   volatile CountDownLatch release;
   final CountDownLatch entered = new CountDownLatch(1);
   volatile int tokensConsumed;
@@ -27,6 +27,11 @@ final class FakeBackend implements CompletionBackend {
   @Override
   public int contextLength() {
     return 256;
+  }
+
+  @Override
+  public int vocabSize() {
+    return 1000;
   }
 
   @Override

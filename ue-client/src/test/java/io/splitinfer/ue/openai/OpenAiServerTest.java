@@ -184,6 +184,8 @@ class OpenAiServerTest {
       {"{\"prompt\":\"\"}", "prompt"},
       {"{\"prompt\":{}}", "prompt"},
       {"{\"prompt\":\"" + "x".repeat(300) + "\"}", "prompt"},
+      {"{\"prompt\":[1,2,1000]}", "prompt"},
+      {"{\"prompt\":[1,-2]}", "prompt"},
     };
     for (String[] c : cases) {
       HttpResponse<String> r = post("/v1/completions", c[0]);
@@ -202,7 +204,7 @@ class OpenAiServerTest {
         post("/v1/chat/completions", "{\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}");
     assertEquals(400, r.statusCode());
     assertEquals("messages", JSON.readTree(r.body()).get("error").get("param").asText());
-    assertEquals(17L, server.errorCounts().get(400));
+    assertEquals(19L, server.errorCounts().get(400));
     // Still serving.
     assertEquals(200, post("/v1/completions", "{\"prompt\":\"a\"}").statusCode());
   }
@@ -238,8 +240,12 @@ class OpenAiServerTest {
       assertEquals(503, r.statusCode(), body);
       assertEquals("edge_unavailable", JSON.readTree(r.body()).get("error").get("code").asText());
     }
+    backend.failWith = new IllegalStateException("boom");
+    HttpResponse<String> r = post("/v1/completions", "{\"prompt\":\"a\"}");
+    assertEquals(500, r.statusCode());
+    assertEquals("internal_error", JSON.readTree(r.body()).get("error").get("code").asText());
     backend.failWith = null;
-    assertEquals(200, post("/v1/completions", "{\"prompt\":\"a\"}").statusCode());
+    assertEquals(200, post("/v1/completions", "{\"prompt\":[1,2,3]}").statusCode());
   }
 
   @Test
