@@ -25,6 +25,7 @@ final class Outbound {
   private final ServerCallStreamObserver<EdgeMessage> out;
   private ArrayDeque<Object> queue = new ArrayDeque<>();
   private boolean closed;
+  private int sources;
 
   Outbound(ServerCallStreamObserver<EdgeMessage> out) {
     this.out = out;
@@ -51,12 +52,13 @@ final class Outbound {
       return;
     }
     queue.add(new Source(messages, then));
+    sources++;
     drain();
   }
 
   /** Whether a lazy run is still queued (it reads state the session must not change yet). */
   boolean streaming() {
-    return queue.stream().anyMatch(o -> o instanceof Source);
+    return sources > 0;
   }
 
   /**
@@ -81,6 +83,7 @@ final class Outbound {
       }
     }
     queue = flat;
+    sources = 0;
     drain();
   }
 
@@ -100,6 +103,7 @@ final class Outbound {
     }
     closed = true;
     queue.clear();
+    sources = 0;
     out.onError(status.asRuntimeException());
   }
 
@@ -109,12 +113,14 @@ final class Outbound {
       Object head = queue.peek();
       if (head == COMPLETE) {
         queue.clear();
+        sources = 0;
         closed = true;
         out.onCompleted();
         return;
       }
       if (head instanceof Source s && !s.messages().hasNext()) {
         queue.poll();
+        sources--;
         EdgeMessage next = s.then().get();
         if (next != null) {
           queue.addFirst(next);

@@ -57,18 +57,12 @@ final class EvalPplCommand implements Callable<Integer> {
       description = "Use only the first N corpus tokens (0 = all).")
   int maxTokens;
 
-  @Option(names = "--controller", description = "Controller HOST:PORT (for --follow-controller).")
-  String controller;
-
-  @Option(
-      names = "--edge-id",
-      description = "Edge id for the controller registration.",
-      defaultValue = "edge-0")
-  String edgeId;
+  @Mixin UeClientMain.SplitDecisions decisions;
 
   @Option(
       names = "--follow-controller",
-      description = "Score step by step following the controller's split decisions.")
+      description =
+          "Score step by step following the controller's split decisions (needs --controller).")
   boolean followController;
 
   @Option(
@@ -101,12 +95,12 @@ final class EvalPplCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (followController && controller == null) {
+    if (followController && decisions.controller == null) {
       throw new CommandLine.ParameterException(
           spec.commandLine(), "--follow-controller requires --controller HOST:PORT");
     }
     ManagedChannel edge = UeClientMain.channel(common.edge);
-    ManagedChannel ctl = followController ? UeClientMain.channel(controller) : null;
+    ManagedChannel ctl = followController ? UeClientMain.channel(decisions.controller) : null;
     try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
       UeClient client = new UeClient(edge, m.ueModel());
       ModelInfo info = client.modelInfo();
@@ -151,7 +145,7 @@ final class EvalPplCommand implements Callable<Integer> {
     String ueId = common.ueId();
     StepScorer scorer = new StepScorer(edge, m.ueModel(), common.dtype(), ueId);
     ControllerSplitSource watched =
-        ctl == null ? null : ControllerSplitSource.start(ctl, ueId, edgeId, info);
+        ctl == null ? null : ControllerSplitSource.start(ctl, ueId, decisions.edgeId, info);
     SplitSource source = watched != null ? watched : SplitSource.fixed(p);
     int w = Math.min(window, info.getMaxPositions());
     long t0 = System.nanoTime();

@@ -40,11 +40,7 @@ final class ServeCommand implements Callable<Integer> {
       description = "Fixed split p; default L/2 (the start split when following a controller).")
   int split;
 
-  @Option(names = "--controller", description = "Controller HOST:PORT: follow its splits.")
-  String controller;
-
-  @Option(names = "--edge-id", defaultValue = "edge-0", description = "Edge id to register.")
-  String edgeId;
+  @Mixin UeClientMain.SplitDecisions decisions;
 
   @Option(
       names = "--max-concurrent",
@@ -77,6 +73,7 @@ final class ServeCommand implements Callable<Integer> {
     System.setProperty("sun.net.httpserver.maxReqHeaders", "100");
     String ueId = common.ueId();
     ManagedChannel edge = UeClientMain.channel(common.edge);
+    String controller = decisions.controller;
     ManagedChannel ctl = controller == null ? null : UeClientMain.channel(controller);
     ControllerSplits followed = null;
     try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
@@ -84,7 +81,7 @@ final class ServeCommand implements Callable<Integer> {
       int start = split >= 0 ? split : m.engine.config().numLayers() / 2;
       Supplier<SplitSource> splits = () -> SplitSource.fixed(start);
       if (ctl != null) {
-        followed = new ControllerSplits(client, ctl, ueId, edgeId, start).start();
+        followed = new ControllerSplits(client, ctl, ueId, decisions.edgeId, start).start();
         splits = followed;
       }
       ChatTemplate template =

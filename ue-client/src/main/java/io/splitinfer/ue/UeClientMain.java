@@ -84,6 +84,20 @@ public final class UeClientMain implements Callable<Integer> {
     }
   }
 
+  /** Where split decisions come from: the controller, when one is named. */
+  static final class SplitDecisions {
+    @Option(
+        names = "--controller",
+        description = "Controller HOST:PORT: follow its split decisions.")
+    String controller;
+
+    @Option(
+        names = "--edge-id",
+        description = "Edge id for the controller registration.",
+        defaultValue = "edge-0")
+    String edgeId;
+  }
+
   static DType parseDtype(String s) {
     return switch (s.toLowerCase(Locale.ROOT)) {
       case "f32" -> DType.DTYPE_F32;
@@ -139,16 +153,7 @@ public final class UeClientMain implements Callable<Integer> {
         defaultValue = "-1")
     int split;
 
-    @Option(
-        names = "--controller",
-        description = "Controller HOST:PORT: follow its split decisions.")
-    String controller;
-
-    @Option(
-        names = "--edge-id",
-        description = "Edge id for the controller registration.",
-        defaultValue = "edge-0")
-    String edgeId;
+    @Mixin SplitDecisions decisions;
 
     @Option(names = "--max-tokens", defaultValue = "64", description = "Tokens to generate.")
     int maxTokens;
@@ -188,7 +193,7 @@ public final class UeClientMain implements Callable<Integer> {
     public Integer call() throws Exception {
       PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
       ManagedChannel edge = channel(common.edge);
-      ManagedChannel ctl = controller == null ? null : channel(controller);
+      ManagedChannel ctl = decisions.controller == null ? null : channel(decisions.controller);
       try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
         UeClient client = new UeClient(edge, m.ueModel(), pilots(pilotLength));
         ModelInfo info = client.modelInfo();
@@ -211,7 +216,7 @@ public final class UeClientMain implements Callable<Integer> {
         SplitSource source;
         ControllerSplitSource watched = null;
         if (ctl != null) {
-          watched = ControllerSplitSource.start(ctl, ueId, edgeId, info);
+          watched = ControllerSplitSource.start(ctl, ueId, decisions.edgeId, info);
           source = watched;
         } else {
           source = SplitSource.fixed(split >= 0 ? split : info.getNumLayers() / 2);
