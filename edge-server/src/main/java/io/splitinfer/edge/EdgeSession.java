@@ -162,6 +162,7 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     try {
       if (!ended) {
         ended = true;
+        out.abandon(); // a KV export must not read the cache after it is freed
         release("cancelled");
       }
     } finally {

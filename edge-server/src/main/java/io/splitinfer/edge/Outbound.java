@@ -107,6 +107,13 @@ final class Outbound {
     out.onError(status.asRuntimeException());
   }
 
+  /** The call is gone (cancelled): drop what is queued and send nothing more. */
+  void abandon() {
+    closed = true;
+    queue.clear();
+    sources = 0;
+  }
+
   /** Sends what the stream is ready for; called on each onReady. */
   void drain() {
     while (!queue.isEmpty() && !closed) {
