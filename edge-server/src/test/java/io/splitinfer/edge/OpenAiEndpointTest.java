@@ -234,6 +234,36 @@ class OpenAiEndpointTest {
   }
 
   @Test
+  void aStopStringCancelsTheEdgeSessionAndTheNextRequestIsServed() throws Exception {
+    String want = generateCli(PROMPT);
+    String stop = want.substring(want.length() / 2, want.length() / 2 + 4);
+    HttpClient http = HttpClient.newHttpClient();
+    try (OpenAiServer ue = ueServer(channel, 1)) {
+      for (String s : new String[] {stop, "no such text"}) {
+        String body =
+            JSON.writeValueAsString(
+                JSON.createObjectNode()
+                    .put("prompt", PROMPT)
+                    .put("max_tokens", MAX_TOKENS)
+                    .put("temperature", 0)
+                    .put("stop", s));
+        HttpResponse<String> r =
+            http.send(
+                HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + ue.port() + "/v1/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString(body))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode choice = JSON.readTree(r.body()).get("choices").get(0);
+        int cut = want.indexOf(s);
+        assertEquals(cut >= 0 ? want.substring(0, cut) : want, choice.get("text").asText());
+        assertEquals(cut >= 0 ? "stop" : "length", choice.get("finish_reason").asText());
+      }
+    }
+  }
+
+  @Test
   void anUnreachableEdgeIs503AndTheEndpointKeepsServing() throws Exception {
     int closed;
     try (ServerSocket s = new ServerSocket(0)) {
