@@ -72,9 +72,9 @@ final class ServeCommand implements Callable<Integer> {
     System.setProperty("sun.net.httpserver.maxReqTime", Integer.toString(readTimeoutS));
     System.setProperty("sun.net.httpserver.maxReqHeaders", "100");
     String ueId = common.ueId();
-    ManagedChannel edge = UeClientMain.channel(common.edge);
+    ManagedChannel edge = UeClientMain.channel(common.edge, common.tls);
     String controller = decisions.controller;
-    ManagedChannel ctl = controller == null ? null : UeClientMain.channel(controller);
+    ManagedChannel ctl = controller == null ? null : UeClientMain.channel(controller, common.tls);
     ControllerSplits followed = null;
     try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
       UeClient client = new UeClient(edge, m.ueModel());
