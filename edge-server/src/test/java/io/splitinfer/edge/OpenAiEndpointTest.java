@@ -139,6 +139,7 @@ class OpenAiEndpointTest {
           new CommandLine(new UeClientMain())
               .execute(
                   "generate",
+                  "--plaintext",
                   "--edge=127.0.0.1:" + edge.port(),
                   "--split=" + SPLIT,
                   "--prompt=" + prompt,
