@@ -120,7 +120,7 @@ final class GenerateCommand implements Callable<Integer> {
               java.time.Duration.ofSeconds(2),
               java.time.Duration.ofMillis(stallTimeoutMs),
               ueId.hashCode());
-      ModelInfo info = new UeClient(edges, null, null, failover).modelInfo();
+      ModelInfo info = UeClient.modelInfo(edges);
       if (split != null && (split < info.getMinSplit() || split > info.getMaxSplit())) {
         throw new CliErrors.Refused(
             "--split "

@@ -50,6 +50,11 @@ public final class UeClient {
    * answers (its error when none does).
    */
   public ModelInfo modelInfo() {
+    return modelInfo(edges);
+  }
+
+  /** {@link #modelInfo()} of a list of edges, before any model is loaded. */
+  public static ModelInfo modelInfo(List<? extends Channel> edges) {
     StatusRuntimeException last = null;
     for (Channel c : edges) {
       try {
