@@ -176,6 +176,7 @@ class EdgeFailoverTest {
     assertArrayEquals(want, g.tokenIds(), name + " seed " + seed + ": tokens differ");
     assertEquals(NEW_TOKENS, seen[0], "every token reached the caller once");
     assertFalse(g.recoveries().isEmpty(), "the failure was noticed and recovered");
+    assertTrue(g.bytesSent() > 0, "bytes of every session are counted");
     for (GenerationResult.Recovery rec : g.recoveries()) {
       RECOVERIES.add(
           new String[] {

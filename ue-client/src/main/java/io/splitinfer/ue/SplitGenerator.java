@@ -80,18 +80,24 @@ public final class SplitGenerator {
     run.noteSplit(run.step, choice.split(), choice.epoch());
     int want = run.maxNew == 0 ? req.maxNewTokens() : run.maxNew - run.ids.size();
     UeSession.Options options = UeSession.Options.generate(req).withMaxNewTokens(want);
+    SessionDone.Reason reason;
+    int hiddenSize;
     try (UeSession s =
         UeSession.open(edges.current(), model, options, choice, edges.policy().stallTimeout())) {
       try {
-        return decode(s, run, splits, onToken);
+        reason = decode(s, run, splits, onToken);
+        hiddenSize = s.model().getHiddenSize();
       } finally {
+        // what this session sent and heard counts whether it finished or died
         run.bytesSent += s.bytesSent();
         run.estimates.addAll(s.estimates());
       }
     }
+    return run.result(reason, hiddenSize);
   }
 
-  private GenerationResult decode(
+  /** Replays the history and decodes until the end; returns why the generation ended. */
+  private SessionDone.Reason decode(
       UeSession s, Progress run, SplitSource splits, Consumer<Token> onToken) {
     GenerateRequest req = run.req;
     long maxPositions = s.model().getMaxPositions();
@@ -132,7 +138,7 @@ public final class SplitGenerator {
           }
           reason = local; // every token arrived; only the edge's goodbye was lost
         }
-        return run.result(reason, s.model().getHiddenSize());
+        return reason;
       }
       run.step++;
       if (s.follow(splits.current(run.step))) {
