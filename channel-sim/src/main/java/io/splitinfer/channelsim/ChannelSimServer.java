@@ -178,6 +178,15 @@ public final class ChannelSimServer implements AutoCloseable {
     server.awaitTermination();
   }
 
+  /** Drops every connection at once, as a crashed process would (tests of the UE's failover). */
+  public void kill() throws InterruptedException {
+    if (server != null) {
+      server.shutdownNow();
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    }
+    close();
+  }
+
   @Override
   public void close() throws InterruptedException {
     if (health != null) {

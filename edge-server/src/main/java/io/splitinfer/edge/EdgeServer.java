@@ -131,6 +131,19 @@ public final class EdgeServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Drops every connection at once, as a crashed process would (no drain, no status sent by the
+   * service); the failover tests' kill. Waits up to 5 s for the transport to close.
+   */
+  public void kill() throws InterruptedException {
+    if (server == null) {
+      return;
+    }
+    server.shutdownNow();
+    server.awaitTermination(5, TimeUnit.SECONDS);
+    service.close();
+  }
+
   @Override
   public void close() {
     try {

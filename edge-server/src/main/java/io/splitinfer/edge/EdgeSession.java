@@ -365,8 +365,10 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     if (reply.hasToken()) {
       if (reply.getToken().getEos() && state.stopAtEos) {
         finish(SessionDone.Reason.REASON_EOS);
-      } else if (state.generated >= state.maxNewTokens || state.nextPosition >= mc.maxPositions()) {
+      } else if (state.generated >= state.maxNewTokens) {
         finish(SessionDone.Reason.REASON_MAX_TOKENS);
+      } else if (state.nextPosition >= mc.maxPositions()) {
+        finish(SessionDone.Reason.REASON_CONTEXT_FULL);
       }
     }
   }

@@ -20,6 +20,7 @@ import java.util.List;
  * @param decodeSteps decode-step HiddenStates sent
  * @param floorBytesPerStep hidden_size x bytes per element of the wire dtype
  * @param estimates channel estimates the edge returned for pilots
+ * @param recoveries each time a session died and the generation resumed on an edge (same or next)
  */
 public record GenerationResult(
     int[] tokenIds,
@@ -34,7 +35,26 @@ public record GenerationResult(
     long decodeStepBytes,
     long decodeSteps,
     long floorBytesPerStep,
-    List<ChannelEstimate> estimates) {
+    List<ChannelEstimate> estimates,
+    List<Recovery> recoveries) {
+  /**
+   * One resumed failure.
+   *
+   * @param tokensBefore tokens the UE had received when the session died
+   * @param cause the status that ended the dead session
+   * @param attempts reconnect attempts it took
+   * @param edgeIndex the edge (index in the UE's list) that took over
+   * @param replayedPositions positions re-sent to rebuild the edge's state
+   * @param nanos from noticing the failure to the first token from the new session
+   */
+  public record Recovery(
+      int tokensBefore,
+      String cause,
+      int attempts,
+      int edgeIndex,
+      int replayedPositions,
+      long nanos) {}
+
   /** A split in force from a decode step on. */
   public record SplitAt(long step, int split, long epoch) {}
 

@@ -34,13 +34,9 @@ final class LoadedModel implements AutoCloseable {
 
   /** Prompt ids: a comma-separated id list ("ids:1,2,3") or text through the tokenizer. */
   int[] encode(String prompt) {
-    if (prompt.startsWith("ids:")) {
-      String[] parts = prompt.substring(4).split(",");
-      int[] ids = new int[parts.length];
-      for (int i = 0; i < parts.length; i++) {
-        ids[i] = Integer.parseInt(parts[i].trim());
-      }
-      return ids;
+    int[] given = PromptInput.ids(prompt);
+    if (given != null) {
+      return given;
     }
     if (tokenizer == null) {
       throw new IllegalArgumentException(

@@ -16,7 +16,8 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * One Session stream seen from the UE as a blocking pair: {@link #send} waits while the transport
  * is not ready (flow control by onReady), {@link #take} returns the next EdgeMessage or throws the
- * stream's error status. Counts the bytes it sends.
+ * stream's error status (UNAVAILABLE when nothing arrived for the stall timeout). Counts the bytes
+ * it sends.
  */
 final class SessionStream implements AutoCloseable {
   /** gRPC length-prefixed message header: 1 byte compressed flag + 4 bytes length. */
@@ -32,8 +33,18 @@ final class SessionStream implements AutoCloseable {
   private long bytesSent;
   private long messagesSent;
   private boolean halfClosed;
+  private final long stallNanos;
 
   SessionStream(Channel channel) {
+    this(channel, 0);
+  }
+
+  /**
+   * @param stallNanos {@link #take} gives up on a stream that brought nothing for this long: it
+   *     cancels it and throws UNAVAILABLE (a dead link that never reset); 0 = wait forever
+   */
+  SessionStream(Channel channel, long stallNanos) {
+    this.stallNanos = stallNanos;
     ClientCallStreamObserver<UeMessage>[] holder = newHolder();
     SplitInferenceGrpc.newStub(channel)
         .session(
@@ -116,11 +127,16 @@ final class SessionStream implements AutoCloseable {
   EdgeMessage take() {
     Object o;
     try {
-      o = inbox.take();
+      o = stallNanos > 0 ? inbox.poll(stallNanos, TimeUnit.NANOSECONDS) : inbox.take();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       cancel("interrupted");
       throw Status.CANCELLED.withDescription("interrupted").asRuntimeException();
+    }
+    if (o == null) {
+      String why = "no message from the edge for " + stallNanos / 1_000_000 + " ms";
+      cancel(why);
+      throw Status.UNAVAILABLE.withDescription(why).asRuntimeException();
     }
     if (o instanceof EdgeMessage m) {
       return m;

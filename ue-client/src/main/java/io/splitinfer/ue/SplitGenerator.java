@@ -1,7 +1,9 @@
 package io.splitinfer.ue;
 
-import io.grpc.Channel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.splitinfer.proto.TensorCodec;
+import io.splitinfer.proto.v1.ChannelEstimate;
 import io.splitinfer.proto.v1.SessionDone;
 import io.splitinfer.proto.v1.Token;
 import java.util.ArrayList;
@@ -13,17 +15,21 @@ import java.util.function.Consumer;
  * Autoregressive generation through the split: the UE embeds, runs layers 1..p with its own KV
  * cache and streams hidden states; the edge runs the rest, samples and streams tokens back. The
  * split follows a {@link SplitSource}; a newer decision is applied at the next step boundary by
- * {@link UeSession#follow}. This class is the generation loop only (prefill in chunks, one token
- * per step, pilots, timings); the protocol is {@link UeSession}'s. One generation at a time per
- * instance.
+ * {@link UeSession#follow}. This class is the generation loop (prefill in chunks, one token per
+ * step, pilots, timings) and its resumption: when a session dies with a {@link
+ * EdgeFailover#retryable} status, it opens a new one on the edge {@link EdgeFailover} picks and
+ * replays the token history (prompt + every token received) through a fresh UE cache, which
+ * rebuilds the new edge's KV of layers p+1..L; the last replayed chunk samples the next token, so
+ * greedy output is the same as without the failure. The protocol is {@link UeSession}'s. One
+ * generation at a time per instance.
  */
 public final class SplitGenerator {
-  private final Channel channel;
+  private final EdgeFailover edges;
   private final UeModel model;
   private final PilotSource pilots;
 
-  SplitGenerator(Channel channel, UeModel model, PilotSource pilots) {
-    this.channel = channel;
+  SplitGenerator(EdgeFailover edges, UeModel model, PilotSource pilots) {
+    this.edges = edges;
     this.model = model;
     this.pilots = pilots;
   }
@@ -36,58 +42,192 @@ public final class SplitGenerator {
   /** Generates, applying the splits {@code splits} decides at step boundaries. */
   public GenerationResult generate(
       GenerateRequest req, SplitSource splits, Consumer<Token> onToken) {
-    long t0 = System.nanoTime();
-    SplitSource.Choice choice = splits.current(0);
-    List<GenerationResult.SplitAt> history = new ArrayList<>();
-    history.add(new GenerationResult.SplitAt(0, choice.split(), choice.epoch()));
-    try (UeSession s = UeSession.open(channel, model, UeSession.Options.generate(req), choice)) {
-      int maxNew = s.maxNewTokens();
-      int chunk = s.maxChunk();
-      long maxPositions = s.model().getMaxPositions();
-
-      // Prefill: the prompt in chunks of at most max_chunk_tokens rows; sample from the last.
-      int[] prompt = req.promptIds();
-      for (int from = 0; from < prompt.length; from += chunk) {
-        int to = Math.min(prompt.length, from + chunk);
-        s.send(Arrays.copyOfRange(prompt, from, to), null, to == prompt.length, 0);
-      }
-
-      List<Integer> ids = new ArrayList<>();
-      List<Float> logprobs = new ArrayList<>();
-      StringBuilder text = new StringBuilder();
-      long ttft = 0;
-      long firstTokenAt = 0;
-      long decodeBytes = 0;
-      long decodeSteps = 0;
-      long step = 0;
-      long pilotSeq = 0;
-      SessionDone.Reason reason;
-      while (true) {
-        Token tok = s.nextToken();
-        if (ids.isEmpty()) {
-          firstTokenAt = System.nanoTime();
-          ttft = firstTokenAt - t0;
+    Progress run = new Progress(req, System.nanoTime());
+    while (true) {
+      try {
+        return session(run, splits, onToken);
+      } catch (StatusRuntimeException e) {
+        if (!EdgeFailover.retryable(e.getStatus()) || Thread.currentThread().isInterrupted()) {
+          throw e;
         }
-        ids.add(tok.getId());
-        logprobs.add(tok.getLogprob());
-        text.append(tok.getText());
-        onToken.accept(tok);
-        if (ids.size() >= maxNew
-            || (tok.getEos() && req.stopAtEos())
-            || tok.getPosition() >= maxPositions) {
+        if (run.failedAt == 0) {
+          run.failedAt = System.nanoTime();
+          run.cause = e.getStatus().getCode() + ": " + e.getStatus().getDescription();
+        }
+        run.attempts++;
+        boolean again;
+        try {
+          again = edges.prepare(run.attempts);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw Status.CANCELLED
+              .withDescription("interrupted while reconnecting")
+              .asRuntimeException();
+        }
+        if (!again) {
+          throw e.getStatus()
+              .augmentDescription("gave up after " + (run.attempts - 1) + " reconnect attempts")
+              .asRuntimeException();
+        }
+      }
+    }
+  }
+
+  /** One session: open, replay the history, then decode until the end or a failure. */
+  private GenerationResult session(Progress run, SplitSource splits, Consumer<Token> onToken) {
+    GenerateRequest req = run.req;
+    SplitSource.Choice choice = splits.current(run.step);
+    run.noteSplit(run.step, choice.split(), choice.epoch());
+    int want = run.maxNew == 0 ? req.maxNewTokens() : run.maxNew - run.ids.size();
+    UeSession.Options options = UeSession.Options.generate(req).withMaxNewTokens(want);
+    SessionDone.Reason reason;
+    int hiddenSize;
+    try (UeSession s =
+        UeSession.open(edges.current(), model, options, choice, edges.policy().stallTimeout())) {
+      try {
+        reason = decode(s, run, splits, onToken);
+        hiddenSize = s.model().getHiddenSize();
+      } finally {
+        // what this session sent and heard counts whether it finished or died
+        run.bytesSent += s.bytesSent();
+        run.estimates.addAll(s.estimates());
+      }
+    }
+    return run.result(reason, hiddenSize);
+  }
+
+  /** Replays the history and decodes until the end; returns why the generation ended. */
+  private SessionDone.Reason decode(
+      UeSession s, Progress run, SplitSource splits, Consumer<Token> onToken) {
+    GenerateRequest req = run.req;
+    long maxPositions = s.model().getMaxPositions();
+    int[] replay = run.history();
+    if (replay.length > maxPositions) {
+      // Checked before anything is computed: the edge would refuse the chunk that crosses it.
+      throw Status.INVALID_ARGUMENT
+          .withDescription(
+              "prompt of "
+                  + replay.length
+                  + " tokens exceeds the edge's max_positions "
+                  + maxPositions)
+          .asRuntimeException();
+    }
+    run.maxNew =
+        run.maxNew == 0
+            ? s.maxNewTokens()
+            : Math.min(run.maxNew, run.ids.size() + s.maxNewTokens());
+    int chunk = s.maxChunk();
+    // Prefill, or on a resumed session the whole history: chunks of at most max_chunk_tokens rows,
+    // sampling from the last.
+    for (int from = 0; from < replay.length; from += chunk) {
+      int to = Math.min(replay.length, from + chunk);
+      s.send(Arrays.copyOfRange(replay, from, to), null, to == replay.length, run.step);
+    }
+    while (true) {
+      Token tok = s.nextToken();
+      run.accept(tok, edges.currentIndex(), replay.length);
+      onToken.accept(tok);
+      SessionDone.Reason local = run.finished(tok, maxPositions);
+      if (local != null) {
+        SessionDone.Reason reason;
+        try {
           reason = s.awaitDone().getReason();
-          break;
+        } catch (StatusRuntimeException e) {
+          if (!EdgeFailover.retryable(e.getStatus())) {
+            throw e;
+          }
+          reason = local; // every token arrived; only the edge's goodbye was lost
         }
-        step++;
-        if (s.follow(splits.current(step))) {
-          history.add(new GenerationResult.SplitAt(step, s.split(), s.epoch()));
-        }
-        if (req.pilotEvery() > 0 && step % req.pilotEvery() == 0 && pilots != null) {
-          s.pilot(pilots.pilot(s.id(), pilotSeq++));
-        }
-        decodeBytes += s.send(new int[] {tok.getId()}, null, true, step);
-        decodeSteps++;
+        return reason;
       }
+      run.step++;
+      if (s.follow(splits.current(run.step))) {
+        run.noteSplit(run.step, s.split(), s.epoch());
+      }
+      if (req.pilotEvery() > 0 && run.step % req.pilotEvery() == 0 && pilots != null) {
+        s.pilot(pilots.pilot(s.id(), run.pilotSeq++));
+      }
+      run.decodeBytes += s.send(new int[] {tok.getId()}, null, true, run.step);
+      run.decodeSteps++;
+    }
+  }
+
+  /** What a generation has so far, across the sessions it took. */
+  private static final class Progress {
+    final GenerateRequest req;
+    final long t0;
+    final List<Integer> ids = new ArrayList<>();
+    final List<Float> logprobs = new ArrayList<>();
+    final StringBuilder text = new StringBuilder();
+    final List<GenerationResult.SplitAt> splits = new ArrayList<>();
+    final List<ChannelEstimate> estimates = new ArrayList<>();
+    final List<GenerationResult.Recovery> recoveries = new ArrayList<>();
+    int maxNew;
+    long firstTokenAt;
+    long bytesSent;
+    long decodeBytes;
+    long decodeSteps;
+    long step;
+    long pilotSeq;
+    long failedAt;
+    String cause;
+    int attempts;
+
+    Progress(GenerateRequest req, long t0) {
+      this.req = req;
+      this.t0 = t0;
+    }
+
+    /** The positions a new session must see: the prompt and every token received. */
+    int[] history() {
+      int[] p = req.promptIds();
+      int[] h = Arrays.copyOf(p, p.length + ids.size());
+      for (int i = 0; i < ids.size(); i++) {
+        h[p.length + i] = ids.get(i);
+      }
+      return h;
+    }
+
+    void noteSplit(long at, int split, long epoch) {
+      GenerationResult.SplitAt last = splits.isEmpty() ? null : splits.get(splits.size() - 1);
+      if (last == null || last.split() != split || last.epoch() != epoch) {
+        splits.add(new GenerationResult.SplitAt(at, split, epoch));
+      }
+    }
+
+    void accept(Token tok, int edgeIndex, int replayed) {
+      long now = System.nanoTime();
+      if (ids.isEmpty()) {
+        firstTokenAt = now;
+      }
+      if (failedAt != 0) {
+        recoveries.add(
+            new GenerationResult.Recovery(
+                ids.size(), cause, attempts, edgeIndex, replayed, now - failedAt));
+        failedAt = 0;
+        attempts = 0;
+        cause = null;
+      }
+      ids.add(tok.getId());
+      logprobs.add(tok.getLogprob());
+      text.append(tok.getText());
+    }
+
+    /** Why the generation ends after {@code tok}, or null when it goes on. */
+    SessionDone.Reason finished(Token tok, long maxPositions) {
+      if (tok.getEos() && req.stopAtEos()) {
+        return SessionDone.Reason.REASON_EOS;
+      }
+      if (ids.size() >= maxNew) {
+        return SessionDone.Reason.REASON_MAX_TOKENS;
+      }
+      if (tok.getPosition() >= maxPositions) {
+        return SessionDone.Reason.REASON_CONTEXT_FULL;
+      }
+      return null;
+    }
+
+    GenerationResult result(SessionDone.Reason reason, int hiddenSize) {
       long end = System.nanoTime();
       float[] lp = new float[logprobs.size()];
       for (int i = 0; i < lp.length; i++) {
@@ -98,15 +238,16 @@ public final class SplitGenerator {
           text.toString(),
           lp,
           reason,
-          List.copyOf(history),
-          ttft,
+          List.copyOf(splits),
+          firstTokenAt - t0,
           end - t0,
           end - firstTokenAt,
-          s.bytesSent(),
+          bytesSent,
           decodeBytes,
           decodeSteps,
-          (long) s.model().getHiddenSize() * TensorCodec.bytesPerElement(req.wireDtype()),
-          List.copyOf(s.estimates()));
+          (long) hiddenSize * TensorCodec.bytesPerElement(req.wireDtype()),
+          List.copyOf(estimates),
+          List.copyOf(recoveries));
     }
   }
 }

@@ -9,11 +9,7 @@ import io.splitinfer.core.security.TlsFlags;
 import io.splitinfer.model.ppl.Perplexity;
 import io.splitinfer.proto.TensorCodec;
 import io.splitinfer.proto.v1.DType;
-import io.splitinfer.proto.v1.ModelInfo;
 import io.splitinfer.proto.v1.Pilot;
-import io.splitinfer.proto.v1.SamplingParams;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.UUID;
@@ -32,7 +28,7 @@ import picocli.CommandLine.Option;
     description = "Runs embedding + decoder layers 1..p and talks to an edge server.",
     showDefaultValues = true,
     subcommands = {
-      UeClientMain.Generate.class,
+      GenerateCommand.class,
       EvalPplCommand.class,
       BenchCommand.class,
       ServeCommand.class
@@ -45,14 +41,21 @@ public final class UeClientMain implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    System.exit(FlagDefaults.install(new CommandLine(new UeClientMain()), args).execute(args));
+    System.exit(commandLine(args).execute(args));
+  }
+
+  /** The CLI with flag defaults (env, config file) and one-line error reporting. */
+  static CommandLine commandLine(String[] args) {
+    return CliErrors.install(FlagDefaults.install(new CommandLine(new UeClientMain()), args));
   }
 
   /** Options every subcommand shares. */
   static final class Common {
     @Option(
         names = "--edge",
-        description = "Edge server (or channel-sim) HOST:PORT.",
+        description =
+            "Edge server (or channel-sim) HOST:PORT; generate takes a comma-separated list and"
+                + " fails over along it.",
         defaultValue = "localhost:50051")
     String edge;
 
@@ -152,143 +155,6 @@ public final class UeClientMain implements Callable<Integer> {
               TensorCodec.encode(PilotSequence.values(seed, length), DType.DTYPE_F32, length))
           .build();
     };
-  }
-
-  @Command(
-      name = "generate",
-      mixinStandardHelpOptions = true,
-      showDefaultValues = true,
-      description = "Generates text through the split and prints a summary.")
-  static final class Generate implements Callable<Integer> {
-    @Mixin Common common;
-
-    @Option(names = "--prompt", required = true, description = "Prompt text (or ids:1,2,3).")
-    String prompt;
-
-    @Option(
-        names = "--split",
-        description = "Fixed split p (UE runs layers 1..p); default L/2.",
-        defaultValue = "-1")
-    int split;
-
-    @Mixin SplitDecisions decisions;
-
-    @Option(names = "--max-tokens", defaultValue = "64", description = "Tokens to generate.")
-    int maxTokens;
-
-    @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy.")
-    float temperature;
-
-    @Option(names = "--top-k", defaultValue = "0", description = "0 = off.")
-    int topK;
-
-    @Option(names = "--top-p", defaultValue = "0", description = "0 or 1 = off.")
-    float topP;
-
-    @Option(names = "--seed", defaultValue = "0", description = "Sampler seed.")
-    long seed;
-
-    @Option(
-        names = "--stop-at-eos",
-        defaultValue = "true",
-        negatable = true,
-        description = "Stop at EOS.")
-    boolean stopAtEos;
-
-    @Option(
-        names = "--pilot-every",
-        defaultValue = "0",
-        description = "Send a pilot every N decode steps (0 = never).")
-    int pilotEvery;
-
-    @Option(
-        names = "--pilot-length",
-        defaultValue = "1024",
-        description = "Pilot symbols per pilot.")
-    int pilotLength;
-
-    @Override
-    public Integer call() throws Exception {
-      PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-      ManagedChannel edge = channel(common.edge, common.tls);
-      ManagedChannel ctl =
-          decisions.controller == null ? null : channel(decisions.controller, common.tls);
-      try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
-        UeClient client = new UeClient(edge, m.ueModel(), pilots(pilotLength));
-        ModelInfo info = client.modelInfo();
-        String ueId = common.ueId();
-        int[] ids = m.encode(prompt);
-        GenerateRequest req =
-            new GenerateRequest(
-                ids,
-                maxTokens,
-                SamplingParams.newBuilder()
-                    .setTemperature(temperature)
-                    .setTopK(topK)
-                    .setTopP(topP)
-                    .setSeed(seed)
-                    .build(),
-                common.dtype(),
-                stopAtEos,
-                ueId,
-                pilotEvery);
-        SplitSource source;
-        ControllerSplitSource watched = null;
-        if (ctl != null) {
-          watched =
-              ControllerSplitSource.start(
-                  ctl, ueId, decisions.edgeId, info, decisions.fallbackSplit);
-          source = watched;
-        } else {
-          source = SplitSource.fixed(split >= 0 ? split : info.getNumLayers() / 2);
-        }
-        GenerationResult r;
-        try {
-          r = client.generator().generate(req, source, t -> out.print(t.getText()));
-        } finally {
-          if (watched != null) {
-            watched.close();
-          }
-        }
-        out.println();
-        out.printf(
-            Locale.ROOT,
-            "--%n tokens %d (%s) | TTFT %.1f ms | decode %.2f tokens/s | sent %d bytes%n",
-            r.tokenIds().length,
-            r.doneReason(),
-            r.timeToFirstTokenNanos() / 1e6,
-            r.decodeTokensPerSecond(),
-            r.bytesSent());
-        out.printf(
-            Locale.ROOT,
-            " bytes/decode step %.1f vs floor %d (hidden %d x %d B): framing +%.2f%%%n",
-            r.bytesPerDecodeStep(),
-            r.floorBytesPerStep(),
-            info.getHiddenSize(),
-            TensorCodec.bytesPerElement(common.dtype()),
-            r.framingOverheadPercent());
-        out.println(
-            " splits "
-                + r.splits().stream().map(s -> "p=" + s.split() + "@step" + s.step()).toList());
-        if (!r.estimates().isEmpty()) {
-          var e = r.estimates().get(r.estimates().size() - 1);
-          out.printf(
-              Locale.ROOT,
-              " channel estimate: sigma %.4f sigma_h %.4f loss %.4f SNR %.1f dB (%d pilots)%n",
-              e.getSigma(),
-              e.getSigmaH(),
-              e.getLossRate(),
-              e.getSnrDb(),
-              e.getPilots());
-        }
-        return 0;
-      } finally {
-        shutdown(edge);
-        if (ctl != null) {
-          shutdown(ctl);
-        }
-      }
-    }
   }
 
   /** The model module's Perplexity scorer, answered through the network. */

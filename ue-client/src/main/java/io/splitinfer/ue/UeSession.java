@@ -76,6 +76,11 @@ public final class UeSession implements AutoCloseable {
           req.maxNewTokens(),
           req.stopAtEos());
     }
+
+    /** The same session asking for {@code n} new tokens (a resumed generation's remainder). */
+    public Options withMaxNewTokens(int n) {
+      return new Options(mode, ueId, wire, sampling, n, stopAtEos);
+    }
   }
 
   private final SessionStream stream;
@@ -120,7 +125,20 @@ public final class UeSession implements AutoCloseable {
   /** Opens a session at split/epoch {@code at} and waits for SessionAccepted. */
   public static UeSession open(
       Channel channel, UeModel model, Options options, SplitSource.Choice at) {
-    SessionStream s = new SessionStream(channel);
+    return open(channel, model, options, at, java.time.Duration.ZERO);
+  }
+
+  /**
+   * As {@link #open(Channel, UeModel, Options, SplitSource.Choice)}; a wait for the edge longer
+   * than {@code stall} (zero = no limit) cancels the stream and throws UNAVAILABLE.
+   */
+  public static UeSession open(
+      Channel channel,
+      UeModel model,
+      Options options,
+      SplitSource.Choice at,
+      java.time.Duration stall) {
+    SessionStream s = new SessionStream(channel, stall.toNanos());
     KvCache cache = null;
     try {
       cache = model.engine().newCache(1, at.split());
@@ -331,7 +349,8 @@ public final class UeSession implements AutoCloseable {
     while (true) {
       EdgeMessage m = stream.take();
       if (m == null) {
-        throw Status.INTERNAL
+        // A stream that ends without SessionDone is a dead stream: resumable like UNAVAILABLE.
+        throw Status.UNAVAILABLE
             .withDescription("edge ended the stream while the UE expected " + waitingFor)
             .asRuntimeException();
       }
