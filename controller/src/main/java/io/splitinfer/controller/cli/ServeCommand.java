@@ -155,6 +155,14 @@ final class ServeCommand implements Callable<Integer> {
       defaultValue = "-1")
   int fixedSplit;
 
+  @Option(
+      names = "--ppo-moves",
+      description =
+          "most layers one PPO decision may move (the actor rolled forward on the state in force"
+              + " until it says stay); 1: one move per decision, as in the MDP",
+      defaultValue = "1")
+  int ppoMoves;
+
   @Option(names = "--seed", description = "seed of the random policy", defaultValue = "1")
   long seed;
 
@@ -173,7 +181,7 @@ final class ServeCommand implements Callable<Integer> {
           "--channel-source channel-sim needs --channel-sim HOST:PORT");
     }
     PolicyFactory factory =
-        new PolicyFactory(checkpoint, surrogateFile, fixedSplit, seed, pplTable);
+        new PolicyFactory(checkpoint, surrogateFile, fixedSplit, seed, pplTable).ppoMoves(ppoMoves);
     SplitPolicy initial = factory.create(policy, checkpoint);
     PrometheusMeterRegistry registry = MetricsHttpServer.newRegistry();
     SplitControllerService service =

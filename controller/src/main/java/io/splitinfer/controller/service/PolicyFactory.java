@@ -28,6 +28,7 @@ public final class PolicyFactory {
   private final int fixedSplit;
   private final long seed;
   private final String pplTablePath;
+  private int ppoMoves = 1;
 
   /**
    * @param defaultCheckpoint PPO checkpoint file used when a request names none ("" = the jar's)
@@ -57,6 +58,18 @@ public final class PolicyFactory {
   }
 
   /**
+   * Most layers a PPO decision may move (the actor rolled forward on one state, {@link
+   * Policies#ppo(PpoCheckpoint, String, int)}); 1 = the MDP's one move per decision.
+   */
+  public PolicyFactory ppoMoves(int maxMoves) {
+    if (maxMoves < 1) {
+      throw new IllegalArgumentException("ppo moves must be >= 1, got " + maxMoves);
+    }
+    this.ppoMoves = maxMoves;
+    return this;
+  }
+
+  /**
    * A policy by name; {@code checkpoint} overrides the default checkpoint for ppo/oracle.
    *
    * @throws IllegalArgumentException unknown name
@@ -71,7 +84,8 @@ public final class PolicyFactory {
       case "random":
         return Policies.random(seed);
       case "ppo":
-        return Policies.ppo(loadCheckpoint(cp), cp.isEmpty() ? "classpath:" + DEFAULT_POLICY : cp);
+        return Policies.ppo(
+            loadCheckpoint(cp), cp.isEmpty() ? "classpath:" + DEFAULT_POLICY : cp, ppoMoves);
       case "oracle":
         {
           PpoCheckpoint c = loadCheckpoint(cp);
