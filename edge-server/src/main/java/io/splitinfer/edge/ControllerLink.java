@@ -173,8 +173,16 @@ public final class ControllerLink implements AutoCloseable {
                 .build());
   }
 
-  /** Sends one increment of channel evidence for {@code ueId} without waiting. */
+  /**
+   * Sends one increment of channel evidence for {@code ueId} without waiting. The call runs in a
+   * fork of {@link io.grpc.Context#ROOT}: the caller is usually inside a UE session's gRPC call,
+   * and a report must not be cancelled when that session ends.
+   */
   public void report(String ueId, ChannelState inc, double snrDb) {
+    io.grpc.Context.ROOT.fork().run(() -> send(ueId, inc, snrDb));
+  }
+
+  private void send(String ueId, ChannelState inc, double snrDb) {
     ChannelState.Evidence ev = inc.evidence();
     stub.withDeadlineAfter(5, java.util.concurrent.TimeUnit.SECONDS)
         .reportChannel(

@@ -100,7 +100,7 @@ final class LiveEvalCommand implements Callable<Integer> {
       description = "extra 'controller serve' flags for live PPO (space separated)",
       defaultValue =
           "--decision-interval-ms 100 --estimate-half-life-ms 1000 --confirmations 2"
-              + " --min-dwell-ms 200")
+              + " --min-dwell-ms 200 --ppo-moves 1")
   String ppoArgs;
 
   @Option(

@@ -165,6 +165,14 @@ final class ServeCommand implements Callable<Integer> {
       defaultValue = "-1")
   int fixedSplit;
 
+  @Option(
+      names = "--ppo-moves",
+      description =
+          "most layers one PPO decision may move (the actor rolled forward on the state in force"
+              + " until it says stay); 1: one move per decision, as in the MDP",
+      defaultValue = "1")
+  int ppoMoves;
+
   @Option(names = "--seed", description = "seed of the random policy", defaultValue = "1")
   long seed;
 
@@ -210,13 +218,14 @@ final class ServeCommand implements Callable<Integer> {
     }
     PolicyFactory factory =
         new PolicyFactory(
-            checkpoint,
-            surrogateFile,
-            fixedSplit,
-            seed,
-            pplTable,
-            namedCheckpoints,
-            PolicyFactory::loadCheckpoint);
+                checkpoint,
+                surrogateFile,
+                fixedSplit,
+                seed,
+                pplTable,
+                namedCheckpoints,
+                PolicyFactory::loadCheckpoint)
+            .ppoMoves(ppoMoves);
     java.net.InetSocketAddress bind = bindAddress();
     String host = port >= 0 ? "0.0.0.0" : bind.getHostString();
     ServerCredentials creds = tls.serverCredentials(host, false);

@@ -3,6 +3,7 @@ package io.splitinfer.controller.cli;
 import io.splitinfer.controller.baseline.DqnTrainer;
 import io.splitinfer.controller.env.ChannelCase;
 import io.splitinfer.controller.env.SplitEnvironment;
+import io.splitinfer.controller.live.PplTable;
 import io.splitinfer.controller.ppo.PpoCheckpoint;
 import io.splitinfer.controller.ppo.PpoConfig;
 import io.splitinfer.controller.ppo.PpoTrainer;
@@ -12,6 +13,7 @@ import io.splitinfer.controller.reward.RecordStore;
 import io.splitinfer.controller.reward.RewardSource;
 import io.splitinfer.controller.reward.SurrogateConfig;
 import io.splitinfer.controller.reward.SurrogateReward;
+import io.splitinfer.controller.service.PolicyFactory;
 import io.splitinfer.core.objective.Objective;
 import java.io.Writer;
 import java.nio.file.Files;
@@ -52,6 +54,15 @@ final class TrainCommand implements Callable<Integer> {
       defaultValue = "")
   String surrogateFile;
 
+  @Option(
+      names = "--ppl-table",
+      description =
+          "train on a measured PPL table instead (records CSV, e.g. docs/records-default-model.csv,"
+              + " the oracle-table policy's; bilinear in σ and P = eq. 4 of σ_h); 'default': the"
+              + " jar's",
+      defaultValue = "")
+  String pplTable;
+
   @Option(names = "--algorithm", description = "ppo, a2c or dqn", defaultValue = "ppo")
   String algorithm;
 
@@ -81,7 +92,24 @@ final class TrainCommand implements Callable<Integer> {
     RewardSource reward = s;
     Algorithm1 alg = null;
     RecordStore store = null;
-    if (!surrogate) {
+    if (!pplTable.isEmpty()) {
+      PplTable table =
+          pplTable.equals("default")
+              ? PplTable.loadResource(PolicyFactory.DEFAULT_PPL_TABLE)
+              : PplTable.load(Path.of(pplTable));
+      reward =
+          new RewardSource() {
+            @Override
+            public double ppl(double sigma, double sigmaH, int split) {
+              return table.ppl(sigma, PplTable.lossOf(sigmaH), split);
+            }
+
+            @Override
+            public String name() {
+              return "ppl-table";
+            }
+          };
+    } else if (!surrogate) {
       store = RecordStore.open(pipeline.db);
       var pipe = pipeline.open();
       MeasuredReward measured =

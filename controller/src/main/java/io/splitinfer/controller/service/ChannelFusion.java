@@ -19,9 +19,10 @@ import java.time.Duration;
  * there is enough evidence (N ≥ {@code minPackets}, D ≥ {@code minSigmaDof}) and the estimate moved
  * beyond the hysteresis: σ by more than {@code sigmaDelta} (relative), or P such that the state in
  * force lies outside the 95 % interval of P̂ <em>and</em> differs from P̂ by more than {@code
- * lossDelta}. Between reports the state in force holds (an idle UE keeps its last state). A
- * declared state (a report without evidence, or channel-sim's truth under the oracle source)
- * replaces the state in force at once and restarts the fusion.
+ * lossDelta}; right after a change point σ may move alone ({@link #maybeAct}). Between reports the
+ * state in force holds (an idle UE keeps its last state). A declared state (a report without
+ * evidence, or channel-sim's truth under the oracle source) replaces the state in force at once and
+ * restarts the fusion.
  */
 public final class ChannelFusion {
   /**
@@ -41,6 +42,12 @@ public final class ChannelFusion {
     }
   }
 
+  /** Packets an increment needs before it can signal a loss change point. */
+  static final int MIN_CHANGE_PACKETS = 8;
+
+  /** Standard errors between an increment's loss rate and P̂ that signal a loss change point. */
+  static final double LOSS_CHANGE_Z = 4.0;
+
   private final Config config;
   private double n;
   private double k;
@@ -59,7 +66,12 @@ public final class ChannelFusion {
    * Adds one increment of evidence observed at {@code nowMs}. A change point restarts the fusion
    * from the increment: when the increment's own σ (from d ≥ {@code minSigmaDof} degrees of
    * freedom, relative standard error ≈ 1/√(2d)) differs from σ̂ by more than 4/√(2d) + {@code
-   * sigmaDelta} relative, the channel changed and the older evidence (σ and P) is dropped.
+   * sigmaDelta} relative, the channel changed and the older evidence (σ and P) is dropped. The same
+   * for P: when the increment holds at least {@value #MIN_CHANGE_PACKETS} packets and its loss rate
+   * k/n differs from P̂ = K/N by more than {@value #LOSS_CHANGE_Z} standard errors of the
+   * difference (two-proportion z-test with the pooled rate, p̄(1−p̄)(1/n + 1/N), N ≥ {@code
+   * minPackets}), the loss changed (a burst began or ended) and the older loss evidence is dropped
+   * (σ's is kept).
    */
   void add(ChannelState inc, long nowMs, double sigmaDelta) {
     ChannelState.Evidence ev0 = inc.evidence();
@@ -71,6 +83,17 @@ public final class ChannelFusion {
         k = 0;
         dof = 0;
         ss = 0;
+        changePoints++;
+      }
+    }
+    if (n >= config.minPackets() && ev0.packetsSeen() >= MIN_CHANGE_PACKETS) {
+      double ni = ev0.packetsSeen();
+      double pooled = (k + ev0.packetsLost()) / (n + ni);
+      double se = Math.sqrt(pooled * (1 - pooled) * (1 / ni + 1 / n));
+      double diff = Math.abs(ev0.packetsLost() / ni - k / n);
+      if (se > 0 && diff > LOSS_CHANGE_Z * se) {
+        n = 0;
+        k = 0;
         changePoints++;
       }
     }
@@ -134,13 +157,27 @@ public final class ChannelFusion {
 
   /**
    * Puts the estimate in force when it has enough evidence and moved beyond the hysteresis; returns
-   * whether it did.
+   * whether it did. With σ's evidence but fewer than {@code minPackets} effective packets (right
+   * after a change point) a σ that moved beyond the hysteresis goes in force alone, with the P in
+   * force kept: σ follows a step within one pilot, P once it has its packets.
    */
   boolean maybeAct(Hysteresis h) {
-    if (n < config.minPackets() || dof < config.minSigmaDof()) {
+    if (dof < config.minSigmaDof()) {
       return false;
     }
     ChannelState e = estimate();
+    if (n < config.minPackets()) {
+      // σ has its evidence but P not yet (after a change point): σ moves alone, P holds
+      if (inForce == null || Double.isNaN(inForce.sigma())) {
+        return false;
+      }
+      double s0 = inForce.sigma();
+      if (Math.abs(e.sigma() - s0) > h.sigmaDelta() * Math.max(e.sigma(), s0) + 1e-6) {
+        inForce = new ChannelState(e.sigma(), inForce.loss(), e.evidence());
+        return true;
+      }
+      return false;
+    }
     if (inForce == null || Double.isNaN(inForce.sigma())) {
       inForce = e;
       return true;

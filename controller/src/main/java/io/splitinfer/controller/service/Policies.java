@@ -20,14 +20,38 @@ public final class Policies {
    * UE's range.
    */
   public static SplitPolicy ppo(PpoCheckpoint cp, String source) {
+    return ppo(cp, source, 1);
+  }
+
+  /**
+   * The PPO actor rolled forward up to {@code maxMoves} steps of the MDP on one state: the greedy
+   * action is applied to the split it leads to, again, until the actor says "stay", a split repeats
+   * (a cycle: the rollout stops before it) or {@code maxMoves} moves were made. With a static
+   * channel this is where {@code maxMoves} consecutive one-layer decisions would arrive, in one
+   * decision (the actor's own choices, no thresholds added). {@code maxMoves} = 1 is the MDP's one
+   * move per decision.
+   */
+  public static SplitPolicy ppo(PpoCheckpoint cp, String source, int maxMoves) {
+    if (maxMoves < 1) {
+      throw new IllegalArgumentException("maxMoves must be >= 1, got " + maxMoves);
+    }
     ActorCritic agent = cp.agent();
     EnvConfig env = cp.env();
     return new SplitPolicy() {
       @Override
       public int propose(double sigma, double sigmaH, int current, int min, int max) {
-        int p = env.clampSplit(current);
-        int a = agent.greedyAction(env.observe(sigma, sigmaH, p));
-        return clamp(env.clampSplit(p + SplitEnvironment.delta(a)), min, max);
+        int p = clamp(env.clampSplit(current), min, max);
+        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        seen.add(p);
+        for (int m = 0; m < maxMoves; m++) {
+          int a = agent.greedyAction(env.observe(sigma, sigmaH, p));
+          int next = clamp(env.clampSplit(p + SplitEnvironment.delta(a)), min, max);
+          if (next == p || !seen.add(next)) {
+            break;
+          }
+          p = next;
+        }
+        return p;
       }
 
       @Override

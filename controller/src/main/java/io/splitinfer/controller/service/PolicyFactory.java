@@ -37,6 +37,7 @@ public final class PolicyFactory {
   private final String pplTablePath;
   private final Map<String, String> named;
   private final Function<String, PpoCheckpoint> loader;
+  private int ppoMoves = 1;
 
   /**
    * @param defaultCheckpoint PPO checkpoint file used when a request names none ("" = the jar's)
@@ -143,6 +144,18 @@ public final class PolicyFactory {
   }
 
   /**
+   * Most layers a PPO decision may move (the actor rolled forward on one state, {@link
+   * Policies#ppo(PpoCheckpoint, String, int)}); 1 = the MDP's one move per decision.
+   */
+  public PolicyFactory ppoMoves(int maxMoves) {
+    if (maxMoves < 1) {
+      throw new IllegalArgumentException("ppo moves must be >= 1, got " + maxMoves);
+    }
+    this.ppoMoves = maxMoves;
+    return this;
+  }
+
+  /**
    * A policy by name; {@code checkpoint} overrides the default checkpoint for ppo/oracle.
    *
    * @throws IllegalArgumentException unknown name
@@ -157,7 +170,8 @@ public final class PolicyFactory {
       case "random":
         return Policies.random(seed);
       case "ppo":
-        return Policies.ppo(loader.apply(cp), cp.isEmpty() ? "classpath:" + DEFAULT_POLICY : cp);
+        return Policies.ppo(
+            loader.apply(cp), cp.isEmpty() ? "classpath:" + DEFAULT_POLICY : cp, ppoMoves);
       case "oracle":
         {
           PpoCheckpoint c = loader.apply(cp);

@@ -68,4 +68,42 @@ class ChannelFusionTest {
     assertEquals(0, f.effectivePackets());
     assertEquals(0.2, f.inForce().loss());
   }
+
+  @Test
+  void aStepOfLossIsAChangePointButBinomialNoiseIsNot() {
+    ChannelFusion f = new ChannelFusion(new ChannelFusion.Config(Duration.ofSeconds(20), 32, 300));
+    // static P = 0.05: 16-packet increments with 0..2 lost (2/16 is within 4 standard errors)
+    long[] lost = {0, 1, 0, 2, 1, 0, 0, 1, 2, 0, 1, 0, 0, 1, 0, 1};
+    for (int i = 0; i < lost.length; i++) {
+      f.add(inc(2.0, 1000, 16, lost[i]), i * 100L, 0.1);
+    }
+    assertEquals(0, f.changePoints());
+    assertTrue(f.maybeAct(H));
+    double before = f.inForce().loss();
+    // a burst: 16 packets, 8 lost
+    f.add(inc(2.0, 1000, 16, 8), 2000, 0.1);
+    assertEquals(1, f.changePoints());
+    assertEquals(0.5, f.estimate().loss(), 1e-12, "the old evidence is dropped");
+    assertFalse(f.maybeAct(H), "16 packets < 32: P holds and σ did not move");
+    assertEquals(before, f.inForce().loss(), 1e-12);
+    f.add(inc(2.0, 1000, 16, 7), 2000, 0.1);
+    assertTrue(f.maybeAct(H));
+    assertEquals(15.0 / 32, f.inForce().loss(), 1e-3);
+  }
+
+  @Test
+  void afterAChangePointSigmaMovesAloneBeforePHasItsPackets() {
+    ChannelFusion f = new ChannelFusion(new ChannelFusion.Config(Duration.ofSeconds(20), 32, 300));
+    for (int i = 0; i < 10; i++) {
+      f.add(inc(4.0, 1000, 16, 1), i * 100L, 0.1);
+    }
+    assertTrue(f.maybeAct(H));
+    double p = f.inForce().loss();
+    // σ falls to 0.5: one pilot's increment (5 packets) is a change point and σ follows at once
+    f.add(inc(0.5, 1000, 5, 0), 1100, 0.1);
+    assertEquals(1, f.changePoints());
+    assertTrue(f.maybeAct(H));
+    assertEquals(0.5, f.inForce().sigma(), 1e-12);
+    assertEquals(p, f.inForce().loss(), 1e-12, "P in force holds until it has 32 packets");
+  }
 }
