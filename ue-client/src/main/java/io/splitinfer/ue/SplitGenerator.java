@@ -21,11 +21,18 @@ public final class SplitGenerator {
   private final Channel channel;
   private final UeModel model;
   private final PilotSource pilots;
+  private SwitchCostModel switchCosts = new SwitchCostModel(SwitchCostModel.Config.auto());
 
   SplitGenerator(Channel channel, UeModel model, PilotSource pilots) {
     this.channel = channel;
     this.model = model;
     this.pilots = pilots;
+  }
+
+  /** Picks KV transfer or recompute at switches with {@code config} (default: by cost). */
+  public SplitGenerator withSwitchCosts(SwitchCostModel.Config config) {
+    this.switchCosts = new SwitchCostModel(config);
+    return this;
   }
 
   /** Generates with a fixed split. */
@@ -41,6 +48,7 @@ public final class SplitGenerator {
     List<GenerationResult.SplitAt> history = new ArrayList<>();
     history.add(new GenerationResult.SplitAt(0, choice.split(), choice.epoch()));
     try (UeSession s = UeSession.open(channel, model, UeSession.Options.generate(req), choice)) {
+      s.useSwitchCosts(switchCosts);
       int maxNew = s.maxNewTokens();
       int chunk = s.maxChunk();
       long maxPositions = s.model().getMaxPositions();
