@@ -1,6 +1,7 @@
 package io.splitinfer.edge;
 
 import io.splitinfer.model.engine.InferenceEngine;
+import io.splitinfer.model.engine.KvRecompute;
 import io.splitinfer.model.engine.ModelConfig;
 import io.splitinfer.proto.KvBlocks;
 import io.splitinfer.proto.TensorCodec;
@@ -267,7 +268,7 @@ final class SplitSwitcher {
     if (pending.complete()) {
       int from = pending.received.firstKey();
       int to = pending.received.lastKey();
-      engine.runLayers(from, to, pending.history, pending.effectivePosition, s.cache);
+      KvRecompute.run(engine, s.cache, from, to, pending.history, pending.effectivePosition, chunk);
       long t0 = pending.switchStartNanos;
       pending = null;
       s.syncHeld();

@@ -16,36 +16,39 @@ import io.splitinfer.proto.v1.SwitchMethod;
  *       when the edge gains (it re-runs 1..new from the token history).
  * </ul>
  *
- * <p>The link rate and the compute speed are measured: the rate from the KV blocks of earlier
- * transfers (bytes over the time from SplitSwitch to the last block), the compute speed from the
- * UE's own multi-position runs (prefill chunks, recomputes); the edge runs the same model, so the
- * UE's speed stands for both sides. Until something is measured the configured priors hold. A
- * forced method (tests, benchmarks, {@code --switch-method}) skips the comparison. Exponentially
- * weighted (weight {@code alpha} on the newest observation). One per session owner, one thread.
+ * <p>The link rate and the compute speed are measured: the rate from the edge's KV blocks of
+ * earlier transfers to the UE (bytes over the time from SplitSwitch to the ack, which the UE waits
+ * for), the compute speed from the UE's own multi-position runs (prefill chunks, recomputes); the
+ * edge runs the same model, so the UE's speed stands for both sides. Until a rate is measured the
+ * configured one holds; with none configured (0) the model picks transfer, which measures it. A
+ * forced method (tests, benchmarks) skips the comparison. Exponentially weighted (weight {@code
+ * alpha} on the newest observation). One per session owner, one thread.
  */
 public final class SwitchCostModel {
   /**
    * @param forced the method to use always, or null to pick by cost
-   * @param linkBytesPerSecond prior link rate until a transfer is observed
+   * @param linkBytesPerSecond link rate until a transfer is observed; 0 = unknown (transfer)
    * @param nanosPerLayerPosition prior compute time per layer per position (multi-position run)
    * @param alpha weight of the newest observation
    */
   public record Config(
       SwitchMethod forced, double linkBytesPerSecond, double nanosPerLayerPosition, double alpha) {
     public Config {
-      if (!(linkBytesPerSecond > 0) || !(nanosPerLayerPosition > 0) || !(alpha > 0 && alpha <= 1)) {
+      if (!(linkBytesPerSecond >= 0)
+          || !(nanosPerLayerPosition > 0)
+          || !(alpha > 0 && alpha <= 1)) {
         throw new IllegalArgumentException(
-            "link rate and compute time must be > 0 and alpha in (0, 1]");
+            "link rate must be >= 0, compute time > 0 and alpha in (0, 1]");
       }
     }
 
-    /** Picks by cost: priors 100 Mbit/s and 20 µs per layer-position, alpha 0.3. */
+    /** Picks by cost: link rate unknown until measured, 20 µs per layer-position, alpha 0.3. */
     public static Config auto() {
-      return new Config(null, 12.5e6, 20_000, 0.3);
+      return new Config(null, 0, 20_000, 0.3);
     }
 
     public static Config forced(SwitchMethod method) {
-      return new Config(method, 12.5e6, 20_000, 0.3);
+      return new Config(method, 0, 20_000, 0.3);
     }
 
     public Config withLinkMbps(double mbps) {
@@ -93,13 +96,16 @@ public final class SwitchCostModel {
   public Estimate choose(
       int movedLayers, int rerunLayers, int positions, int kvWidth, long hiddenBytes) {
     long transferBytes = (long) movedLayers * positions * 2L * kvWidth * Float.BYTES;
-    double transferMs = transferBytes / bytesPerSecond * 1e3;
+    boolean known = bytesPerSecond > 0;
+    double transferMs = known ? transferBytes / bytesPerSecond * 1e3 : Double.NaN;
     double recomputeMs =
         (double) (movedLayers + rerunLayers) * positions * nanosPerLayerPosition / 1e6
-            + hiddenBytes / bytesPerSecond * 1e3;
+            + (known ? hiddenBytes / bytesPerSecond * 1e3 : 0);
     SwitchMethod m;
     if (config.forced() != null) {
       m = config.forced();
+    } else if (!known) {
+      m = SwitchMethod.SWITCH_METHOD_KV_TRANSFER;
     } else {
       m =
           recomputeMs < transferMs
@@ -113,7 +119,8 @@ public final class SwitchCostModel {
   /** A transfer of {@code bytes} that took {@code nanos} on the link. */
   public void observeLink(long bytes, long nanos) {
     if (bytes > 0 && nanos > 0) {
-      bytesPerSecond = mix(bytesPerSecond, bytes / (nanos / 1e9));
+      double obs = bytes / (nanos / 1e9);
+      bytesPerSecond = bytesPerSecond > 0 ? mix(bytesPerSecond, obs) : obs;
     }
   }
 

@@ -30,7 +30,12 @@ import picocli.CommandLine.Option;
     version = "ue-client 0.1.0",
     description = "Runs embedding + decoder layers 1..p and talks to an edge server.",
     showDefaultValues = true,
-    subcommands = {UeClientMain.Generate.class, EvalPplCommand.class, BenchCommand.class})
+    subcommands = {
+      UeClientMain.Generate.class,
+      EvalPplCommand.class,
+      BenchCommand.class,
+      SwitchBenchCommand.class
+    })
 public final class UeClientMain implements Callable<Integer> {
   @Override
   public Integer call() {

@@ -4,6 +4,7 @@ import io.grpc.Channel;
 import io.grpc.Status;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
+import io.splitinfer.model.engine.KvRecompute;
 import io.splitinfer.proto.KvBlocks;
 import io.splitinfer.proto.TensorCodec;
 import io.splitinfer.proto.v1.ChannelEstimate;
@@ -363,7 +364,7 @@ public final class UeSession implements AutoCloseable {
       float[] base = historyLayer == oldSplit ? history : rerun(oldSplit, n);
       cache.setLayerRange(1, newSplit);
       long c0 = System.nanoTime();
-      history = engine.runLayers(oldSplit + 1, newSplit, Arrays.copyOf(base, n * d), n, cache);
+      history = KvRecompute.run(engine, cache, oldSplit + 1, newSplit, base, n, maxChunk());
       costs.observeCompute(newSplit - oldSplit, n, System.nanoTime() - c0);
       historyLayer = newSplit;
       pendingAcks.add(next);
