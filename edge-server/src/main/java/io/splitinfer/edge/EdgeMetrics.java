@@ -149,6 +149,19 @@ public final class EdgeMetrics {
     prefillWaitTimer.record(Duration.ofNanos(nanos));
   }
 
+  /** One split switch that moved layers with KV, by how: edge_switch_method_total{method}. */
+  void switchMethod(io.splitinfer.proto.v1.SwitchMethod method) {
+    Counter.builder("edge_switch_method_total")
+        .tag(
+            "method",
+            method == io.splitinfer.proto.v1.SwitchMethod.SWITCH_METHOD_RECOMPUTE
+                ? "recompute"
+                : "transfer")
+        .description("Split switches that moved layers, by KV method (transfer or recompute)")
+        .register(registry)
+        .increment();
+  }
+
   void splitSwitch(long nanos) {
     switchTimer.record(Duration.ofNanos(nanos));
   }

@@ -56,7 +56,8 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     this.mc = service.engine().config();
     this.checks = service.checks();
     this.switcher =
-        new SplitSwitcher(mc, checks, service.metrics(), service.config().maxChunkTokens());
+        new SplitSwitcher(
+            service.engine(), checks, service.metrics(), service.config().maxChunkTokens());
     this.state =
         new SessionState(
             service.table(),
@@ -115,6 +116,7 @@ final class EdgeSession implements StreamObserver<UeMessage> {
         case HIDDEN -> hidden(msg.getHidden());
         case SPLIT_SWITCH -> switcher.onSwitch(state, msg.getSplitSwitch(), out);
         case KV -> switcher.onKv(state, msg.getKv(), out);
+        case HISTORY -> switcher.onHistory(state, msg.getHistory(), out);
         case PILOT -> pilot(msg.getPilot());
         case CLOSE -> {
           checks.session(state, msg.getClose().getSessionId());

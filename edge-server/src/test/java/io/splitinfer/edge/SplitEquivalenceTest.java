@@ -7,11 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.proto.v1.DType;
 import io.splitinfer.proto.v1.SamplingParams;
+import io.splitinfer.proto.v1.SwitchMethod;
 import io.splitinfer.ue.GenerateRequest;
 import io.splitinfer.ue.GenerationResult;
 import io.splitinfer.ue.LocalGenerator;
 import io.splitinfer.ue.SplitScorer;
 import io.splitinfer.ue.SplitSource;
+import io.splitinfer.ue.SwitchCostModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -143,6 +145,21 @@ class SplitEquivalenceTest {
   @ParameterizedTest
   @EnumSource(TestRig.Transport.class)
   void liveSplitSwitchEqualsFixedSplit(TestRig.Transport transport) throws Exception {
+    liveSwitch(transport, SwitchCostModel.Config.auto(), null);
+  }
+
+  /** The same script with every switch forced to one method; the edge counts that method. */
+  @ParameterizedTest
+  @EnumSource(
+      value = SwitchMethod.class,
+      names = {"SWITCH_METHOD_KV_TRANSFER", "SWITCH_METHOD_RECOMPUTE"})
+  void liveSplitSwitchEqualsFixedSplitWithForcedMethod(SwitchMethod method) throws Exception {
+    liveSwitch(TestRig.Transport.TCP, SwitchCostModel.Config.forced(method), method);
+  }
+
+  private void liveSwitch(
+      TestRig.Transport transport, SwitchCostModel.Config costs, SwitchMethod counted)
+      throws Exception {
     int[] prompt = prompt(5, 9);
     int[] expected = new LocalGenerator(engine).greedy(prompt, 16, CHUNK).tokens();
     // 1 -> 5 (UE gains layers 2..5) -> 0 (edge gains 1..5) -> 6 (UE gains all) -> 3.
@@ -161,12 +178,26 @@ class SplitEquivalenceTest {
         };
     try (TestRig rig = new TestRig(engine, config, transport)) {
       GenerationResult r =
-          rig.client().generator().generate(GenerateRequest.greedy(prompt, 16), script, t -> {});
+          rig.client()
+              .generator()
+              .withSwitchCosts(costs)
+              .generate(GenerateRequest.greedy(prompt, 16), script, t -> {});
       assertArrayEquals(expected, r.tokenIds());
       assertEquals(
           List.of(1, 5, 0, 6, 3),
           r.splits().stream().map(GenerationResult.SplitAt::split).toList());
       assertEquals(0, rig.service().liveSessions());
+      if (counted != null) {
+        String tag = counted == SwitchMethod.SWITCH_METHOD_RECOMPUTE ? "recompute" : "transfer";
+        assertEquals(
+            4.0,
+            rig.metrics
+                .registry()
+                .get("edge_switch_method_total")
+                .tag("method", tag)
+                .counter()
+                .count());
+      }
     }
   }
 

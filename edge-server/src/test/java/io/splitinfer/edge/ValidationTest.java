@@ -314,6 +314,54 @@ class ValidationTest {
   }
 
   @Test
+  void historyHiddenWithoutARecomputeSwitch() throws Exception {
+    String id = id();
+    UeMessage h =
+        UeMessage.newBuilder()
+            .setHistory(
+                io.splitinfer.proto.v1.HistoryHidden.newBuilder()
+                    .setSessionId(id)
+                    .setTensor(TensorCodec.encode(ones(D), DType.DTYPE_F32, 1, D)))
+            .build();
+    expectRefusal(
+        config,
+        Status.Code.FAILED_PRECONDITION,
+        "HistoryHidden without a RECOMPUTE SplitSwitch",
+        "unexpected_history",
+        rig -> run(rig, msg(open(id, 1)), h));
+  }
+
+  @Test
+  void historyHiddenInALossyDtype() throws Exception {
+    String id = id();
+    UeMessage sw =
+        UeMessage.newBuilder()
+            .setSplitSwitch(
+                SplitSwitch.newBuilder()
+                    .setSessionId(id)
+                    .setEpoch(10)
+                    .setNewSplit(1)
+                    .setEffectivePosition(1)
+                    .setMethod(io.splitinfer.proto.v1.SwitchMethod.SWITCH_METHOD_RECOMPUTE))
+            .build();
+    UeMessage h =
+        UeMessage.newBuilder()
+            .setHistory(
+                io.splitinfer.proto.v1.HistoryHidden.newBuilder()
+                    .setSessionId(id)
+                    .setEpoch(10)
+                    .setSplitLayer(1)
+                    .setTensor(TensorCodec.encode(ones(D), DType.DTYPE_F16, 1, D)))
+            .build();
+    expectRefusal(
+        config,
+        Status.Code.INVALID_ARGUMENT,
+        "HistoryHidden must be DTYPE_F32",
+        "bad_dtype",
+        rig -> run(rig, msg(open(id, 2)), msg(hidden(id, 2, 0, ones(D), 1, D)), sw, h));
+  }
+
+  @Test
   void wrongPosition() throws Exception {
     String id = id();
     expectRefusal(

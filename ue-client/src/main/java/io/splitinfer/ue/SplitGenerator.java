@@ -27,11 +27,18 @@ public final class SplitGenerator {
   private final EdgeFailover edges;
   private final UeModel model;
   private final PilotSource pilots;
+  private SwitchCostModel switchCosts = new SwitchCostModel(SwitchCostModel.Config.auto());
 
   SplitGenerator(EdgeFailover edges, UeModel model, PilotSource pilots) {
     this.edges = edges;
     this.model = model;
     this.pilots = pilots;
+  }
+
+  /** Picks KV transfer or recompute at switches with {@code config} (default: by cost). */
+  public SplitGenerator withSwitchCosts(SwitchCostModel.Config config) {
+    this.switchCosts = new SwitchCostModel(config);
+    return this;
   }
 
   /** Generates with a fixed split. */
@@ -84,6 +91,7 @@ public final class SplitGenerator {
     int hiddenSize;
     try (UeSession s =
         UeSession.open(edges.current(), model, options, choice, edges.policy().stallTimeout())) {
+      s.useSwitchCosts(switchCosts);
       try {
         reason = decode(s, run, splits, onToken);
         hiddenSize = s.model().getHiddenSize();

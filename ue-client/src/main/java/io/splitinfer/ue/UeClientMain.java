@@ -31,7 +31,8 @@ import picocli.CommandLine.Option;
       GenerateCommand.class,
       EvalPplCommand.class,
       BenchCommand.class,
-      ServeCommand.class
+      ServeCommand.class,
+      SwitchBenchCommand.class
     })
 public final class UeClientMain implements Callable<Integer> {
   @Override

@@ -1,0 +1,47 @@
+package io.splitinfer.ue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.splitinfer.proto.v1.SwitchMethod;
+import org.junit.jupiter.api.Test;
+
+class SwitchCostModelTest {
+  static final SwitchMethod TRANSFER = SwitchMethod.SWITCH_METHOD_KV_TRANSFER;
+  static final SwitchMethod RECOMPUTE = SwitchMethod.SWITCH_METHOD_RECOMPUTE;
+
+  @Test
+  void unknownLinkPicksTransferWhichMeasuresIt() {
+    SwitchCostModel m = new SwitchCostModel(SwitchCostModel.Config.auto());
+    assertEquals(TRANSFER, m.choose(1, 0, 512, 256, 0).method());
+    m.observeLink(1_000_000, 1_000_000_000L); // 1 MB/s
+    assertEquals(1e6, m.bytesPerSecond(), 1e-6);
+  }
+
+  @Test
+  void slowLinkPicksRecomputeFastLinkPicksTransfer() {
+    // 1 layer x 512 positions x 2 x 256 x 4 B = 1 MiB to transfer; recompute 512 layer-positions.
+    SwitchCostModel m =
+        new SwitchCostModel(SwitchCostModel.Config.auto().withLinkMbps(8)); // 1 MB/s
+    m.observeCompute(1, 512, 512 * 10_000L); // 10 us per layer-position
+    SwitchCostModel.Estimate e = m.choose(1, 0, 512, 256, 0);
+    assertEquals(1_048_576, e.transferBytes());
+    assertEquals(RECOMPUTE, e.method()); // ~1 s transfer vs ~10 ms recompute
+    for (int i = 0; i < 30; i++) {
+      m.observeLink(1_000_000_000L, 1_000_000_000L); // 1 GB/s
+    }
+    assertEquals(TRANSFER, m.choose(1, 0, 512, 256, 0).method()); // ~1 ms vs ~10 ms
+    // Re-running layers first (the edge gains layers) makes recompute dearer still.
+    assertEquals(TRANSFER, m.choose(1, 5, 512, 256, 512L * 256 * 4).method());
+  }
+
+  @Test
+  void forcedMethodSkipsTheComparison() {
+    SwitchCostModel m = new SwitchCostModel(SwitchCostModel.Config.forced(RECOMPUTE));
+    SwitchCostModel.Estimate e = m.choose(1, 0, 64, 256, 0);
+    assertEquals(RECOMPUTE, e.method());
+    assertEquals(true, e.forced());
+    assertThrows(
+        IllegalArgumentException.class, () -> new SwitchCostModel.Config(null, -1, 1, 0.5));
+  }
+}
