@@ -60,6 +60,8 @@ class ContainerTopologyIT {
 
   private static Path certs() throws IOException, InterruptedException {
     Path dir = Files.createTempDirectory("splitinfer-tc-certs");
+    // a temp directory is 0700: the containers' uid 10001 could not even look inside it
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
     ProcessBuilder p =
         new ProcessBuilder(
                 "bash",
