@@ -74,6 +74,10 @@ final class FakeEdge extends SplitInferenceGrpc.SplitInferenceImplBase {
       long position;
       int generated;
       int kvBlocksDue;
+      float[] history; // hidden states of a RECOMPUTE switch that moves layers here
+      int historyPositions;
+      int historyFrom;
+      int historyTo;
       boolean ended;
 
       @Override
@@ -91,7 +95,19 @@ final class FakeEdge extends SplitInferenceGrpc.SplitInferenceImplBase {
             int from = split;
             split = to;
             epoch = m.getSplitSwitch().getEpoch();
-            if (to < from) {
+            boolean recompute =
+                m.getSplitSwitch().getMethod()
+                    == io.splitinfer.proto.v1.SwitchMethod.SWITCH_METHOD_RECOMPUTE;
+            if (recompute) {
+              // the receiving side rebuilds the moved layers' KV itself (no KvTransfer)
+              cache.setLayerRange(to + 1, layers);
+              if (to < from && position > 0) {
+                historyFrom = to + 1;
+                historyTo = from;
+                history = new float[(int) position * engine.config().hiddenSize()];
+                historyPositions = 0;
+              }
+            } else if (to < from) {
               cache.setLayerRange(to + 1, layers);
               int per =
                   (int) ((position + info.getMaxChunkTokens() - 1) / info.getMaxChunkTokens());
@@ -113,7 +129,7 @@ final class FakeEdge extends SplitInferenceGrpc.SplitInferenceImplBase {
                   .forEachRemaining(kv -> out.onNext(EdgeMessage.newBuilder().setKv(kv).build()));
               cache.setLayerRange(to + 1, layers);
             }
-            if (kvBlocksDue == 0) {
+            if (kvBlocksDue == 0 && history == null) {
               ack();
             }
           }
@@ -127,6 +143,25 @@ final class FakeEdge extends SplitInferenceGrpc.SplitInferenceImplBase {
                 TensorCodec.decode(kv.getKey()),
                 TensorCodec.decode(kv.getValue()));
             if (--kvBlocksDue == 0) {
+              ack();
+            }
+          }
+          case HISTORY -> {
+            require(history != null, "unexpected HistoryHidden");
+            float[] x = TensorCodec.decode(m.getHistory().getTensor());
+            System.arraycopy(
+                x, 0, history, historyPositions * engine.config().hiddenSize(), x.length);
+            historyPositions += x.length / engine.config().hiddenSize();
+            if (historyPositions == position) {
+              io.splitinfer.model.engine.KvRecompute.run(
+                  engine,
+                  cache,
+                  historyFrom,
+                  historyTo,
+                  history,
+                  (int) position,
+                  info.getMaxChunkTokens());
+              history = null;
               ack();
             }
           }

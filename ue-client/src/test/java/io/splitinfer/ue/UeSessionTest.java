@@ -123,11 +123,34 @@ class UeSessionTest {
     int[] prompt = tokens(2, 6);
     int[] want = new LocalGenerator(engine).greedy(prompt, 16, CHUNK).tokens();
     GenerationResult r =
-        client().generator().generate(GenerateRequest.greedy(prompt, 16), script(), t -> {});
+        client()
+            .generator()
+            .withSwitchCosts(
+                SwitchCostModel.Config.forced(
+                    io.splitinfer.proto.v1.SwitchMethod.SWITCH_METHOD_KV_TRANSFER))
+            .generate(GenerateRequest.greedy(prompt, 16), script(), t -> {});
     assertArrayEquals(want, r.tokenIds());
     assertEquals(
         List.of(1, 4, 0, 5, 2), r.splits().stream().map(GenerationResult.SplitAt::split).toList());
     assertTrue(edge.received.stream().anyMatch(UeMessage::hasKv), "the UE sent KV to the edge");
+  }
+
+  @Test
+  void generateWithLiveSwitchesByRecomputeEqualsMonolithic() {
+    int[] prompt = tokens(2, 6);
+    int[] want = new LocalGenerator(engine).greedy(prompt, 16, CHUNK).tokens();
+    GenerationResult r =
+        client()
+            .generator()
+            .withSwitchCosts(
+                SwitchCostModel.Config.forced(
+                    io.splitinfer.proto.v1.SwitchMethod.SWITCH_METHOD_RECOMPUTE))
+            .generate(GenerateRequest.greedy(prompt, 16), script(), t -> {});
+    assertArrayEquals(want, r.tokenIds());
+    assertTrue(
+        edge.received.stream().anyMatch(UeMessage::hasHistory),
+        "the UE sent its hidden states for the edge to recompute");
+    assertTrue(edge.received.stream().noneMatch(UeMessage::hasKv), "no KV crossed the link");
   }
 
   @Test
