@@ -86,6 +86,7 @@ grep -E '^ue-client[-_]' /tmp/docker-e2e-compose.log | sed -E 's/^ue-client[^|]*
 docker compose -p "$project" down -v --remove-orphans >/dev/null 2>&1 || true
 
 echo "docker-e2e: Testcontainers test of the same topology"
-TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_HOST_OVERRIDE=localhost \
+# no registry here: skip Testcontainers start-up checks (they pull alpine) and the Ryuk reaper
+TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_CHECKS_DISABLE=true TESTCONTAINERS_HOST_OVERRIDE=localhost \
   mvn -B -q -pl e2e -am verify -DskipUnitTests -Dspotless.check.skip=true -Denforcer.skip=true -Dit.test=ContainerTopologyIT -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false
 echo "docker-e2e: OK"
