@@ -200,7 +200,7 @@ final class LiveEvalCommand implements Callable<Integer> {
             soFar -> writeTables(soFar, objective.lambda()));
     List<Summary.Row> rows = writeTables(results, objective.lambda());
     String md = Summary.markdown(rows, objective.lambda());
-    String verdict = Summary.verdict(rows);
+    String verdict = Summary.verdict(rows, results);
     plots(exp.traces(), rows);
     System.out.print(md);
     System.out.println();
@@ -221,7 +221,7 @@ final class LiveEvalCommand implements Callable<Integer> {
     List<Summary.Row> rows = Summary.rows(results);
     Files.writeString(
         out.resolve("summary.md"),
-        Summary.markdown(rows, lambda) + "\n" + Summary.verdict(rows),
+        Summary.markdown(rows, lambda) + "\n" + Summary.verdict(rows, results),
         StandardCharsets.UTF_8);
     Files.writeString(out.resolve("summary.csv"), Summary.csv(rows), StandardCharsets.UTF_8);
     return rows;

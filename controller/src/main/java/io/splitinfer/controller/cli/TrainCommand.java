@@ -63,6 +63,19 @@ final class TrainCommand implements Callable<Integer> {
       defaultValue = "")
   String pplTable;
 
+  @Option(
+      names = "--ent-coef",
+      description =
+          "PPO entropy bonus (default 0, SB3's; 0.01 keeps the actions explored longer on the"
+              + " measured PPL table, whose reward differences at low σ are small)",
+      defaultValue = "0")
+  double entCoef;
+
+  @Option(
+      names = "--anneal-lr",
+      description = "decay PPO's learning rate linearly to 0 over training")
+  boolean annealLr;
+
   @Option(names = "--algorithm", description = "ppo, a2c or dqn", defaultValue = "ppo")
   String algorithm;
 
@@ -130,16 +143,21 @@ final class TrainCommand implements Callable<Integer> {
     PpoConfig cfg =
         "a2c".equals(algorithm)
             ? PpoConfig.a2c(steps, seed)
-            : PpoConfig.defaults().withTotalSteps(steps).withSeed(seed);
+            : PpoConfig.defaults()
+                .withTotalSteps(steps)
+                .withSeed(seed)
+                .withExploration(entCoef, annealLr);
     String name = algorithm + "-" + c;
     long t0 = System.nanoTime();
     List<PpoTrainer.CurvePoint> curve;
     PpoCheckpoint cp = null;
     if ("dqn".equals(algorithm)) {
-      DqnTrainer dqn = new DqnTrainer(DqnTrainer.Config.defaults(steps, seed), 3, 3);
+      DqnTrainer dqn =
+          new DqnTrainer(
+              DqnTrainer.Config.defaults(steps, seed), env.observationSize(), env.numActions());
       curve = dqn.train(env, 400);
     } else {
-      PpoTrainer trainer = new PpoTrainer(cfg, 3, 3);
+      PpoTrainer trainer = new PpoTrainer(cfg, env.observationSize(), env.numActions());
       Algorithm1 a = alg;
       curve =
           trainer.train(

@@ -19,11 +19,16 @@ import java.util.Locale;
  *   <li>{@code drift}: long segments (L, H, A in turn, σ ~ U(0, 8)), a slow σ walk, rare short
  *       bursts (loss 0.3);
  *   <li>{@code bursty}: segments a third as long alternating calm (σ ~ U(0, 2)) and noisy (σ ~ U(4,
- *       8)), a faster walk, frequent bursts (σ 7, loss 0.2).
+ *       8)), a faster walk, frequent bursts (σ 7, loss 0.2);
+ *   <li>{@code mobility}: a UE moving between the cell centre and the cell edge: segments 4/3 as
+ *       long as drift's alternating near (σ ~ U(0, 1.5)) and edge (σ ~ U(5, 8)), losses of L, H, A
+ *       in turn, a slow walk (0.05/step), rare bursts (loss 0.3). The regimes last longer than the
+ *       control loop's lag (a few steps), as shadowing and distance do on a real cell; bursty's
+ *       16-step regimes and 7-step bursts are at that lag, where no feedback controller can follow.
  * </ul>
  */
 public final class LiveScenarios {
-  public static final List<String> NAMES = List.of("drift", "bursty");
+  public static final List<String> NAMES = List.of("drift", "bursty", "mobility");
 
   private LiveScenarios() {}
 
@@ -71,6 +76,29 @@ public final class LiveScenarios {
                 + " \"bad\": {\"sigma\": 7, \"loss\": 0.2}},"
                 + " \"randomWalk\": {\"sigmaStep\": 0.25, \"sigmaMin\": 0, \"sigmaMax\": 8}}",
             base,
+            d,
+            d,
+            d,
+            d);
+      }
+      case "mobility" -> {
+        int d = Math.max(1, segmentTicks * 4 / 3);
+        yield String.format(
+            Locale.ROOT,
+            "{\"name\": \"mobility\", \"clock\": \"messages\", \"repeat\": true, %s,"
+                + " \"segments\": ["
+                + "{\"duration\": %d, \"lossRange\": [0, 0.1], \"sigmaRange\": [0, 1.5]},"
+                + "{\"duration\": %d, \"lossRange\": [0.1, 0.3], \"sigmaRange\": [5, 8]},"
+                + "{\"duration\": %d, \"lossRange\": [0, 0.3], \"sigmaRange\": [0, 1.5]},"
+                + "{\"duration\": %d, \"lossRange\": [0, 0.1], \"sigmaRange\": [5, 8]},"
+                + "{\"duration\": %d, \"lossRange\": [0.1, 0.3], \"sigmaRange\": [0, 1.5]},"
+                + "{\"duration\": %d, \"lossRange\": [0, 0.3], \"sigmaRange\": [5, 8]}],"
+                + " \"gilbertElliott\": {\"pGoodToBad\": 0.005, \"pBadToGood\": 0.2,"
+                + " \"bad\": {\"loss\": 0.3}},"
+                + " \"randomWalk\": {\"sigmaStep\": 0.05, \"sigmaMin\": 0, \"sigmaMax\": 8}}",
+            base,
+            d,
+            d,
             d,
             d,
             d,

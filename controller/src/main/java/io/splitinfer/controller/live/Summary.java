@@ -23,12 +23,16 @@ public final class Summary {
   /** Mean and 95 % half-width of a sample (half-width NaN for one value). */
   public record Stat(double mean, double half, int n) {
     static Stat of(List<RunResult> rs, ToDoubleFunction<RunResult> f) {
-      int n = rs.size();
-      double m = rs.stream().mapToDouble(f).average().orElse(Double.NaN);
+      return ofValues(rs.stream().map(r -> f.applyAsDouble(r)).toList());
+    }
+
+    static Stat ofValues(List<Double> v) {
+      int n = v.size();
+      double m = v.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
       if (n < 2) {
         return new Stat(m, Double.NaN, n);
       }
-      double ss = rs.stream().mapToDouble(r -> Math.pow(f.applyAsDouble(r) - m, 2)).sum();
+      double ss = v.stream().mapToDouble(x -> Math.pow(x - m, 2)).sum();
       double sd = Math.sqrt(ss / (n - 1));
       double t = n - 1 <= T975.length ? T975[n - 2] : 1.96;
       return new Stat(m, t * sd / Math.sqrt(n), n);
@@ -150,9 +154,12 @@ public final class Summary {
 
   /**
    * One line per scenario: does live PPO beat the best fixed split, and is it within 5 % of the
-   * oracle?
+   * oracle? Besides the means, the comparison is made <em>paired by seed</em> (every policy sees
+   * the same channel and the same text for one seed, so the per-seed difference removes the
+   * scenario's own spread): mean ± 95 % t-interval of ppo − best fixed and of ppo / oracle − 1 over
+   * the seeds both ran; "significant" when the interval excludes 0.
    */
-  public static String verdict(List<Row> rows) {
+  public static String verdict(List<Row> rows, List<RunResult> results) {
     StringBuilder sb = new StringBuilder();
     for (String sc : rows.stream().map(Row::scenario).distinct().toList()) {
       Row ppo =
@@ -177,7 +184,59 @@ public final class Summary {
               beats ? "beats it" : "does NOT beat it",
               ppo.gapToOraclePct(),
               close ? "within 5 %" : "NOT within 5 %"));
+      Stat vsBest = paired(results, sc, "ppo", best.policy(), false);
+      Stat vsOracle = paired(results, sc, "ppo", "oracle", true);
+      if (vsBest.n() >= 2) {
+        sb.append(
+            String.format(
+                Locale.ROOT,
+                "%s, paired over %d seeds: ppo - %s = %s (%s); ppo / oracle - 1 = %s %%%n",
+                sc,
+                vsBest.n(),
+                best.policy(),
+                vsBest.md("%.2f"),
+                significance(vsBest),
+                vsOracle.n() >= 2 ? vsOracle.md("%.2f") : "n/a"));
+      }
     }
     return sb.toString();
+  }
+
+  private static String significance(Stat d) {
+    if (d.mean() + d.half() < 0) {
+      return "lower, significant";
+    }
+    if (d.mean() - d.half() > 0) {
+      return "higher, significant";
+    }
+    return "not significant";
+  }
+
+  /**
+   * Per-seed difference of two policies' objectives in one scenario (a − b, or a / b − 1 in % when
+   * {@code relative}), over the seeds both ran.
+   */
+  public static Stat paired(
+      List<RunResult> results, String scenario, String a, String b, boolean relative) {
+    Map<Long, Double> av = new LinkedHashMap<>();
+    Map<Long, Double> bv = new LinkedHashMap<>();
+    for (RunResult r : results) {
+      if (!r.scenario().equals(scenario)) {
+        continue;
+      }
+      if (r.policy().equals(a)) {
+        av.put(r.seed(), r.objective());
+      } else if (r.policy().equals(b)) {
+        bv.put(r.seed(), r.objective());
+      }
+    }
+    List<Double> d = new ArrayList<>();
+    for (var e : av.entrySet()) {
+      Double o = bv.get(e.getKey());
+      if (o != null) {
+        d.add(relative ? 100 * (e.getValue() / o - 1) : e.getValue() - o);
+      }
+    }
+    return Stat.ofValues(d);
   }
 }

@@ -88,6 +88,28 @@ public record PpoConfig(
         s);
   }
 
+  /**
+   * The same configuration with entropy bonus {@code c} and learning-rate annealing {@code anneal}.
+   */
+  public PpoConfig withExploration(double c, boolean anneal) {
+    return new PpoConfig(
+        learningRate,
+        gamma,
+        clipCoef,
+        rolloutSteps,
+        minibatchSize,
+        gaeLambda,
+        updateEpochs,
+        c,
+        vfCoef,
+        maxGradNorm,
+        normalizeAdvantages,
+        anneal,
+        hidden,
+        totalSteps,
+        seed);
+  }
+
   public PpoConfig withLearningRate(double lr) {
     return new PpoConfig(
         lr,

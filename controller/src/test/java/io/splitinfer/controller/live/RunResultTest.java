@@ -63,8 +63,16 @@ class RunResultTest {
     assertEquals("fixed-9", Summary.bestFixed(rows, "drift").policy());
     String md = Summary.markdown(rows, o.lambda());
     assertTrue(md.contains("fixed-9 (best fixed)"), md);
-    String v = Summary.verdict(rows);
+    String v = Summary.verdict(rows, rs);
     assertTrue(v.contains("beats it") && v.contains("within 5 %"), v);
+    // paired by seed: ppo - fixed-9 = -5, -4, -3: mean -4, sd 1, half 4.303/sqrt(3)
+    Summary.Stat d = Summary.paired(rs, "drift", "ppo", "fixed-9", false);
+    assertEquals(-4, d.mean(), 1e-9);
+    assertEquals(4.303 / Math.sqrt(3), d.half(), 1e-9);
+    assertEquals(3, d.n());
+    assertTrue(v.contains("ppo - fixed-9 = -4.00 ± 2.48 (lower, significant)"), v);
+    Summary.Stat rel = Summary.paired(rs, "drift", "ppo", "oracle", true);
+    assertEquals(100 * (102.0 / 100 - 1), rel.mean(), 1e-6);
     assertEquals(5, Summary.csv(rows).split("\n").length);
   }
 }
