@@ -79,7 +79,8 @@ final class LiveEvalCommand implements Callable<Integer> {
   @Option(
       names = "--ppl-table",
       description =
-          "measured PPL table for the oracle; default: controller/docs/records-default-model.csv",
+          "measured PPL table for the oracle; default: the one in controller.jar (the same as"
+              + " controller/docs/records-default-model.csv)",
       defaultValue = "")
   String pplTable;
 
@@ -146,10 +147,7 @@ final class LiveEvalCommand implements Callable<Integer> {
         pols.add(p.trim());
       }
     }
-    Path table =
-        pplTable.isBlank()
-            ? root.resolve("controller/docs/records-default-model.csv")
-            : Path.of(pplTable);
+    Path table = pplTable.isBlank() ? null : Path.of(pplTable); // null: the controller's own copy
     Path text =
         corpus.isBlank()
             ? DefaultModel.forProcess()

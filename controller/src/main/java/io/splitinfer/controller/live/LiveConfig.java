@@ -15,7 +15,7 @@ import java.util.List;
  * @param tokens held-out tokens scored per run
  * @param stepTokens tokens per scored step (one hidden-state message, one scenario tick)
  * @param segmentTicks length of a drift segment in ticks
- * @param pplTable measured PPL table (records CSV) for the oracle
+ * @param pplTable measured PPL table (records CSV) for the oracle; null: the controller jar's
  * @param corpus held-out text the UE scores
  * @param ppoControllerArgs extra {@code controller serve} flags for the live PPO controller
  * @param oracleControllerArgs extra {@code controller serve} flags for the oracle's controller

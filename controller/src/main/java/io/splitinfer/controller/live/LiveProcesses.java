@@ -139,12 +139,13 @@ public final class LiveProcesses implements AutoCloseable {
           List.of(
               "--policy",
               "oracle-table",
-              "--ppl-table",
-              config.pplTable().toString(),
               "--channel-source",
               "channel-sim",
               "--channel-sim",
               "127.0.0.1:" + simPort));
+      if (config.pplTable() != null) {
+        args.addAll(List.of("--ppl-table", config.pplTable().toString()));
+      }
       args.addAll(config.oracleControllerArgs());
     }
     JavaProcess p =
