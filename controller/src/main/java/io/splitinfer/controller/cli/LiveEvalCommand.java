@@ -166,7 +166,7 @@ final class LiveEvalCommand implements Callable<Integer> {
             tokens,
             stepTokens,
             segmentTicks,
-            table.toAbsolutePath(),
+            table == null ? null : table.toAbsolutePath(),
             text.toAbsolutePath(),
             words(ppoArgs),
             words(oracleArgs),
