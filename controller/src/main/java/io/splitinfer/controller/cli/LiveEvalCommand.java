@@ -47,8 +47,8 @@ final class LiveEvalCommand implements Callable<Integer> {
   @Option(
       names = "--scenarios",
       split = ",",
-      description = "drift, bursty",
-      defaultValue = "drift,bursty")
+      description = "drift, bursty, mobility",
+      defaultValue = "mobility,drift,bursty")
   List<String> scenarios;
 
   @Option(names = "--seeds", split = ",", description = "scenario seeds", defaultValue = "1,2,3")
@@ -100,26 +100,26 @@ final class LiveEvalCommand implements Callable<Integer> {
       names = "--ppo-args",
       description = "extra 'controller serve' flags for live PPO (space separated)",
       defaultValue =
-          "--decision-interval-ms 100 --estimate-half-life-ms 1000 --confirmations 2"
-              + " --min-dwell-ms 200 --ppo-moves 1")
+          "--decision-interval-ms 20 --estimate-half-life-ms 500 --confirmations 1"
+              + " --min-dwell-ms 0 --min-sigma-dof 200 --ppo-moves 11")
   String ppoArgs;
 
   @Option(
       names = "--oracle-args",
       description = "extra 'controller serve' flags for the oracle (space separated)",
-      defaultValue = "--decision-interval-ms 100 --confirmations 1 --min-dwell-ms 0")
+      defaultValue = "--decision-interval-ms 20 --confirmations 1 --min-dwell-ms 0")
   String oracleArgs;
 
   @Option(
       names = "--edge-args",
       description = "extra edge-server flags (space separated)",
-      defaultValue = "--channel-report-packets 16 --channel-report-ms 100")
+      defaultValue = "--channel-report-packets 4 --channel-report-ms 20")
   String edgeArgs;
 
   @Option(
       names = "--ue-args",
       description = "extra 'ue-client eval-ppl' flags for every run (space separated)",
-      defaultValue = "--pilot-every 4")
+      defaultValue = "--pilot-every 1 --pilot-length 256")
   String ueArgs;
 
   @Option(names = "--run-timeout-s", description = "limit per UE run", defaultValue = "600")
@@ -127,14 +127,14 @@ final class LiveEvalCommand implements Callable<Integer> {
 
   @Option(
       names = "--quick",
-      description = "one scenario (drift), one seed, ppo + oracle + fixed 3, 6, 9, 256 tokens")
+      description = "one scenario (mobility), one seed, ppo + oracle + fixed 3, 6, 9, 256 tokens")
   boolean quick;
 
   @Override
   public Integer call() throws Exception {
     Path root = jars.isBlank() ? repoRoot() : Path.of(jars);
     if (quick) {
-      scenarios = List.of("drift");
+      scenarios = List.of("mobility");
       seeds = List.of(seeds.get(0));
       policies = List.of("ppo", "oracle", "fixed-3", "fixed-6", "fixed-9");
       tokens = Math.min(tokens, 256);
