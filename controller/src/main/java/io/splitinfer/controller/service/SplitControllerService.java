@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.splitinfer.controller.store.ControllerJournal;
 import io.splitinfer.controller.store.ControllerStore;
 import io.splitinfer.core.channel.ChannelState;
+import io.splitinfer.core.objective.WeightFormatCost;
 import io.splitinfer.core.security.Authz;
 import io.splitinfer.core.security.Identity;
 import io.splitinfer.core.security.Role;
@@ -109,6 +110,8 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     PrivacyFloor.Floor ownFloor = PrivacyFloor.Floor.NONE;
     int wanted = -1; // the policy's proposal before the privacy floor, for the commit's reason
     long lastSeenMs;
+    String weightFormat = WeightFormatCost.DEFAULT; // canonical, from the registration
+    SplitPolicy refusedPolicy; // the policy whose format refusal was last logged and counted
   }
 
   /** Acts on receiver estimates with the default fusion settings. */
@@ -174,6 +177,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     for (ControllerStore.UeState st : snapshot.ues()) {
       Ue u = new Ue();
       u.reg = st.registration();
+      u.weightFormat = formatOrDefault(u.reg.getWeightFormat());
       u.minSplit = st.minSplit();
       u.maxSplit = st.maxSplit();
       u.decision = st.decision();
@@ -264,6 +268,14 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
               .asException());
       return;
     }
+    String format;
+    try {
+      format = WeightFormatCost.canonical(req.getWeightFormat());
+    } catch (IllegalArgumentException e) {
+      metrics.counter("controller_bad_requests_total", "rpc", "RegisterUe").increment();
+      out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asException());
+      return;
+    }
     PrivacyFloor.Floor own;
     try {
       own =
@@ -318,6 +330,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         }
       }
       u.reg = req;
+      u.weightFormat = format;
       u.lastSeenMs = clock.millis();
       u.minSplit = min;
       u.maxSplit = max;
@@ -333,7 +346,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
             u,
             PrivacyFloor.bind(split, floor),
             DecisionReason.DECISION_REASON_INITIAL,
-            "registered");
+            "registered" + formatRefusal(u));
       }
       d = u.decision;
       journal.ue(req, min, max, clock.millis());
@@ -596,7 +609,11 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         ChannelState c = u.channel.inForce();
         int split = c == null ? u.decision.getSplit() : propose(u, c);
         u.left.clear();
-        commit(u, split, DecisionReason.DECISION_REASON_OPERATOR_UNPIN, "unpinned by operator");
+        commit(
+            u,
+            split,
+            DecisionReason.DECISION_REASON_OPERATOR_UNPIN,
+            "unpinned by operator" + formatRefusal(u));
       }
       d = u.decision;
     }
@@ -629,7 +646,11 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         ChannelState c = u.channel.inForce();
         int split = c == null ? u.decision.getSplit() : propose(u, c);
         u.left.clear();
-        commit(u, split, DecisionReason.DECISION_REASON_POLICY_CHANGED, "policy " + next.name());
+        commit(
+            u,
+            split,
+            DecisionReason.DECISION_REASON_POLICY_CHANGED,
+            "policy " + next.name() + formatRefusal(u));
       }
     }
     log.info("policy set to {} {}", next.name(), next.checkpoint());
@@ -650,6 +671,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     return PolicyStatus.newBuilder()
         .setPolicy(policy.name())
         .setCheckpoint(policy.checkpoint())
+        .setWeightFormat(policy.weightFormat())
         .addAllAvailable(PolicyFactory.AVAILABLE)
         .build();
   }
@@ -781,9 +803,70 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   }
 
   private int propose(Ue u, ChannelState c) {
+    if (!formatMatches(u)) {
+      // the policy was trained for another weight format: hold the split in force (documented)
+      formatRefusal(u);
+      u.wanted = -1;
+      return u.decision.getSplit();
+    }
     int p = policy.propose(c.sigma(), c.sigmaH(), u.decision.getSplit(), u.minSplit, u.maxSplit);
     u.wanted = Policies.clamp(p, u.minSplit, u.maxSplit);
     return PrivacyFloor.bind(u.wanted, floorOf(u).minSplit());
+  }
+
+  /** Whether the policy in force may decide for {@code u}: trained for any or u's format. */
+  private boolean formatMatches(Ue u) {
+    String f = policy.weightFormat();
+    return f == null || f.isEmpty() || f.equals(u.weightFormat);
+  }
+
+  /**
+   * "" when the policy may decide for {@code u}; otherwise logs (once per UE and policy) and counts
+   * the refusal ({@code controller_policy_format_refusals_total}) and returns the note for the
+   * decision's detail.
+   */
+  private String formatRefusal(Ue u) {
+    if (formatMatches(u)) {
+      return "";
+    }
+    if (u.refusedPolicy != policy) {
+      u.refusedPolicy = policy;
+      metrics
+          .counter(
+              "controller_policy_format_refusals_total",
+              "policy",
+              policy.name(),
+              "policy_format",
+              policy.weightFormat(),
+              "ue_format",
+              u.weightFormat)
+          .increment();
+      log.warn(
+          "policy {} {} was trained for {} weights; UE {} runs {} weights: not used for it, its"
+              + " split holds at {} until a policy for {} is set",
+          policy.name(),
+          policy.checkpoint(),
+          policy.weightFormat(),
+          u.reg.getUeId(),
+          u.weightFormat,
+          u.decision == null ? "the initial split" : u.decision.getSplit(),
+          u.weightFormat);
+    }
+    return "; policy "
+        + policy.name()
+        + " was trained for "
+        + policy.weightFormat()
+        + " weights, this UE runs "
+        + u.weightFormat
+        + ": refused, the split holds";
+  }
+
+  private static String formatOrDefault(String f) {
+    try {
+      return WeightFormatCost.canonical(f);
+    } catch (IllegalArgumentException e) {
+      return WeightFormatCost.DEFAULT;
+    }
   }
 
   private PrivacyFloor.Floor floorOf(Ue u) {
@@ -837,7 +920,8 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
             .setPolicy(policy.name())
             .setPinned(u.pinned)
             .setDecidedAtUnixMs(now)
-            .setPrivacyFloor(floor.minSplit());
+            .setPrivacyFloor(floor.minSplit())
+            .setWeightFormat(u.weightFormat);
     if (c != null) {
       b.setSigma(c.sigma())
           .setSigmaH(c.sigmaH())
