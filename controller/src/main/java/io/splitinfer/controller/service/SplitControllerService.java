@@ -88,6 +88,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   private final DecisionWatchers watchers;
   private final AtomicInteger ueGauge = new AtomicInteger();
   private final PrivacyFloor privacy = new PrivacyFloor();
+  private final PolicyFormatGate formatGate;
   private SplitPolicy policy;
   private ControllerJournal journal = ControllerJournal.NONE;
   private long lastEpoch; // newest epoch committed for any UE (restored ones included)
@@ -157,6 +158,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     this.metrics = metrics;
     this.source = source;
     this.fusion = fusion;
+    this.formatGate = new PolicyFormatGate(metrics);
     this.watchers =
         new DecisionWatchers(
             () -> metrics.counter("controller_decisions_superseded_total").increment());
@@ -177,7 +179,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     for (ControllerStore.UeState st : snapshot.ues()) {
       Ue u = new Ue();
       u.reg = st.registration();
-      u.weightFormat = formatOrDefault(u.reg.getWeightFormat());
+      u.weightFormat = PolicyFormatGate.storedFormat(u.reg.getWeightFormat());
       u.minSplit = st.minSplit();
       u.maxSplit = st.maxSplit();
       u.decision = st.decision();
@@ -330,6 +332,9 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         }
       }
       u.reg = req;
+      if (!format.equals(u.weightFormat)) {
+        u.refusedPolicy = null; // a new format: a refusal is news again
+      }
       u.weightFormat = format;
       u.lastSeenMs = clock.millis();
       u.minSplit = min;
@@ -814,59 +819,24 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     return PrivacyFloor.bind(u.wanted, floorOf(u).minSplit());
   }
 
-  /** Whether the policy in force may decide for {@code u}: trained for any or u's format. */
+  /** Whether the policy in force may decide for {@code u} ({@link PolicyFormatGate}). */
   private boolean formatMatches(Ue u) {
-    String f = policy.weightFormat();
-    return f == null || f.isEmpty() || f.equals(u.weightFormat);
+    return PolicyFormatGate.matches(policy, u.weightFormat);
   }
 
-  /**
-   * "" when the policy may decide for {@code u}; otherwise logs (once per UE and policy) and counts
-   * the refusal ({@code controller_policy_format_refusals_total}) and returns the note for the
-   * decision's detail.
-   */
+  /** "" or the refusal note for u's decision; logged and counted once per UE and policy. */
   private String formatRefusal(Ue u) {
     if (formatMatches(u)) {
       return "";
     }
-    if (u.refusedPolicy != policy) {
-      u.refusedPolicy = policy;
-      metrics
-          .counter(
-              "controller_policy_format_refusals_total",
-              "policy",
-              policy.name(),
-              "policy_format",
-              policy.weightFormat(),
-              "ue_format",
-              u.weightFormat)
-          .increment();
-      log.warn(
-          "policy {} {} was trained for {} weights; UE {} runs {} weights: not used for it, its"
-              + " split holds at {} until a policy for {} is set",
-          policy.name(),
-          policy.checkpoint(),
-          policy.weightFormat(),
-          u.reg.getUeId(),
-          u.weightFormat,
-          u.decision == null ? "the initial split" : u.decision.getSplit(),
-          u.weightFormat);
-    }
-    return "; policy "
-        + policy.name()
-        + " was trained for "
-        + policy.weightFormat()
-        + " weights, this UE runs "
-        + u.weightFormat
-        + ": refused, the split holds";
-  }
-
-  private static String formatOrDefault(String f) {
-    try {
-      return WeightFormatCost.canonical(f);
-    } catch (IllegalArgumentException e) {
-      return WeightFormatCost.DEFAULT;
-    }
+    boolean first = u.refusedPolicy != policy;
+    u.refusedPolicy = policy;
+    return formatGate.refusal(
+        policy,
+        u.reg.getUeId(),
+        u.weightFormat,
+        u.decision == null ? -1 : u.decision.getSplit(),
+        first);
   }
 
   private PrivacyFloor.Floor floorOf(Ue u) {
