@@ -78,6 +78,21 @@ public final class ControllerSplitSource implements SplitSource, AutoCloseable {
    */
   public static ControllerSplitSource start(
       Channel controller, String ueId, String edgeId, ModelInfo model, int fallbackSplit) {
+    return start(controller, ueId, edgeId, model, fallbackSplit, "");
+  }
+
+  /**
+   * As {@link #start(Channel, String, String, ModelInfo, int)}, registering the weight format of
+   * the UE's layers ({@code UeRegistration.weight_format}, "" = f32): the controller weighs the UE
+   * cost by it and uses only policies trained for it.
+   */
+  public static ControllerSplitSource start(
+      Channel controller,
+      String ueId,
+      String edgeId,
+      ModelInfo model,
+      int fallbackSplit,
+      String weightFormat) {
     int min = model.getMinSplit();
     int max = model.getMaxSplit();
     if (min == 0 && max == 0) {
@@ -103,6 +118,7 @@ public final class ControllerSplitSource implements SplitSource, AutoCloseable {
             .setMinSplit(model.getMinSplit())
             .setMaxSplit(model.getMaxSplit())
             .setEdgeId(edgeId)
+            .setWeightFormat(weightFormat == null ? "" : weightFormat)
             .build();
     ControllerSplitSource s = new ControllerSplitSource(controller, reg, fallback);
     s.connect();
@@ -125,9 +141,10 @@ public final class ControllerSplitSource implements SplitSource, AutoCloseable {
       registrations++;
       offer(r.getDecision());
       log.info(
-          "{} with the controller as {}: split {} (epoch {})",
+          "{} with the controller as {} ({} weights): split {} (epoch {})",
           registrations == 1 ? "registered" : "re-registered",
           registration.getUeId(),
+          r.getDecision().getWeightFormat(),
           r.getDecision().getSplit(),
           r.getDecision().getEpoch());
       watch();

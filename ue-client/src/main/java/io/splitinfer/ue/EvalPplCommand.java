@@ -160,7 +160,7 @@ final class EvalPplCommand implements Callable<Integer> {
         ctl == null
             ? null
             : ControllerSplitSource.start(
-                ctl, ueId, decisions.edgeId, info, decisions.fallbackSplit);
+                ctl, ueId, decisions.edgeId, info, decisions.fallbackSplit, m.weightFormat(info));
     SplitSource source = watched != null ? watched : SplitSource.fixed(p);
     int w = Math.min(window, info.getMaxPositions());
     long t0 = System.nanoTime();

@@ -187,7 +187,8 @@ final class GenerateCommand implements Callable<Integer> {
       ControllerSplitSource watched = null;
       if (ctl != null) {
         watched =
-            ControllerSplitSource.start(ctl, ueId, decisions.edgeId, info, decisions.fallbackSplit);
+            ControllerSplitSource.start(
+                ctl, ueId, decisions.edgeId, info, decisions.fallbackSplit, m.weightFormat(info));
         source = watched;
       } else {
         source = SplitSource.fixed(split != null ? split : info.getNumLayers() / 2);

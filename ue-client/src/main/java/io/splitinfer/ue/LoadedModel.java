@@ -5,8 +5,11 @@ import io.splitinfer.model.onnx.OnnxOptions;
 import io.splitinfer.model.pkg.DefaultModel;
 import io.splitinfer.model.pkg.ModelPackage;
 import io.splitinfer.model.tokenizer.TextTokenizer;
+import io.splitinfer.proto.v1.ModelInfo;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
 
 /** A model package opened for a CLI: engine (ONNX Runtime) and tokenizer, closed together. */
 final class LoadedModel implements AutoCloseable {
@@ -26,6 +29,24 @@ final class LoadedModel implements AutoCloseable {
     InferenceEngine engine = pkg.openEngine(OnnxOptions.defaults().withThreads(threads, 1));
     TextTokenizer tok = pkg.hasTokenizer() ? pkg.openTokenizer() : null;
     return new LoadedModel(pkg, engine, tok);
+  }
+
+  /**
+   * The weight format this UE registers with the controller: the manifest's format of the layers it
+   * may run (1..max split of {@code info}); when they differ (a package with per-part formats), the
+   * one most of them have.
+   */
+  String weightFormat(ModelInfo info) {
+    int layers = info.getNumLayers();
+    int max = info.getMaxSplit() > 0 ? info.getMaxSplit() : Math.max(1, layers - 1);
+    Map<String, Integer> count = new TreeMap<>();
+    for (int l = 1; l <= Math.min(max, engine.config().numLayers()); l++) {
+      count.merge(pkg.manifest().layerWeightFormat(l), 1, Integer::sum);
+    }
+    return count.entrySet().stream()
+        .max(Map.Entry.comparingByValue())
+        .map(Map.Entry::getKey)
+        .orElse(pkg.manifest().dtype());
   }
 
   UeModel ueModel() {

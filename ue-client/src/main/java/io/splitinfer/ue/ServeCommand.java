@@ -81,7 +81,10 @@ final class ServeCommand implements Callable<Integer> {
       int start = split >= 0 ? split : m.engine.config().numLayers() / 2;
       Supplier<SplitSource> splits = () -> SplitSource.fixed(start);
       if (ctl != null) {
-        followed = new ControllerSplits(client, ctl, ueId, decisions.edgeId, start).start();
+        followed =
+            new ControllerSplits(client, ctl, ueId, decisions.edgeId, start)
+                .withWeightFormat(m::weightFormat)
+                .start();
         splits = followed;
       }
       ChatTemplate template =

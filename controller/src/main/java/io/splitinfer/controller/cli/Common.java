@@ -31,10 +31,16 @@ final class Common {
     return PolicyFactory.loadSurrogate(file == null ? "" : file);
   }
 
+  /** The objective of the surrogate's model, for a UE of the surrogate's weight format. */
   static Objective objective(SurrogateReward s, double lambda) {
+    return objective(s, lambda, s.weightFormat());
+  }
+
+  /** The objective of the surrogate's model for a UE of {@code weightFormat} (eq. 2 weighted). */
+  static Objective objective(SurrogateReward s, double lambda, String weightFormat) {
     int dIn = s.inputLength() > 0 ? s.inputLength() : 64;
     int dMid = s.hiddenSize() > 0 ? s.hiddenSize() : 64;
-    return new Objective(new UeCost(dIn, dMid, s.env().numLayers()), lambda);
+    return new Objective(new UeCost(dIn, dMid, s.env().numLayers(), weightFormat), lambda);
   }
 
   static LongFunction<SplitEnvironment> envs(

@@ -103,7 +103,8 @@ final class EvaluateCommand implements Callable<Integer> {
                 cfg,
                 steps,
                 "surrogate",
-                agent)
+                agent,
+                s.weightFormat())
             .save(cpFile);
       }
       long evalSeed = 777_000 + c.ordinal();

@@ -5,6 +5,7 @@ import io.splitinfer.controller.reward.MeasurementRecord;
 import io.splitinfer.controller.reward.RecordStore;
 import io.splitinfer.controller.reward.SurrogateConfig;
 import io.splitinfer.controller.reward.SurrogateReward;
+import io.splitinfer.core.objective.WeightFormatCost;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -24,6 +25,14 @@ final class FitSurrogateCommand implements Callable<Integer> {
 
   @Option(names = "--model-id", description = "records of this model", required = true)
   String modelId;
+
+  @Option(
+      names = "--weight-format",
+      description =
+          "records of UEs with this weight format (f32, f16, int8, int4-g32-sym-a4, ...); the"
+              + " surrogate records it",
+      defaultValue = "f32")
+  String weightFormat;
 
   @Option(names = "--layers", description = "L of the model", required = true)
   int layers;
@@ -56,10 +65,17 @@ final class FitSurrogateCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     List<MeasurementRecord> recs;
     try (RecordStore store = RecordStore.open(db)) {
-      recs = store.all(modelId);
+      recs = store.all(modelId, WeightFormatCost.canonical(weightFormat));
     }
     if (recs.size() < folds) {
-      System.err.println("only " + recs.size() + " records for " + modelId);
+      System.err.println(
+          "only "
+              + recs.size()
+              + " records for "
+              + modelId
+              + " with "
+              + WeightFormatCost.canonical(weightFormat)
+              + " weights");
       return 1;
     }
     EnvConfig env = EnvConfig.forModel(layers, sigmaMax);
@@ -80,9 +96,12 @@ final class FitSurrogateCommand implements Callable<Integer> {
         cv.logMse(),
         cvSeconds);
     SurrogateReward s =
-        SurrogateReward.fit(recs, env, cfg, modelId).withCostDimensions(inputLength, hiddenSize);
+        SurrogateReward.fit(recs, env, cfg, modelId)
+            .withCostDimensions(inputLength, hiddenSize)
+            .withWeightFormat(weightFormat);
     s.save(out);
-    System.out.println("ensemble of " + members + " saved to " + out);
+    System.out.println(
+        "ensemble of " + members + " (" + s.weightFormat() + " UEs) saved to " + out);
     return 0;
   }
 }

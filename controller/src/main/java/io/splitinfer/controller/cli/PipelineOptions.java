@@ -98,6 +98,7 @@ final class PipelineOptions {
     InferenceEngine engine;
     int[] ids;
     String id;
+    String format = "f32";
     if (model.equals("default")
         || Files.isRegularFile(Path.of(model).resolve(Manifest.FILE_NAME))) {
       // a model package (ONNX parts): the ONNX Runtime engine, held-out text from the package
@@ -113,6 +114,7 @@ final class PipelineOptions {
       }
       engine = pkg.openEngine(OnnxOptions.defaults().withThreads(threads, 1).withSpinning(false));
       id = pkg.dir().getFileName().toString();
+      format = pkg.manifest().layerWeightFormat(1);
     } else {
       // a checkpoint directory (config.json, model.safetensors): the plain-Java reference engine
       Path dir = Path.of(model);
@@ -131,6 +133,6 @@ final class PipelineOptions {
     for (int s = 0; s < n; s++) {
       batch[s] = Arrays.copyOfRange(ids, s * length, (s + 1) * length + 1);
     }
-    return new EnginePipeline(engine, batch, id, channelSeed);
+    return new EnginePipeline(engine, batch, id, channelSeed).withWeightFormat(format);
   }
 }

@@ -102,6 +102,7 @@ final class TrainCommand implements Callable<Integer> {
     SurrogateReward s = Common.surrogate(surrogateFile);
     Objective objective = Common.objective(s, lambda);
     Files.createDirectories(out);
+    String trainedFormat = s.weightFormat();
     RewardSource reward = s;
     Algorithm1 alg = null;
     RecordStore store = null;
@@ -125,6 +126,8 @@ final class TrainCommand implements Callable<Integer> {
     } else if (!surrogate) {
       store = RecordStore.open(pipeline.db);
       var pipe = pipeline.open();
+      trainedFormat = pipe.weightFormat();
+      objective = Common.objective(s, lambda, trainedFormat);
       MeasuredReward measured =
           new MeasuredReward(
               pipe, store, pipeline.sigmaStep, pipeline.lossStep, 1.0, Clock.systemUTC());
@@ -193,7 +196,8 @@ final class TrainCommand implements Callable<Integer> {
               cfg,
               curve.get(curve.size() - 1).steps(),
               reward.name(),
-              trainer.agent());
+              trainer.agent(),
+              trainedFormat);
     }
     double seconds = (System.nanoTime() - t0) / 1e9;
     Path csv = out.resolve(name + "-curve.csv");

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.splitinfer.controller.env.EnvConfig;
 import io.splitinfer.controller.nn.Mlp;
+import io.splitinfer.core.objective.WeightFormatCost;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -26,6 +27,9 @@ import java.nio.file.Path;
  * @param ppo training configuration
  * @param trainedSteps environment steps trained
  * @param rewardSource where the rewards came from ("surrogate", "measured", "algorithm1")
+ * @param weightFormat the UE weight format it was trained for (the UE cost of eq. 2 and the records
+ *     behind the rewards; canonical name, f32 for checkpoints written before formats were
+ *     recorded). The service refuses it for UEs of another format.
  */
 public record PpoCheckpoint(
     String format,
@@ -42,8 +46,13 @@ public record PpoCheckpoint(
     int[] actorSizes,
     double[] actorParams,
     int[] criticSizes,
-    double[] criticParams) {
+    double[] criticParams,
+    String weightFormat) {
   public static final String FORMAT = "splitinfer-ppo-v1";
+
+  public PpoCheckpoint {
+    weightFormat = WeightFormatCost.canonical(weightFormat);
+  }
 
   private static final ObjectMapper JSON =
       new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
@@ -59,7 +68,8 @@ public record PpoCheckpoint(
       PpoConfig ppo,
       int trainedSteps,
       String rewardSource,
-      ActorCritic agent) {
+      ActorCritic agent,
+      String weightFormat) {
     return new PpoCheckpoint(
         FORMAT,
         algorithm,
@@ -75,7 +85,8 @@ public record PpoCheckpoint(
         agent.actor().sizes(),
         agent.actor().params().clone(),
         agent.critic().sizes(),
-        agent.critic().params().clone());
+        agent.critic().params().clone(),
+        weightFormat);
   }
 
   /** Rebuilds the networks. */

@@ -58,7 +58,10 @@ public final class Algorithm1 implements RewardSource, PpoTrainer.Listener {
     epochs++;
     if (surrogate == null && epochs >= thresholdEpochs) {
       String model = measured.pipeline().modelId();
-      surrogate = SurrogateReward.fit(measured.store().all(model), env, surrogateConfig, model);
+      String format = measured.pipeline().weightFormat();
+      surrogate =
+          SurrogateReward.fit(measured.store().all(model, format), env, surrogateConfig, model)
+              .withWeightFormat(format);
     }
   }
 

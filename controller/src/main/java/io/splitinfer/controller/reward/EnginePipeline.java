@@ -3,6 +3,7 @@ package io.splitinfer.controller.reward;
 import io.splitinfer.controller.env.ChannelDraw;
 import io.splitinfer.core.channel.ChannelModel;
 import io.splitinfer.core.channel.ChannelParams;
+import io.splitinfer.core.objective.WeightFormatCost;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.ModelConfig;
@@ -30,6 +31,7 @@ public final class EnginePipeline implements SplitPipeline {
   private final int[][] batch;
   private final String modelId;
   private final long seed;
+  private String weightFormat = WeightFormatCost.DEFAULT;
 
   /**
    * @param engine the model (not closed by this pipeline unless {@link #close} is called)
@@ -42,6 +44,17 @@ public final class EnginePipeline implements SplitPipeline {
     this.batch = batch;
     this.modelId = modelId;
     this.seed = seed;
+  }
+
+  /** Records {@code format} (the UE layers' weight format of the measured package). */
+  public EnginePipeline withWeightFormat(String format) {
+    this.weightFormat = WeightFormatCost.canonical(format);
+    return this;
+  }
+
+  @Override
+  public String weightFormat() {
+    return weightFormat;
   }
 
   @Override

@@ -35,7 +35,12 @@ public final class MeasuredReward implements RewardSource {
       Clock clock) {
     this.pipeline = pipeline;
     this.store = store;
-    this.cost = new UeCost(pipeline.inputLength(), pipeline.hiddenSize(), pipeline.numLayers());
+    this.cost =
+        new UeCost(
+            pipeline.inputLength(),
+            pipeline.hiddenSize(),
+            pipeline.numLayers(),
+            pipeline.weightFormat());
     this.sigmaStep = sigmaStep;
     this.lossStep = lossStep;
     this.hThreshold = hThreshold;
@@ -51,7 +56,8 @@ public final class MeasuredReward implements RewardSource {
       double snapped = Math.max(ChannelDraw.MIN_LOSS, Math.round(loss / lossStep) * lossStep);
       sh = ChannelDraw.sigmaHForLoss(snapped, hThreshold);
     }
-    Optional<MeasurementRecord> hit = store.find(pipeline.modelId(), s, sh, split, 1e-9);
+    Optional<MeasurementRecord> hit =
+        store.find(pipeline.modelId(), cost.weightFormat(), s, sh, split, 1e-9);
     if (hit.isPresent()) {
       cacheHits++;
       return hit.get().ppl();
@@ -60,7 +66,15 @@ public final class MeasuredReward implements RewardSource {
     measurements++;
     store.insert(
         new MeasurementRecord(
-            s, sh, split, ppl, cost.flops(split), pipeline.modelId(), name(), clock.instant()));
+            s,
+            sh,
+            split,
+            ppl,
+            cost.flops(split),
+            pipeline.modelId(),
+            name(),
+            clock.instant(),
+            cost.weightFormat()));
     return ppl;
   }
 

@@ -1,5 +1,6 @@
 package io.splitinfer.controller.reward;
 
+import io.splitinfer.core.objective.WeightFormatCost;
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -18,9 +19,13 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * The measurement records (σ, σ_h, p, PPL, cost, model, time) in a JDBC database — an embedded H2
- * file by default — exportable to CSV. Open with {@link #open}; the table is created if missing.
- * Thread-safe (one connection, synchronized).
+ * The measurement records (σ, σ_h, p, PPL, cost, model, time, the UE's weight format) in a JDBC
+ * database — an embedded H2 file by default — exportable to CSV. Open with {@link #open}; the table
+ * is created if missing. Thread-safe (one connection, synchronized).
+ *
+ * <p><b>Schema migration.</b> {@code weight_format} was added after records existed: {@link #open}
+ * adds the column to an older table ({@code ADD COLUMN IF NOT EXISTS ... DEFAULT 'f32'}, H2 and
+ * PostgreSQL), so every old record reads back as an f32 measurement and old databases keep working.
  */
 public final class RecordStore implements AutoCloseable {
   private final Connection conn;
@@ -50,6 +55,11 @@ public final class RecordStore implements AutoCloseable {
               + " model_id VARCHAR(200) NOT NULL,"
               + " source VARCHAR(50) NOT NULL,"
               + " measured_at TIMESTAMP NOT NULL)");
+      s.execute(
+          "ALTER TABLE measurement ADD COLUMN IF NOT EXISTS weight_format VARCHAR(64) NOT NULL"
+              + " DEFAULT '"
+              + WeightFormatCost.DEFAULT
+              + "'");
       s.execute(
           "CREATE INDEX IF NOT EXISTS measurement_key ON measurement(model_id, split, sigma,"
               + " sigma_h)");
@@ -81,7 +91,7 @@ public final class RecordStore implements AutoCloseable {
     try (PreparedStatement ps =
         conn.prepareStatement(
             "INSERT INTO measurement(sigma, sigma_h, split, ppl, cost, model_id, source,"
-                + " measured_at) VALUES (?,?,?,?,?,?,?,?)")) {
+                + " measured_at, weight_format) VALUES (?,?,?,?,?,?,?,?,?)")) {
       ps.setDouble(1, r.sigma());
       ps.setDouble(2, r.sigmaH());
       ps.setInt(3, r.split());
@@ -90,6 +100,7 @@ public final class RecordStore implements AutoCloseable {
       ps.setString(6, r.modelId());
       ps.setString(7, r.source());
       ps.setTimestamp(8, Timestamp.from(r.at()));
+      ps.setString(9, r.weightFormat());
       ps.executeUpdate();
     } catch (SQLException e) {
       throw new IllegalStateException("cannot store record", e);
@@ -98,13 +109,28 @@ public final class RecordStore implements AutoCloseable {
 
   /** Every record of {@code modelId} (all models when null), in insertion order. */
   public synchronized List<MeasurementRecord> all(String modelId) {
+    return all(modelId, null);
+  }
+
+  /**
+   * Every record of {@code modelId} measured with UE weight format {@code weightFormat} (any model
+   * / any format where null), in insertion order.
+   */
+  public synchronized List<MeasurementRecord> all(String modelId, String weightFormat) {
     String sql =
-        "SELECT sigma, sigma_h, split, ppl, cost, model_id, source, measured_at FROM measurement"
-            + (modelId == null ? "" : " WHERE model_id = ?")
+        "SELECT "
+            + COLUMNS
+            + " FROM measurement WHERE 1 = 1"
+            + (modelId == null ? "" : " AND model_id = ?")
+            + (weightFormat == null ? "" : " AND weight_format = ?")
             + " ORDER BY id";
     try (PreparedStatement ps = conn.prepareStatement(sql)) {
+      int i = 1;
       if (modelId != null) {
-        ps.setString(1, modelId);
+        ps.setString(i++, modelId);
+      }
+      if (weightFormat != null) {
+        ps.setString(i, WeightFormatCost.canonical(weightFormat));
       }
       List<MeasurementRecord> out = new ArrayList<>();
       try (ResultSet rs = ps.executeQuery()) {
@@ -118,20 +144,31 @@ public final class RecordStore implements AutoCloseable {
     }
   }
 
-  /** A record of the same model and split whose σ and σ_h are within {@code tol} (absolute). */
+  /**
+   * A record of the same model and split, measured on an f32 UE, whose σ and σ_h are within {@code
+   * tol} (absolute).
+   */
   public synchronized Optional<MeasurementRecord> find(
       String modelId, double sigma, double sigmaH, int split, double tol) {
+    return find(modelId, WeightFormatCost.DEFAULT, sigma, sigmaH, split, tol);
+  }
+
+  /** As {@link #find(String, double, double, int, double)} for a UE of {@code weightFormat}. */
+  public synchronized Optional<MeasurementRecord> find(
+      String modelId, String weightFormat, double sigma, double sigmaH, int split, double tol) {
     try (PreparedStatement ps =
         conn.prepareStatement(
-            "SELECT sigma, sigma_h, split, ppl, cost, model_id, source, measured_at FROM"
-                + " measurement WHERE model_id = ? AND split = ? AND sigma BETWEEN ? AND ? AND"
-                + " sigma_h BETWEEN ? AND ? ORDER BY id LIMIT 1")) {
+            "SELECT "
+                + COLUMNS
+                + " FROM measurement WHERE model_id = ? AND split = ? AND sigma BETWEEN ? AND ?"
+                + " AND sigma_h BETWEEN ? AND ? AND weight_format = ? ORDER BY id LIMIT 1")) {
       ps.setString(1, modelId);
       ps.setInt(2, split);
       ps.setDouble(3, sigma - tol);
       ps.setDouble(4, sigma + tol);
       ps.setDouble(5, sigmaH - tol);
       ps.setDouble(6, sigmaH + tol);
+      ps.setString(7, WeightFormatCost.canonical(weightFormat));
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next() ? Optional.of(read(rs)) : Optional.empty();
       }
@@ -157,12 +194,12 @@ public final class RecordStore implements AutoCloseable {
       Files.createDirectories(parent);
     }
     try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-      w.write("sigma,sigma_h,split,ppl,cost,model_id,source,measured_at\n");
+      w.write("sigma,sigma_h,split,ppl,cost,model_id,source,measured_at,weight_format\n");
       for (MeasurementRecord r : all(null)) {
         w.write(
             String.format(
                 Locale.ROOT,
-                "%s,%s,%d,%s,%s,%s,%s,%s%n",
+                "%s,%s,%d,%s,%s,%s,%s,%s,%s%n",
                 r.sigma(),
                 r.sigmaH(),
                 r.split(),
@@ -170,7 +207,8 @@ public final class RecordStore implements AutoCloseable {
                 r.cost(),
                 r.modelId(),
                 r.source(),
-                r.at()));
+                r.at(),
+                r.weightFormat()));
       }
     }
   }
@@ -184,8 +222,12 @@ public final class RecordStore implements AutoCloseable {
         rs.getDouble(5),
         rs.getString(6),
         rs.getString(7),
-        rs.getTimestamp(8).toInstant());
+        rs.getTimestamp(8).toInstant(),
+        rs.getString(9));
   }
+
+  private static final String COLUMNS =
+      "sigma, sigma_h, split, ppl, cost, model_id, source, measured_at, weight_format";
 
   @Override
   public synchronized void close() {

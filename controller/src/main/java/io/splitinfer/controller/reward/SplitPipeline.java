@@ -20,6 +20,14 @@ public interface SplitPipeline extends AutoCloseable {
   /** d_in: tokens per evaluation sequence, for the UE cost (eq. 2). */
   int inputLength();
 
+  /**
+   * Weight format of the UE's layers in the measured model (canonical; the format of layer 1 in a
+   * package with per-part formats), recorded with every measurement.
+   */
+  default String weightFormat() {
+    return io.splitinfer.core.objective.WeightFormatCost.DEFAULT;
+  }
+
   @Override
   default void close() {}
 }

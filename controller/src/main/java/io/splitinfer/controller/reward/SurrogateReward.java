@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.splitinfer.controller.env.EnvConfig;
 import io.splitinfer.controller.nn.Adam;
 import io.splitinfer.controller.nn.Mlp;
+import io.splitinfer.core.objective.WeightFormatCost;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -26,6 +27,9 @@ import java.util.SplittableRandom;
  *       ({@link #crossValidate}) are in PPL units, like the paper's.
  *   <li>Uncertainty: the standard deviation across members' PPL predictions ({@link #predict});
  *       members differ by initialization and (by default) a bootstrap resample of the records.
+ *   <li>Weight format: the UE weight format of the records it was fitted on ({@link #weightFormat},
+ *       saved with it; f32 for surrogates saved before formats were recorded). A policy built on it
+ *       is for UEs of that format only.
  * </ul>
  */
 public final class SurrogateReward implements RewardSource {
@@ -39,6 +43,7 @@ public final class SurrogateReward implements RewardSource {
   private final String modelId;
   private int inputLength;
   private int hiddenSize;
+  private String weightFormat = WeightFormatCost.DEFAULT;
 
   public SurrogateReward(
       EnvConfig env, List<Mlp> members, double targetMean, double targetStd, String modelId) {
@@ -54,6 +59,17 @@ public final class SurrogateReward implements RewardSource {
     this.inputLength = inputLength;
     this.hiddenSize = hiddenSize;
     return this;
+  }
+
+  /** Records the UE weight format of the records it was fitted on (canonical name). */
+  public SurrogateReward withWeightFormat(String format) {
+    this.weightFormat = WeightFormatCost.canonical(format);
+    return this;
+  }
+
+  /** The UE weight format of the records it was fitted on. */
+  public String weightFormat() {
+    return weightFormat;
   }
 
   /** d_in of the measured model (0 if unknown). */
@@ -237,7 +253,8 @@ public final class SurrogateReward implements RewardSource {
       double targetMean,
       double targetStd,
       List<int[]> sizes,
-      List<double[]> params) {}
+      List<double[]> params,
+      String weightFormat) {}
 
   public void save(Path file) throws IOException {
     List<int[]> sizes = new ArrayList<>();
@@ -261,7 +278,8 @@ public final class SurrogateReward implements RewardSource {
             targetMean,
             targetStd,
             sizes,
-            params));
+            params,
+            weightFormat));
   }
 
   public static SurrogateReward load(Path file) throws IOException {
@@ -279,6 +297,7 @@ public final class SurrogateReward implements RewardSource {
       members.add(m);
     }
     return new SurrogateReward(s.env(), members, s.targetMean(), s.targetStd(), s.modelId())
-        .withCostDimensions(s.inputLength(), s.hiddenSize());
+        .withCostDimensions(s.inputLength(), s.hiddenSize())
+        .withWeightFormat(s.weightFormat());
   }
 }

@@ -63,6 +63,11 @@ public final class Policies {
       public String checkpoint() {
         return source;
       }
+
+      @Override
+      public String weightFormat() {
+        return cp.weightFormat();
+      }
     };
   }
 
@@ -116,13 +121,19 @@ public final class Policies {
       public String checkpoint() {
         return source;
       }
+
+      @Override
+      public String weightFormat() {
+        return surrogate.weightFormat();
+      }
     };
   }
 
-  /** The objective a checkpoint was trained with. */
+  /** The objective a checkpoint was trained with (its UE weight format's cost included). */
   public static Objective objectiveOf(PpoCheckpoint cp) {
     return new Objective(
-        new UeCost(cp.inputLength(), cp.hiddenSize(), cp.env().numLayers()), cp.lambda());
+        new UeCost(cp.inputLength(), cp.hiddenSize(), cp.env().numLayers(), cp.weightFormat()),
+        cp.lambda());
   }
 
   static int clamp(int v, int lo, int hi) {

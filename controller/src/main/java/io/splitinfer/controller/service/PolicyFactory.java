@@ -4,6 +4,7 @@ import io.splitinfer.controller.live.PplTable;
 import io.splitinfer.controller.live.TableOraclePolicy;
 import io.splitinfer.controller.ppo.PpoCheckpoint;
 import io.splitinfer.controller.reward.SurrogateReward;
+import io.splitinfer.core.objective.Objective;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -176,9 +177,11 @@ public final class PolicyFactory {
         {
           PpoCheckpoint c = loader.apply(cp);
           SurrogateReward s = loadSurrogate(surrogatePath);
+          // λ and dims of the checkpoint, the UE cost of the surrogate's format (the UEs it serves)
+          Objective o = Policies.objectiveOf(c);
           return Policies.oracle(
               s,
-              Policies.objectiveOf(c),
+              new Objective(o.cost().withWeightFormat(s.weightFormat()), o.lambda()),
               surrogatePath.isEmpty() ? "classpath:" + DEFAULT_SURROGATE : surrogatePath);
         }
       case "oracle-table":

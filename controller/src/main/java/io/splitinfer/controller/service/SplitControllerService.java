@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.splitinfer.controller.store.ControllerJournal;
 import io.splitinfer.controller.store.ControllerStore;
 import io.splitinfer.core.channel.ChannelState;
+import io.splitinfer.core.objective.WeightFormatCost;
 import io.splitinfer.core.security.Authz;
 import io.splitinfer.core.security.Identity;
 import io.splitinfer.core.security.Role;
@@ -87,6 +88,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   private final DecisionWatchers watchers;
   private final AtomicInteger ueGauge = new AtomicInteger();
   private final PrivacyFloor privacy = new PrivacyFloor();
+  private final PolicyFormatGate formatGate;
   private SplitPolicy policy;
   private ControllerJournal journal = ControllerJournal.NONE;
   private long lastEpoch; // newest epoch committed for any UE (restored ones included)
@@ -109,6 +111,8 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     PrivacyFloor.Floor ownFloor = PrivacyFloor.Floor.NONE;
     int wanted = -1; // the policy's proposal before the privacy floor, for the commit's reason
     long lastSeenMs;
+    String weightFormat = WeightFormatCost.DEFAULT; // canonical, from the registration
+    SplitPolicy refusedPolicy; // the policy whose format refusal was last logged and counted
   }
 
   /** Acts on receiver estimates with the default fusion settings. */
@@ -154,6 +158,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     this.metrics = metrics;
     this.source = source;
     this.fusion = fusion;
+    this.formatGate = new PolicyFormatGate(metrics);
     this.watchers =
         new DecisionWatchers(
             () -> metrics.counter("controller_decisions_superseded_total").increment());
@@ -174,6 +179,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     for (ControllerStore.UeState st : snapshot.ues()) {
       Ue u = new Ue();
       u.reg = st.registration();
+      u.weightFormat = PolicyFormatGate.storedFormat(u.reg.getWeightFormat());
       u.minSplit = st.minSplit();
       u.maxSplit = st.maxSplit();
       u.decision = st.decision();
@@ -264,6 +270,14 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
               .asException());
       return;
     }
+    String format;
+    try {
+      format = WeightFormatCost.canonical(req.getWeightFormat());
+    } catch (IllegalArgumentException e) {
+      metrics.counter("controller_bad_requests_total", "rpc", "RegisterUe").increment();
+      out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asException());
+      return;
+    }
     PrivacyFloor.Floor own;
     try {
       own =
@@ -318,6 +332,10 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         }
       }
       u.reg = req;
+      if (!format.equals(u.weightFormat)) {
+        u.refusedPolicy = null; // a new format: a refusal is news again
+      }
+      u.weightFormat = format;
       u.lastSeenMs = clock.millis();
       u.minSplit = min;
       u.maxSplit = max;
@@ -333,7 +351,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
             u,
             PrivacyFloor.bind(split, floor),
             DecisionReason.DECISION_REASON_INITIAL,
-            "registered");
+            "registered" + formatRefusal(u));
       }
       d = u.decision;
       journal.ue(req, min, max, clock.millis());
@@ -596,7 +614,11 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         ChannelState c = u.channel.inForce();
         int split = c == null ? u.decision.getSplit() : propose(u, c);
         u.left.clear();
-        commit(u, split, DecisionReason.DECISION_REASON_OPERATOR_UNPIN, "unpinned by operator");
+        commit(
+            u,
+            split,
+            DecisionReason.DECISION_REASON_OPERATOR_UNPIN,
+            "unpinned by operator" + formatRefusal(u));
       }
       d = u.decision;
     }
@@ -629,7 +651,11 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         ChannelState c = u.channel.inForce();
         int split = c == null ? u.decision.getSplit() : propose(u, c);
         u.left.clear();
-        commit(u, split, DecisionReason.DECISION_REASON_POLICY_CHANGED, "policy " + next.name());
+        commit(
+            u,
+            split,
+            DecisionReason.DECISION_REASON_POLICY_CHANGED,
+            "policy " + next.name() + formatRefusal(u));
       }
     }
     log.info("policy set to {} {}", next.name(), next.checkpoint());
@@ -650,6 +676,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     return PolicyStatus.newBuilder()
         .setPolicy(policy.name())
         .setCheckpoint(policy.checkpoint())
+        .setWeightFormat(policy.weightFormat())
         .addAllAvailable(PolicyFactory.AVAILABLE)
         .build();
   }
@@ -781,9 +808,35 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   }
 
   private int propose(Ue u, ChannelState c) {
+    if (!formatMatches(u)) {
+      // the policy was trained for another weight format: hold the split in force (documented)
+      formatRefusal(u);
+      u.wanted = -1;
+      return u.decision.getSplit();
+    }
     int p = policy.propose(c.sigma(), c.sigmaH(), u.decision.getSplit(), u.minSplit, u.maxSplit);
     u.wanted = Policies.clamp(p, u.minSplit, u.maxSplit);
     return PrivacyFloor.bind(u.wanted, floorOf(u).minSplit());
+  }
+
+  /** Whether the policy in force may decide for {@code u} ({@link PolicyFormatGate}). */
+  private boolean formatMatches(Ue u) {
+    return PolicyFormatGate.matches(policy, u.weightFormat);
+  }
+
+  /** "" or the refusal note for u's decision; logged and counted once per UE and policy. */
+  private String formatRefusal(Ue u) {
+    if (formatMatches(u)) {
+      return "";
+    }
+    boolean first = u.refusedPolicy != policy;
+    u.refusedPolicy = policy;
+    return formatGate.refusal(
+        policy,
+        u.reg.getUeId(),
+        u.weightFormat,
+        u.decision == null ? -1 : u.decision.getSplit(),
+        first);
   }
 
   private PrivacyFloor.Floor floorOf(Ue u) {
@@ -837,7 +890,8 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
             .setPolicy(policy.name())
             .setPinned(u.pinned)
             .setDecidedAtUnixMs(now)
-            .setPrivacyFloor(floor.minSplit());
+            .setPrivacyFloor(floor.minSplit())
+            .setWeightFormat(u.weightFormat);
     if (c != null) {
       b.setSigma(c.sigma())
           .setSigmaH(c.sigmaH())

@@ -13,4 +13,13 @@ public interface SplitPolicy {
   default String checkpoint() {
     return "";
   }
+
+  /**
+   * The UE weight format it was trained for (canonical name, core {@code WeightFormatCost}); "" =
+   * any format (policies that learned nothing from a format's costs or records). The service does
+   * not use a policy for a UE of another format.
+   */
+  default String weightFormat() {
+    return "";
+  }
 }

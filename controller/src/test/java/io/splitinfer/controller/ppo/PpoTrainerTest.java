@@ -45,7 +45,8 @@ class PpoTrainerTest {
     PpoTrainer t = new PpoTrainer(c, 3, 3);
     t.train(env(1), null);
     PpoCheckpoint cp =
-        PpoCheckpoint.of("ppo", "synthetic", "A", 8.0, 64, 128, ENV, c, 400, "test", t.agent());
+        PpoCheckpoint.of(
+            "ppo", "synthetic", "A", 8.0, 64, 128, ENV, c, 400, "test", t.agent(), "int4");
     Path f = dir.resolve("sub/agent.json");
     cp.save(f);
     PpoCheckpoint back = PpoCheckpoint.load(f);
@@ -57,5 +58,13 @@ class PpoTrainerTest {
     double[] obs = {0.3, 0.2, 0.5};
     assertArrayEquals(t.agent().probabilities(obs), ac.probabilities(obs));
     assertNotNull(back.modelId());
+    assertEquals("int4-g32-sym-a4", back.weightFormat());
+  }
+
+  @Test
+  void aCheckpointWrittenBeforeFormatsIsForF32Ues() throws Exception {
+    // the shipped policy predates the weight_format field
+    assertEquals(
+        "f32", io.splitinfer.controller.service.PolicyFactory.loadCheckpoint("").weightFormat());
   }
 }

@@ -37,6 +37,12 @@ public final class RewardTestSupport {
   public static final class FakePipeline implements SplitPipeline {
     private final SyntheticReward f = new SyntheticReward(ENV.numLayers());
     public int calls;
+    public String weightFormat = "f32";
+
+    @Override
+    public String weightFormat() {
+      return weightFormat;
+    }
 
     @Override
     public double perplexity(double sigma, double sigmaH, int split) {

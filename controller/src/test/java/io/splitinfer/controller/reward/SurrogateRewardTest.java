@@ -38,4 +38,19 @@ class SurrogateRewardTest {
     SurrogateReward back = SurrogateReward.load(f);
     assertEquals(s.ppl(0.2, sh, 5), back.ppl(0.2, sh, 5), 0.0);
   }
+
+  @Test
+  void theSurrogateSaysWhichFormatItsRecordsWereMeasuredWith(@TempDir Path dir) throws Exception {
+    List<MeasurementRecord> recs = RewardTestSupport.records(10, 3);
+    SurrogateReward s =
+        SurrogateReward.fit(recs, RewardTestSupport.ENV, FAST.withEpochs(5), "synthetic")
+            .withWeightFormat("int8");
+    Path f = dir.resolve("s.json");
+    s.save(f);
+    assertTrue(java.nio.file.Files.readString(f).contains("\"weightFormat\":\"int8-g32-sym-a4\""));
+    assertEquals("int8-g32-sym-a4", SurrogateReward.load(f).weightFormat());
+    // the shipped surrogate predates the field: its records are f32
+    assertEquals(
+        "f32", io.splitinfer.controller.service.PolicyFactory.loadSurrogate("").weightFormat());
+  }
 }

@@ -109,7 +109,8 @@ abstract class ControllerStoreContract {
     try (ControllerStore s = ControllerStore.open(loc)) {
       s.ue(ue("ue-1", 1, 11), 1, 11, 100);
       s.ue(ue("ue-2", 2, 9), 2, 9, 101);
-      s.ue(ue("ue-1", 3, 8), 3, 8, 102); // re-registration replaces the range
+      // re-registration replaces the range (and the UE now runs int4 weights)
+      s.ue(ue("ue-1", 3, 8).toBuilder().setWeightFormat("int4-g32-sym-a4").build(), 3, 8, 102);
       s.ue(ue("ue-3", 1, 11), 1, 11, 103); // registered, never decided: not restored
       s.edge(
           EdgeRegistration.newBuilder().setEdgeId("edge-a").setAdvertisedAddress("a:1").build(), 1);
@@ -129,6 +130,7 @@ abstract class ControllerStoreContract {
       assertEquals("ue-1", u1.registration().getUeId());
       assertEquals(3, u1.minSplit());
       assertEquals(8, u1.maxSplit());
+      assertEquals("int4-g32-sym-a4", u1.registration().getWeightFormat()); // survives a restart
       assertEquals(decision("ue-1", 4, 5_000, true), u1.decision()); // newest epoch, NaN/∞ kept
       assertEquals(5, snap.ues().get(1).decision().getSplit());
       assertEquals(

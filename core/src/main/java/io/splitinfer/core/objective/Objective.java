@@ -12,9 +12,10 @@ import java.util.function.IntToDoubleFunction;
  *
  * <p><b>Normalization.</b> The paper weighs the raw FLOP count by λ; raw FLOPs (~10¹⁰ for a small
  * model) would make any sensible λ tiny and model-specific. We use Ĉ_UE(p) = C_UE(p)/C_UE(L) ∈ [0,
- * 1] ({@link UeCost#normalized}), so λ reads "PPL points that running all L layers on the UE is
- * worth": with λ = 2, moving the split from 0 to L must lower the perplexity by more than 2 to pay
- * off. λ = 0 ignores the UE's load.
+ * 1] ({@link UeCost#normalized}; C_UE(L) of an f32 UE, so a UE with cheaper weights pays less for
+ * the same split), so λ reads "PPL points that running all L layers on an f32 UE is worth": with λ
+ * = 2, moving the split from 0 to L must lower the perplexity by more than 2 to pay off. λ = 0
+ * ignores the UE's load.
  *
  * @param cost the UE cost model (eq. 2) of the model being split
  * @param lambda the weight λ ≥ 0 on the normalized UE cost

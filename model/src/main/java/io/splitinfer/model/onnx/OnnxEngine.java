@@ -46,6 +46,7 @@ public final class OnnxEngine implements InferenceEngine {
   private final boolean[] inPlaceKv;
 
   private volatile boolean closed;
+  private final DirectInputs inputs = new DirectInputs();
 
   private OnnxEngine(
       OrtEnvironment env,
@@ -258,13 +259,14 @@ public final class OnnxEngine implements InferenceEngine {
   public float[] head(float[] hidden, int tokens) {
     checkHidden(hidden, tokens);
     OrtSession s = session(config.numLayers() + 1);
-    try (OnnxTensor t =
-            OnnxTensor.createTensor(
-                env, FloatBuffer.wrap(hidden), new long[] {tokens, config.hiddenSize()});
+    FloatBuffer in = inputs.take(hidden, hidden.length);
+    try (OnnxTensor t = OnnxTensor.createTensor(env, in, new long[] {tokens, config.hiddenSize()});
         OrtSession.Result r = s.run(Map.of(LlamaGraphs.HIDDEN, t))) {
       return floats(r, LlamaGraphs.LOGITS, tokens * config.vocabSize());
     } catch (OrtException e) {
       throw new IllegalStateException("head failed: " + e.getMessage(), e);
+    } finally {
+      inputs.give(in);
     }
   }
 
@@ -351,9 +353,8 @@ public final class OnnxEngine implements InferenceEngine {
       OrtSession s, OnnxKvCache kv, int l, float[] x, int tokens, long[] pos, long[] pastLength)
       throws OrtException {
     OnnxTensor[] past = kv.inPlace(env, l, (int) pastLength[0] + tokens);
-    try (OnnxTensor h =
-            OnnxTensor.createTensor(
-                env, FloatBuffer.wrap(x), new long[] {tokens, config.hiddenSize()});
+    FloatBuffer in = inputs.take(x, tokens * config.hiddenSize());
+    try (OnnxTensor h = OnnxTensor.createTensor(env, in, new long[] {tokens, config.hiddenSize()});
         OnnxTensor n = OnnxTensor.createTensor(env, LongBuffer.wrap(pastLength), new long[] {1});
         OnnxTensor p = OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {tokens});
         OrtSession.Result r =
@@ -366,6 +367,8 @@ public final class OnnxEngine implements InferenceEngine {
                     LlamaGraphs.POSITIONS, p),
                 LAYER_OUTPUTS)) {
       return outputs(r, tokens);
+    } finally {
+      inputs.give(in);
     }
   }
 

@@ -1,9 +1,11 @@
 package io.splitinfer.ue.openai;
 
 import io.grpc.Channel;
+import io.splitinfer.proto.v1.ModelInfo;
 import io.splitinfer.ue.ControllerSplitSource;
 import io.splitinfer.ue.SplitSource;
 import io.splitinfer.ue.UeClient;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +26,7 @@ public final class ControllerSplits implements Supplier<SplitSource>, AutoClosea
   private final String edgeId;
   private final int fallback;
   private volatile ControllerSplitSource source;
+  private volatile Function<ModelInfo, String> weightFormat = info -> "";
   private Thread registrar;
 
   public ControllerSplits(
@@ -33,6 +36,15 @@ public final class ControllerSplits implements Supplier<SplitSource>, AutoClosea
     this.ueId = ueId;
     this.edgeId = edgeId;
     this.fallback = fallback;
+  }
+
+  /**
+   * The weight format to register (UeRegistration.weight_format; "" = f32), from the edge's model
+   * info (which gives the UE's split range).
+   */
+  public ControllerSplits withWeightFormat(Function<ModelInfo, String> format) {
+    this.weightFormat = format;
+    return this;
   }
 
   /** Starts registering in the background. */
@@ -47,7 +59,10 @@ public final class ControllerSplits implements Supplier<SplitSource>, AutoClosea
     long backoffMs = 500;
     while (!Thread.currentThread().isInterrupted()) {
       try {
-        source = ControllerSplitSource.start(controller, ueId, edgeId, edge.modelInfo());
+        ModelInfo info = edge.modelInfo();
+        source =
+            ControllerSplitSource.start(
+                controller, ueId, edgeId, info, -1, weightFormat.apply(info));
         log.info("registered with the controller as {}; following its splits", ueId);
         return;
       } catch (RuntimeException e) {
