@@ -158,6 +158,14 @@ public final class EdgeServerMain implements Callable<Integer> {
   String metricsHost;
 
   @Option(
+      names = "--health-port",
+      defaultValue = "-1",
+      description =
+          "Plaintext port serving only gRPC health (grpc.health.v1), for Kubernetes probes;"
+              + " bound on the --listen host (-1 = off).")
+  int healthPort;
+
+  @Option(
       names = "--max-sessions-per-client",
       defaultValue = "16",
       description = "Open sessions one client (identity, or IP when anonymous) may hold.")
@@ -248,6 +256,7 @@ public final class EdgeServerMain implements Callable<Integer> {
           new EdgeServer(service, metrics)
               .inlineCalls(inlineCalls)
               .security(creds, tls.interceptor(registry))
+              .healthPort(healthPort >= 0 ? new InetSocketAddress(l.host(), healthPort) : null)
               .start(l.toSocketAddress());
       if (link != null) {
         // The controller may start after the edge, or restart: the link registers in the

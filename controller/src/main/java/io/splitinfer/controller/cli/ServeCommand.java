@@ -200,6 +200,14 @@ final class ServeCommand implements Callable<Integer> {
       description = "host the metrics/health HTTP port binds (default: the --listen host)")
   String metricsHost;
 
+  @Option(
+      names = "--health-port",
+      description =
+          "plaintext port serving only gRPC health (grpc.health.v1), for Kubernetes probes;"
+              + " bound on the --listen host (-1 = off)",
+      defaultValue = "-1")
+  int healthPort;
+
   @Mixin TlsFlags tls;
 
   private java.net.InetSocketAddress bindAddress() {
@@ -265,6 +273,7 @@ final class ServeCommand implements Callable<Integer> {
                     ? null
                     : tls.channelCredentials(
                         HostPort.parse(channelSim, "--channel-sim").host(), false))
+            .healthPort(healthPort >= 0 ? new java.net.InetSocketAddress(host, healthPort) : null)
             .start();
     Runtime.getRuntime()
         .addShutdownHook(
