@@ -158,6 +158,14 @@ public final class EdgeServerMain implements Callable<Integer> {
   String metricsHost;
 
   @Option(
+      names = "--load-report-ms",
+      defaultValue = "1000",
+      description =
+          "With --controller: join the pool of edges, reporting sessions, KV bytes and decode"
+              + " queue this often (-1 = register without joining the pool).")
+  long loadReportMs;
+
+  @Option(
       names = "--health-port",
       defaultValue = "-1",
       description =
@@ -239,6 +247,13 @@ public final class EdgeServerMain implements Callable<Integer> {
                     tls.channelCredentials(a.getHostString(), false))
                 .build();
         link = new ControllerLink(ctl);
+        if (loadReportMs >= 0) {
+          EdgeLoadMeter meter =
+              new EdgeLoadMeter(service, config, Duration.ofMillis(100)).start(); // daemon
+          link.pool(
+              new ControllerLink.Pool(
+                  meter.capacity(), meter::load, Duration.ofMillis(Math.max(50, loadReportMs))));
+        }
       }
       ControllerLink reportTo = link;
       service.setPilotHandler(

@@ -201,6 +201,14 @@ final class ServeCommand implements Callable<Integer> {
   String metricsHost;
 
   @Option(
+      names = "--edge-ttl-ms",
+      description =
+          "an edge of the pool silent this long (no load report) leaves it; its stream ending"
+              + " removes it at once",
+      defaultValue = "5000")
+  long edgeTtlMs;
+
+  @Option(
       names = "--health-port",
       description =
           "plaintext port serving only gRPC health (grpc.health.v1), for Kubernetes probes;"
@@ -259,6 +267,7 @@ final class ServeCommand implements Callable<Integer> {
           ControllerJournal.failSoft(
               store, () -> registry.counter("controller_store_failures_total").increment()));
     }
+    service.pool().ttl(Duration.ofMillis(edgeTtlMs));
     service.secure(tls.authz(registry), new RegistrationLimits(maxUes, Duration.ofSeconds(ueTtlS)));
     String mHost = metricsHost != null && !metricsHost.isBlank() ? metricsHost : host;
     MetricsHttpServer metrics =
