@@ -205,12 +205,18 @@ public final class ControllerLink implements AutoCloseable {
     Runnable beat =
         () -> {
           if (ctx.isCancelled() || closed) {
-            task[0].cancel(false);
+            if (task[0] != null) {
+              task[0].cancel(false);
+            }
             return;
           }
           if (beats.isReady()) {
-            beats.onNext(pool.load().get().toBuilder().setEdgeId(edgeId).build());
-            heartbeats++;
+            try {
+              beats.onNext(pool.load().get().toBuilder().setEdgeId(edgeId).build());
+              heartbeats++;
+            } catch (RuntimeException e) { // the call ended meanwhile; onLost reconnects
+              log.debug("load report not sent: {}", e.toString());
+            }
           }
         };
     beat.run(); // the first report opens the membership at once
