@@ -7,7 +7,8 @@
 #      4/4 (EDGES=2), and each edge's /metrics counted the sessions placed on it;
 #   2. every UE's text equals a reference generation of the same prompt on one edge without the
 #      pool (greedy output unchanged);
-#   3. an edge killed with SIGKILL leaves the pool (`cli pool`) within the controller's TTL.
+#   3. an edge killed with SIGKILL while a UE generates on it leaves the pool (`cli pool`), and
+#      that UE resumes on another edge with the same text as a reference run.
 # Removes everything it created. Needs root and iproute2.
 #
 # Usage: scripts/netns-pool-e2e.sh [--max-tokens N]   (EDGES=2|3 in the environment)
@@ -184,12 +185,39 @@ done
 echo "netns-pool-e2e: balanced: ${sessions[*]}"
 
 victim="edge-$edges"
-echo "netns-pool-e2e: kill -9 $victim at $(date +%T.%3N)"
+long_tokens=$(( max_tokens * 8 ))
+echo "netns-pool-e2e: a UE placed on $victim generates $long_tokens tokens; $victim is killed mid-run"
+# shellcheck disable=SC2046
+ip netns exec "sp$tag-ue" "$java_bin" -Xmx384m -XX:TieredStopAtLevel=1 -jar ue-client/target/ue-client.jar generate \
+  --prompt "${prompts[0]}" --max-tokens "$long_tokens" --assign-edge --pool-edge "$victim" \
+  --controller "$ctl" --ue-id pool-ue-0 $(tls pool-ue-0) --stall-timeout-ms 5000 \
+  >"$logdir/victim-ue.out" 2>"$logdir/victim-ue.err" &
+victim_ue=$!
+before=$(metric ue "${ip_of[e$edges]}" 9091 edge_tokens_generated_total)
+for _ in $(seq 1 400); do # until the UE's session produced tokens on the victim
+  now=$(metric ue "${ip_of[e$edges]}" 9091 edge_tokens_generated_total || echo "$before")
+  [ "$now" -gt $(( before + 4 )) ] && break
+  sleep 0.05
+done
+echo "netns-pool-e2e: kill -9 $victim at $(date +%T.%3N), $(( now - before )) tokens into the UE's run"
 kill -9 "${pid_of[$victim]}"
 start=$(date +%s%N)
+wait "$victim_ue" || { echo "netns-pool-e2e: the UE on the killed edge failed" >&2; tail -n 20 "$logdir/victim-ue.err" >&2; exit 1; }
+grep -h "resumed after" "$logdir/victim-ue.out" | sed 's/^/  /'
+grep -q "resumed after" "$logdir/victim-ue.out" || { echo "netns-pool-e2e: the UE did not fail over" >&2; exit 1; }
+# shellcheck disable=SC2046
+ip netns exec "sp$tag-ue" "$java_bin" -Xmx384m -XX:TieredStopAtLevel=1 -jar ue-client/target/ue-client.jar generate \
+  --prompt "${prompts[0]}" --max-tokens "$long_tokens" --edge "${ip_of[e1]}:50051" \
+  --ue-id pool-ue $(tls ue) >"$logdir/ref-long.out" 2>"$logdir/ref-long.err"
+if [ "$(text "$logdir/victim-ue.out")" != "$(text "$logdir/ref-long.out")" ]; then
+  echo "netns-pool-e2e: the text of the UE whose edge was killed differs from the reference" >&2
+  diff <(text "$logdir/victim-ue.out") <(text "$logdir/ref-long.out") >&2 || true
+  exit 1
+fi
+echo "netns-pool-e2e: the UE whose edge was killed resumed on another and its text equals the reference"
 for _ in $(seq 1 40); do
   if ! cli pool | grep -q "^$victim "; then
-    echo "netns-pool-e2e: $victim (SIGKILL) gone from \`cli pool\` after $(( ($(date +%s%N) - start) / 1000000 )) ms (polling with a JVM per call); controller: $(grep -h "edge $victim left the pool" "$logdir/controller.out" "$logdir/controller.err" | cut -c1-120)"
+    echo "netns-pool-e2e: $victim gone from the pool; controller: $(grep -h "edge $victim left the pool" "$logdir/controller.out" "$logdir/controller.err" | cut -c1-120)"
     echo "netns-pool-e2e: OK (logs in $logdir)"
     exit 0
   fi

@@ -165,6 +165,11 @@ class EdgePoolSystemTest {
           rig.stub().getPool(GetPoolRequest.newBuilder().setUeId("ue-0").build()).getEdgesList();
       assertEquals(1, mine.size());
       assertEquals(ues.get(0).assignment().getEdgeId(), mine.get(0).getEdgeId());
+      String get = cli(rig, "get", "--ue", "ue-0");
+      assertTrue(
+          get.contains("edge: " + mine.get(0).getEdgeId() + " " + mine.get(0).getAddress()), get);
+      String all = cli(rig, "pool");
+      assertEquals(3, all.lines().filter(l -> l.startsWith("edge-")).count(), all);
       ues.forEach(PlacedUe::close);
     }
   }
@@ -280,6 +285,25 @@ class EdgePoolSystemTest {
               .tokenIds());
       ue.close();
     }
+  }
+
+  /** {@code controller cli ARGS --target the rig's controller --plaintext}: its standard output. */
+  static String cli(PoolRig rig, String... args) {
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream old = System.out;
+    System.setOut(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+    int rc;
+    try {
+      List<String> a = new ArrayList<>(List.of("cli"));
+      a.addAll(List.of(args));
+      a.addAll(List.of("--target", "127.0.0.1:" + rig.controller.port(), "--plaintext"));
+      rc = io.splitinfer.controller.ControllerMain.commandLine().execute(a.toArray(String[]::new));
+    } finally {
+      System.setOut(old);
+    }
+    String out = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, rc, out);
+    return out;
   }
 
   static EdgeRegistration registration(String id, String address) {
