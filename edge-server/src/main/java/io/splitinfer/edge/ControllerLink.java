@@ -187,6 +187,11 @@ public final class ControllerLink implements AutoCloseable {
 
                   @Override
                   public void onError(Throwable t) {
+                    if (Status.fromThrowable(t).getCode() == Status.Code.UNIMPLEMENTED) {
+                      // a controller from before the pool: registered, never placed on
+                      log.warn("controller {} has no edge pool; load reports off", target);
+                      return;
+                    }
                     onLost.accept(
                         "controller "
                             + target
