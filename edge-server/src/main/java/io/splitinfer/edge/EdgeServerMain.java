@@ -238,6 +238,7 @@ public final class EdgeServerMain implements Callable<Integer> {
               tls.authz(registry),
               metrics);
       ControllerLink link = null;
+      EdgeLoadMeter meter = null;
       if (controller != null) {
         InetSocketAddress a = HostPort.parse(controller, "--controller").toSocketAddress();
         ctl =
@@ -248,8 +249,7 @@ public final class EdgeServerMain implements Callable<Integer> {
                 .build();
         link = new ControllerLink(ctl);
         if (loadReportMs >= 0) {
-          EdgeLoadMeter meter =
-              new EdgeLoadMeter(service, config, Duration.ofMillis(100)).start(); // daemon
+          meter = new EdgeLoadMeter(service, config, Duration.ofMillis(100)).start();
           link.pool(
               new ControllerLink.Pool(
                   meter.capacity(), meter::load, Duration.ofMillis(Math.max(50, loadReportMs))));
@@ -291,6 +291,9 @@ public final class EdgeServerMain implements Callable<Integer> {
       server.awaitTermination();
       if (link != null) {
         link.close();
+      }
+      if (meter != null) {
+        meter.close();
       }
       return 0;
     } finally {
