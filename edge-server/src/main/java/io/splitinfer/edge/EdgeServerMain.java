@@ -3,6 +3,8 @@ package io.splitinfer.edge;
 import io.grpc.ManagedChannel;
 import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.splitinfer.core.channel.ChannelParams;
 import io.splitinfer.core.cli.FlagDefaults;
@@ -224,6 +226,12 @@ public final class EdgeServerMain implements Callable<Integer> {
             batchDecode,
             Duration.ofNanos(batchWindowUs * 1000));
     ManagedChannel ctl = null;
+    // The controller link's own event loop: with --inline-calls, session compute runs on the
+    // server's transport threads, which (grpc-netty's shared default group) would otherwise also
+    // carry this channel, and load reports would wait for decode steps (seen: an edge decoding 4
+    // sessions on a loaded 2-core machine went silent for over 3 s and was dropped from the pool,
+    // scripts/netns-pool-e2e.sh with EDGES=2).
+    NioEventLoopGroup ctlLoop = null;
     try (InferenceEngine engine =
             pkg.openEngine(OnnxOptions.defaults().withCuda(cuda).withThreads(threads, 1));
         TextTokenizer tok = pkg.hasTokenizer() ? pkg.openTokenizer() : null;
@@ -241,11 +249,14 @@ public final class EdgeServerMain implements Callable<Integer> {
       EdgeLoadMeter meter = null;
       if (controller != null) {
         InetSocketAddress a = HostPort.parse(controller, "--controller").toSocketAddress();
+        ctlLoop = new NioEventLoopGroup(1);
         ctl =
             NettyChannelBuilder.forAddress(
                     a.getHostString(),
                     a.getPort(),
                     tls.channelCredentials(a.getHostString(), false))
+                .eventLoopGroup(ctlLoop)
+                .channelType(NioSocketChannel.class)
                 .build();
         link = new ControllerLink(ctl);
         if (loadReportMs >= 0) {
@@ -299,6 +310,9 @@ public final class EdgeServerMain implements Callable<Integer> {
     } finally {
       if (ctl != null) {
         ctl.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      if (ctlLoop != null) {
+        ctlLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       }
     }
   }
