@@ -98,6 +98,14 @@ public final class ChannelSimMain implements Callable<Integer> {
                 + " they are buffered (default: one 512-token fp32 chunk at hidden size 8192).")
     int maxMessageBytes;
 
+    @Option(
+        names = "--health-port",
+        defaultValue = "-1",
+        description =
+            "Plaintext port serving only gRPC health (grpc.health.v1), for Kubernetes probes;"
+                + " bound on the --listen host (-1 = off).")
+    int healthPort;
+
     @Mixin TlsFlags tls;
 
     @Mixin ChannelOptions channel;
@@ -133,6 +141,7 @@ public final class ChannelSimMain implements Callable<Integer> {
                           maxMessageBytes,
                           security),
                       registry)
+                  .healthPort(healthPort)
                   .start()) {
         log.info(
             "channel-sim listening on {}:{} ({}{}) -> edge {}, metrics {}:{}, channel {}",

@@ -106,10 +106,27 @@ public final class ChannelSimServer implements AutoCloseable {
   private Server server;
   private HealthStatusManager health;
   private ProxyRegistry proxy;
+  private int healthPortNumber = -1;
+  private io.splitinfer.core.health.HealthPort healthPort;
 
   public ChannelSimServer(Config config, MeterRegistry registry) {
     this.config = config;
     this.registry = registry;
+  }
+
+  /**
+   * Also serves gRPC health, and nothing else, in plaintext on {@code port} of the listen host
+   * (core {@code HealthPort}: Kubernetes' gRPC probes speak no TLS); -1 = not. Before {@link
+   * #start}.
+   */
+  public ChannelSimServer healthPort(int port) {
+    this.healthPortNumber = port;
+    return this;
+  }
+
+  /** The plaintext health port's bound port, -1 when there is none. */
+  public int healthPortNumber() {
+    return healthPort == null ? -1 : healthPort.port();
   }
 
   public ChannelSimServer start() throws IOException {
@@ -149,6 +166,13 @@ public final class ChannelSimServer implements AutoCloseable {
             .start();
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(ChannelControlGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    if (healthPortNumber >= 0) {
+      healthPort =
+          new io.splitinfer.core.health.HealthPort(
+                  health.getHealthService(),
+                  new InetSocketAddress(config.listenHost(), healthPortNumber))
+              .start();
+    }
     return this;
   }
 
@@ -191,6 +215,9 @@ public final class ChannelSimServer implements AutoCloseable {
   public void close() throws InterruptedException {
     if (health != null) {
       health.enterTerminalState();
+    }
+    if (healthPort != null) {
+      healthPort.close();
     }
     if (server != null) {
       server.shutdown();

@@ -42,6 +42,11 @@ final class DecodeBatcher implements AutoCloseable {
     return this;
   }
 
+  /** Decode steps waiting for a batch now (the pool's load report). */
+  int queued() {
+    return queue.size();
+  }
+
   /** Runs layers [from, to] on one new position of {@code cache}; blocks until done. */
   float[] run(int from, int to, float[] hidden, KvCache cache) throws InterruptedException {
     if (closed) {

@@ -12,6 +12,7 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.splitinfer.core.health.HealthPort;
 import io.splitinfer.proto.v1.SplitInferenceGrpc;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -31,6 +32,8 @@ public final class EdgeServer implements AutoCloseable {
   private boolean inlineCalls;
   private ServerCredentials credentials;
   private ServerInterceptor auth;
+  private InetSocketAddress healthAddress;
+  private HealthPort healthPort;
 
   public EdgeServer(SplitInferenceService service, EdgeMetrics metrics) {
     this.service = service;
@@ -62,6 +65,20 @@ public final class EdgeServer implements AutoCloseable {
     this.credentials = credentials;
     this.auth = auth;
     return this;
+  }
+
+  /**
+   * Also serves gRPC health, and nothing else, in plaintext on {@code address} (core {@link
+   * HealthPort}: Kubernetes' gRPC probes speak no TLS); null = not.
+   */
+  public EdgeServer healthPort(InetSocketAddress address) {
+    this.healthAddress = address;
+    return this;
+  }
+
+  /** The plaintext health port's bound port, -1 when there is none. */
+  public int healthPortNumber() {
+    return healthPort == null ? -1 : healthPort.port();
   }
 
   /** Starts on a TCP address (Netty). */
@@ -96,6 +113,9 @@ public final class EdgeServer implements AutoCloseable {
             .start();
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(SplitInferenceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    if (healthAddress != null) {
+      healthPort = new HealthPort(health.getHealthService(), healthAddress).start();
+    }
     return this;
   }
 
@@ -125,6 +145,9 @@ public final class EdgeServer implements AutoCloseable {
     health.enterTerminalState();
     server.shutdown();
     service.close();
+    if (healthPort != null) {
+      healthPort.close();
+    }
     if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
       server.shutdownNow();
       server.awaitTermination(5, TimeUnit.SECONDS);
@@ -142,6 +165,9 @@ public final class EdgeServer implements AutoCloseable {
     server.shutdownNow();
     server.awaitTermination(5, TimeUnit.SECONDS);
     service.close();
+    if (healthPort != null) {
+      healthPort.close();
+    }
   }
 
   @Override

@@ -3,6 +3,8 @@ package io.splitinfer.edge;
 import io.grpc.ManagedChannel;
 import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.splitinfer.core.channel.ChannelParams;
 import io.splitinfer.core.cli.FlagDefaults;
@@ -158,6 +160,22 @@ public final class EdgeServerMain implements Callable<Integer> {
   String metricsHost;
 
   @Option(
+      names = "--load-report-ms",
+      defaultValue = "1000",
+      description =
+          "With --controller: join the pool of edges, reporting sessions, KV bytes and decode"
+              + " queue this often (-1 = register without joining the pool).")
+  long loadReportMs;
+
+  @Option(
+      names = "--health-port",
+      defaultValue = "-1",
+      description =
+          "Plaintext port serving only gRPC health (grpc.health.v1), for Kubernetes probes;"
+              + " bound on the --listen host (-1 = off).")
+  int healthPort;
+
+  @Option(
       names = "--max-sessions-per-client",
       defaultValue = "16",
       description = "Open sessions one client (identity, or IP when anonymous) may hold.")
@@ -208,6 +226,12 @@ public final class EdgeServerMain implements Callable<Integer> {
             batchDecode,
             Duration.ofNanos(batchWindowUs * 1000));
     ManagedChannel ctl = null;
+    // The controller link's own event loop: with --inline-calls, session compute runs on the
+    // server's transport threads, which (grpc-netty's shared default group) would otherwise also
+    // carry this channel, and load reports would wait for decode steps (seen: an edge decoding 4
+    // sessions on a loaded 2-core machine went silent for over 3 s and was dropped from the pool,
+    // scripts/netns-pool-e2e.sh with EDGES=2).
+    NioEventLoopGroup ctlLoop = null;
     try (InferenceEngine engine =
             pkg.openEngine(OnnxOptions.defaults().withCuda(cuda).withThreads(threads, 1));
         TextTokenizer tok = pkg.hasTokenizer() ? pkg.openTokenizer() : null;
@@ -222,15 +246,25 @@ public final class EdgeServerMain implements Callable<Integer> {
               tls.authz(registry),
               metrics);
       ControllerLink link = null;
+      EdgeLoadMeter meter = null;
       if (controller != null) {
         InetSocketAddress a = HostPort.parse(controller, "--controller").toSocketAddress();
+        ctlLoop = new NioEventLoopGroup(1);
         ctl =
             NettyChannelBuilder.forAddress(
                     a.getHostString(),
                     a.getPort(),
                     tls.channelCredentials(a.getHostString(), false))
+                .eventLoopGroup(ctlLoop)
+                .channelType(NioSocketChannel.class)
                 .build();
         link = new ControllerLink(ctl);
+        if (loadReportMs >= 0) {
+          meter = new EdgeLoadMeter(service, config, Duration.ofMillis(100)).start();
+          link.pool(
+              new ControllerLink.Pool(
+                  meter.capacity(), meter::load, Duration.ofMillis(Math.max(50, loadReportMs))));
+        }
       }
       ControllerLink reportTo = link;
       service.setPilotHandler(
@@ -248,6 +282,7 @@ public final class EdgeServerMain implements Callable<Integer> {
           new EdgeServer(service, metrics)
               .inlineCalls(inlineCalls)
               .security(creds, tls.interceptor(registry))
+              .healthPort(healthPort >= 0 ? new InetSocketAddress(l.host(), healthPort) : null)
               .start(l.toSocketAddress());
       if (link != null) {
         // The controller may start after the edge, or restart: the link registers in the
@@ -268,10 +303,16 @@ public final class EdgeServerMain implements Callable<Integer> {
       if (link != null) {
         link.close();
       }
+      if (meter != null) {
+        meter.close();
+      }
       return 0;
     } finally {
       if (ctl != null) {
         ctl.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      if (ctlLoop != null) {
+        ctlLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       }
     }
   }

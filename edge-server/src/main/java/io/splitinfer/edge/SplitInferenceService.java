@@ -130,6 +130,11 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
     return table.kvHeld();
   }
 
+  /** Decode steps waiting in the decode batcher now (0 without batching: steps run at once). */
+  public int decodeQueueDepth() {
+    return batcher == null ? 0 : batcher.queued();
+  }
+
   public void setPilotHandler(PilotHandler handler) {
     this.pilotHandler = handler == null ? PilotHandler.NONE : handler;
   }

@@ -5,7 +5,10 @@ import static io.splitinfer.ue.UeClientMain.pilots;
 import static io.splitinfer.ue.UeClientMain.shutdown;
 
 import io.grpc.ManagedChannel;
+import io.splitinfer.model.pkg.DefaultModel;
+import io.splitinfer.model.pkg.ModelPackage;
 import io.splitinfer.proto.TensorCodec;
+import io.splitinfer.proto.v1.EdgeAssignment;
 import io.splitinfer.proto.v1.ModelInfo;
 import io.splitinfer.proto.v1.SamplingParams;
 import java.io.PrintStream;
@@ -44,6 +47,20 @@ final class GenerateCommand implements Callable<Integer> {
       names = "--split",
       description = "Fixed split p in the edge's [min_split, max_split]; default L/2.")
   Integer split;
+
+  @Option(
+      names = "--assign-edge",
+      description =
+          "Ask the controller (--controller) for an edge from its pool instead of --edge: the"
+              + " least loaded that serves this model, or the edge named by --pool-edge; fails"
+              + " over along the other edges that fit.")
+  boolean assignEdge;
+
+  @Option(
+      names = "--pool-edge",
+      defaultValue = "",
+      description = "With --assign-edge: this edge of the pool only (its edge id).")
+  String poolEdge;
 
   @Option(
       names = "--reconnect-attempts",
@@ -108,11 +125,28 @@ final class GenerateCommand implements Callable<Integer> {
     List<ManagedChannel> edges = new ArrayList<>();
     ManagedChannel ctl = null;
     try {
-      for (String e : common.edge.split(",")) {
-        edges.add(channel(e.trim(), common.tls));
-      }
       ctl = decisions.controller == null ? null : channel(decisions.controller, common.tls);
       String ueId = common.ueId();
+      List<String> addresses = List.of(common.edge.split(","));
+      if (assignEdge) {
+        if (ctl == null) {
+          throw new CliErrors.Refused("--assign-edge needs --controller HOST:PORT");
+        }
+        ModelPackage pkg =
+            common.model == null
+                ? DefaultModel.forProcess().locate()
+                : ModelPackage.open(common.model);
+        EdgeAssignment a =
+            PoolPlacement.assign(ctl, ueId, pkg.id(), pkg.config().numLayers(), poolEdge);
+        addresses = PoolPlacement.addresses(a);
+        decisions.edgeId = a.getEdgeId();
+        System.err.printf(
+            "placed on edge %s at %s (%s); fallbacks %s%n",
+            a.getEdgeId(), a.getAddress(), a.getDetail(), a.getFallbackAddressesList());
+      }
+      for (String e : addresses) {
+        edges.add(channel(e.trim(), common.tls));
+      }
       EdgeFailover.Policy failover =
           new EdgeFailover.Policy(
               reconnectAttempts,

@@ -36,7 +36,8 @@ import picocli.CommandLine.Option;
       OperatorCli.Policy.class,
       OperatorCli.Watch.class,
       OperatorCli.Report.class,
-      OperatorCli.Floor.class
+      OperatorCli.Floor.class,
+      PoolCli.class
     })
 final class OperatorCli implements Callable<Integer> {
   @Override
@@ -94,6 +95,10 @@ final class OperatorCli implements Callable<Integer> {
     @Override
     void run(SplitControllerGrpc.SplitControllerBlockingStub stub) {
       System.out.print(stub.getSplit(GetSplitRequest.newBuilder().setUeId(ue).build()));
+      System.out.println(
+          PoolCli.placementLine(
+              stub.getPool(
+                  io.splitinfer.proto.v1.GetPoolRequest.newBuilder().setUeId(ue).build())));
     }
   }
 

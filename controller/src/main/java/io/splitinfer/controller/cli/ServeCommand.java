@@ -200,6 +200,22 @@ final class ServeCommand implements Callable<Integer> {
       description = "host the metrics/health HTTP port binds (default: the --listen host)")
   String metricsHost;
 
+  @Option(
+      names = "--edge-ttl-ms",
+      description =
+          "an edge of the pool silent this long (no load report) leaves it; its stream ending"
+              + " removes it at once",
+      defaultValue = "5000")
+  long edgeTtlMs;
+
+  @Option(
+      names = "--health-port",
+      description =
+          "plaintext port serving only gRPC health (grpc.health.v1), for Kubernetes probes;"
+              + " bound on the --listen host (-1 = off)",
+      defaultValue = "-1")
+  int healthPort;
+
   @Mixin TlsFlags tls;
 
   private java.net.InetSocketAddress bindAddress() {
@@ -251,6 +267,7 @@ final class ServeCommand implements Callable<Integer> {
           ControllerJournal.failSoft(
               store, () -> registry.counter("controller_store_failures_total").increment()));
     }
+    service.pool().ttl(Duration.ofMillis(edgeTtlMs));
     service.secure(tls.authz(registry), new RegistrationLimits(maxUes, Duration.ofSeconds(ueTtlS)));
     String mHost = metricsHost != null && !metricsHost.isBlank() ? metricsHost : host;
     MetricsHttpServer metrics =
@@ -265,6 +282,7 @@ final class ServeCommand implements Callable<Integer> {
                     ? null
                     : tls.channelCredentials(
                         HostPort.parse(channelSim, "--channel-sim").host(), false))
+            .healthPort(healthPort >= 0 ? new java.net.InetSocketAddress(host, healthPort) : null)
             .start();
     Runtime.getRuntime()
         .addShutdownHook(

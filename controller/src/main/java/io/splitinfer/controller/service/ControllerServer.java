@@ -28,6 +28,8 @@ public final class ControllerServer implements AutoCloseable {
   private ScheduledExecutorService scheduler;
   private ChannelSimWatcher watcher;
   private Server server;
+  private java.net.InetSocketAddress healthAddress;
+  private io.splitinfer.core.health.HealthPort healthPort;
 
   /**
    * @param builder a server builder bound to the port (or in-process name)
@@ -59,10 +61,29 @@ public final class ControllerServer implements AutoCloseable {
     this.channelSimCredentials = channelSimCredentials;
   }
 
+  /**
+   * Also serves gRPC health, and nothing else, in plaintext on {@code address} (core {@code
+   * HealthPort}: Kubernetes' gRPC probes speak no TLS); null = not. Call before {@link #start}.
+   */
+  public ControllerServer healthPort(java.net.InetSocketAddress address) {
+    this.healthAddress = address;
+    return this;
+  }
+
+  /** The plaintext health port's bound port, -1 when there is none. */
+  public int healthPortNumber() {
+    return healthPort == null ? -1 : healthPort.port();
+  }
+
   public ControllerServer start() throws IOException {
     server = builder.addService(service).addService(health.getHealthService()).build().start();
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(SplitControllerGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    if (healthAddress != null) {
+      healthPort =
+          new io.splitinfer.core.health.HealthPort(health.getHealthService(), healthAddress)
+              .start();
+    }
     scheduler =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -96,6 +117,9 @@ public final class ControllerServer implements AutoCloseable {
   @Override
   public void close() {
     health.enterTerminalState();
+    if (healthPort != null) {
+      healthPort.close();
+    }
     if (watcher != null) {
       watcher.close();
     }

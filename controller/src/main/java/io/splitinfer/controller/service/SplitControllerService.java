@@ -4,6 +4,10 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.splitinfer.controller.pool.EdgeHeartbeats;
+import io.splitinfer.controller.pool.EdgePool;
+import io.splitinfer.controller.pool.Placement;
+import io.splitinfer.controller.pool.PoolException;
 import io.splitinfer.controller.store.ControllerJournal;
 import io.splitinfer.controller.store.ControllerStore;
 import io.splitinfer.core.channel.ChannelState;
@@ -14,10 +18,14 @@ import io.splitinfer.core.security.Role;
 import io.splitinfer.proto.v1.ChannelReport;
 import io.splitinfer.proto.v1.ChannelReportSource;
 import io.splitinfer.proto.v1.DecisionReason;
+import io.splitinfer.proto.v1.EdgeAssignment;
+import io.splitinfer.proto.v1.EdgeLoad;
+import io.splitinfer.proto.v1.EdgeLoadAck;
 import io.splitinfer.proto.v1.EdgeRegistration;
 import io.splitinfer.proto.v1.FloorStatus;
 import io.splitinfer.proto.v1.GetFloorRequest;
 import io.splitinfer.proto.v1.GetPolicyRequest;
+import io.splitinfer.proto.v1.GetPoolRequest;
 import io.splitinfer.proto.v1.GetSplitRequest;
 import io.splitinfer.proto.v1.OverrideRequest;
 import io.splitinfer.proto.v1.PolicyStatus;
@@ -31,6 +39,7 @@ import io.splitinfer.proto.v1.UeRegistration;
 import io.splitinfer.proto.v1.WatchSplitRequest;
 import java.io.UncheckedIOException;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -89,6 +98,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
   private final AtomicInteger ueGauge = new AtomicInteger();
   private final PrivacyFloor privacy = new PrivacyFloor();
   private final PolicyFormatGate formatGate;
+  private final EdgePool pool;
   private SplitPolicy policy;
   private ControllerJournal journal = ControllerJournal.NONE;
   private long lastEpoch; // newest epoch committed for any UE (restored ones included)
@@ -163,6 +173,12 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
         new DecisionWatchers(
             () -> metrics.counter("controller_decisions_superseded_total").increment());
     metrics.gauge("controller_ues", ueGauge);
+    this.pool = new EdgePool(clock, Duration.ofSeconds(5), metrics);
+  }
+
+  /** The pool of edges (placement of UEs; pool/EdgePool). */
+  public EdgePool pool() {
+    return pool;
   }
 
   public ChannelSource channelSource() {
@@ -307,6 +323,19 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
               .asException());
       return;
     }
+    EdgeAssignment assignment = null;
+    if (req.hasPlacement()) {
+      try {
+        assignment =
+            pool.place(
+                req.getUeId(),
+                new Placement.Request(req.getModelId(), min, max),
+                req.getPlacement().getEdgeId());
+      } catch (PoolException e) {
+        out.onError(e.status().asException());
+        return;
+      }
+    }
     SplitDecision d;
     synchronized (this) {
       Ue u = ues.get(req.getUeId());
@@ -316,6 +345,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
       }
       if (fresh && ues.size() >= limits.maxUes()) {
         metrics.counter("controller_registrations_refused_total", "reason", "cap").increment();
+        pool.unplace(req.getUeId());
         out.onError(
             Status.RESOURCE_EXHAUSTED
                 .withDescription(
@@ -358,7 +388,16 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     }
     log.info(
         "UE {} registered (layers {}, splits {}..{})", req.getUeId(), req.getNumLayers(), min, max);
-    out.onNext(Registered.newBuilder().setId(req.getUeId()).setDecision(d).build());
+    Registered.Builder answer = Registered.newBuilder().setId(req.getUeId()).setDecision(d);
+    if (assignment != null) {
+      answer.setAssignment(assignment);
+      log.info(
+          "UE {} placed on edge {} ({})",
+          req.getUeId(),
+          assignment.getEdgeId(),
+          assignment.getDetail());
+    }
+    out.onNext(answer.build());
     out.onCompleted();
   }
 
@@ -371,11 +410,63 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
       out.onError(Status.INVALID_ARGUMENT.withDescription("edge_id is required").asException());
       return;
     }
+    try {
+      pool.register(req);
+    } catch (PoolException e) {
+      out.onError(e.status().asException());
+      return;
+    }
     synchronized (this) {
       edges.put(req.getEdgeId(), req);
       journal.edge(req, clock.millis());
     }
     out.onNext(Registered.newBuilder().setId(req.getEdgeId()).build());
+    out.onCompleted();
+  }
+
+  // ---- edge pool ----
+
+  @Override
+  public StreamObserver<EdgeLoad> edgeHeartbeat(StreamObserver<EdgeLoadAck> out) {
+    try {
+      authz.require(Role.EDGE, Role.OPERATOR);
+    } catch (StatusRuntimeException e) {
+      out.onError(e);
+      return new StreamObserver<>() {
+        @Override
+        public void onNext(EdgeLoad value) {}
+
+        @Override
+        public void onError(Throwable t) {}
+
+        @Override
+        public void onCompleted() {}
+      };
+    }
+    return new EdgeHeartbeats(pool, out);
+  }
+
+  @Override
+  public void getPool(GetPoolRequest req, StreamObserver<io.splitinfer.proto.v1.EdgePool> out) {
+    if (!allowed(
+        out,
+        () -> {
+          if (req.getUeId().isBlank()) {
+            authz.require(Role.OPERATOR, Role.CONTROLLER, Role.EDGE);
+          } else {
+            requireUeOr(req.getUeId(), Role.EDGE, Role.CONTROLLER);
+          }
+        })) {
+      return;
+    }
+    synchronized (this) {
+      if (!req.getUeId().isBlank() && !ues.containsKey(req.getUeId())) {
+        out.onError(notFound(req.getUeId()));
+        return;
+      }
+    }
+    out.onNext(
+        io.splitinfer.proto.v1.EdgePool.newBuilder().addAllEdges(pool.view(req.getUeId())).build());
     out.onCompleted();
   }
 
@@ -777,6 +868,7 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
    * cadence or the other UEs.
    */
   public synchronized void decisionTick() {
+    pool.expire();
     expireIdle();
     for (Ue u : ues.values()) {
       try {
@@ -794,8 +886,15 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     int before = ues.size();
     ues.values()
         .removeIf(
-            u ->
-                now - u.lastSeenMs > limits.ttl().toMillis() && !watchers.watched(u.reg.getUeId()));
+            u -> {
+              boolean idle =
+                  now - u.lastSeenMs > limits.ttl().toMillis()
+                      && !watchers.watched(u.reg.getUeId());
+              if (idle) {
+                pool.unplace(u.reg.getUeId());
+              }
+              return idle;
+            });
     if (ues.size() < before) {
       metrics.counter("controller_ues_expired_total").increment(before - ues.size());
       ueGauge.set(ues.size());
