@@ -58,6 +58,13 @@ public final class ExperimentsCommand implements Callable<Integer> {
       description = "subset of measure, surrogate, fig3, fig5, fig8, fig6, fig7 (default: all)")
   List<String> only;
 
+  @Option(
+      names = "--keep-records",
+      description =
+          "measure: keep the records already in OUT's database and measure only the missing"
+              + " grid points (default: measure every point afresh)")
+  boolean keepRecords;
+
   @Option(names = "--threads", description = "ONNX Runtime intra-op threads", defaultValue = "2")
   int threads;
 
@@ -91,7 +98,9 @@ public final class ExperimentsCommand implements Callable<Integer> {
     Path recordsCsv = out.resolve("records.csv");
     Path surrogateFile = out.resolve("surrogate.json");
     if (stages.contains("measure")) {
-      Files.deleteIfExists(out.resolve("records.mv.db"));
+      if (!keepRecords) {
+        Files.deleteIfExists(out.resolve("records.mv.db"));
+      }
       run(
           "measure",
           "--model",
@@ -122,7 +131,11 @@ public final class ExperimentsCommand implements Callable<Integer> {
       }
       notes.add("records: the jar's shipped records (docs/records-default-model.csv)");
     }
-    if (stages.contains("surrogate")) {
+    if (stages.contains("surrogate") && !Files.exists(out.resolve("records.mv.db"))) {
+      notes.add(
+          "no records database in OUT: the surrogate's error is cross-validated on the"
+              + " records CSV, the policy stages use the shipped surrogate");
+    } else if (stages.contains("surrogate")) {
       run(
           "fit-surrogate",
           "--db",

@@ -287,6 +287,12 @@ final class Fig3Study {
   }
 
   static String num(double v) {
-    return v == Math.rint(v) ? String.valueOf((long) v) : String.valueOf(v);
+    if (v == Math.rint(v)) {
+      return String.valueOf((long) v);
+    }
+    return new java.math.BigDecimal(v)
+        .round(new java.math.MathContext(6))
+        .stripTrailingZeros()
+        .toPlainString();
   }
 }
