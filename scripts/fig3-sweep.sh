@@ -10,17 +10,17 @@
 # Environment: TOKENS (held-out tokens per point, default 2048), SPLITS ("1 3 6 9 11"),
 #              SIGMAS ("0 1 2 4 8 16"), LOSSES ("0.05 0.1 0.2 0.3"), RECEIVERS ("raw equalized"),
 #              SEEDS ("1 2 3 4 5"; sigma = 0 is deterministic and runs once), EDGE_PORT,
-#              CHANNEL_PORT.
+#              CHANNEL_PORT. An empty SIGMAS, LOSSES or RECEIVERS skips those rows.
 # The channel seed of a point is seed * 100003 + the point's index in the sweep, so every point
 # can be re-run alone and gets the same draws.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/fig3}
 tokens=${TOKENS:-2048}
-splits=${SPLITS:-"1 3 6 9 11"}
-sigmas=${SIGMAS:-"0 1 2 4 8 16"}
-losses=${LOSSES:-"0.05 0.1 0.2 0.3"}
-receivers=${RECEIVERS:-"raw equalized"}
+splits=${SPLITS-"1 3 6 9 11"}
+sigmas=${SIGMAS-"0 1 2 4 8 16"}
+losses=${LOSSES-"0.05 0.1 0.2 0.3"}
+receivers=${RECEIVERS-"raw equalized"}
 seeds=${SEEDS:-"1 2 3 4 5"}
 edge_port=${EDGE_PORT:-51051}
 chan_port=${CHANNEL_PORT:-51052}
