@@ -52,7 +52,7 @@ java -jar controller/target/controller.jar experiments $([ "$quick" = 1 ] && ech
 if [ "$link" = 1 ]; then
   banner "Fig. 3 through the real link: scripts/fig3-sweep.sh $out/fig3-link"
   if [ "$quick" = 1 ]; then
-    TOKENS=512 SPLITS="1 11" SIGMAS="0 8" LOSSES="0.2" RECEIVERS="equalized" SEEDS="1 2" \
+    TOKENS=512 SPLITS="1 11" SIGMAS="0 8" LOSSES="" RECEIVERS="" SEEDS="1 2" \
       scripts/fig3-sweep.sh "$out/fig3-link"
   else
     scripts/fig3-sweep.sh "$out/fig3-link"
