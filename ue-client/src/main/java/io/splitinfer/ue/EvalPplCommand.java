@@ -115,7 +115,7 @@ final class EvalPplCommand implements Callable<Integer> {
       UeClient client = new UeClient(edge, m.ueModel());
       ModelInfo info = client.modelInfo();
       int p = split >= 0 ? split : info.getNumLayers() / 2;
-      int[] ids = m.encode(Files.readString(corpus, StandardCharsets.UTF_8));
+      int[] ids = m.scoringStream(Files.readString(corpus, StandardCharsets.UTF_8));
       if (maxTokens > 0 && ids.length > maxTokens) {
         ids = Arrays.copyOf(ids, maxTokens);
       }

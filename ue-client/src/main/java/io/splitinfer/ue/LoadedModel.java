@@ -4,6 +4,7 @@ import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.onnx.OnnxOptions;
 import io.splitinfer.model.pkg.DefaultModel;
 import io.splitinfer.model.pkg.ModelPackage;
+import io.splitinfer.model.ppl.Perplexity;
 import io.splitinfer.model.tokenizer.TextTokenizer;
 import io.splitinfer.proto.v1.ModelInfo;
 import java.io.IOException;
@@ -72,6 +73,17 @@ final class LoadedModel implements AutoCloseable {
       return withBos;
     }
     return ids;
+  }
+
+  /**
+   * The corpus as scorers read it: {@link Perplexity#tokenStream}, no BOS (unlike {@link #encode},
+   * which gives a generation prompt its BOS).
+   */
+  int[] scoringStream(String text) {
+    if (tokenizer == null) {
+      throw new IllegalArgumentException("model package " + pkg.dir() + " has no tokenizer");
+    }
+    return Perplexity.tokenStream(tokenizer, text);
   }
 
   @Override

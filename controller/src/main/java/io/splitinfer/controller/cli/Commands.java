@@ -1,5 +1,6 @@
 package io.splitinfer.controller.cli;
 
+import io.splitinfer.controller.experiments.ExperimentsCommand;
 import picocli.CommandLine;
 
 /** Registers the controller's subcommands. */
@@ -15,6 +16,7 @@ public final class Commands {
     cmd.addSubcommand(new PlotDecisionsCommand());
     cmd.addSubcommand(new CompareCommand());
     cmd.addSubcommand(new LiveEvalCommand());
+    cmd.addSubcommand(new ExperimentsCommand());
     cmd.addSubcommand(new OperatorCli());
   }
 }

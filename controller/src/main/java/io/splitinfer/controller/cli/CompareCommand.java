@@ -38,7 +38,7 @@ import picocli.CommandLine.Option;
             + " the surrogate and plot their mean-episode-reward curves (the paper's Fig. 5):"
             + " OUT/curves-<case>.png and .csv, plus OUT/compare-summary.csv (final training"
             + " reward, wall time, greedy evaluation against the oracle).")
-final class CompareCommand implements Callable<Integer> {
+public final class CompareCommand implements Callable<Integer> {
   static final List<String> ALGORITHMS = List.of("ppo", "a2c", "dqn");
 
   @Option(names = "--case", description = "L, H, A, S or all (= L, H, A)", defaultValue = "all")
@@ -86,18 +86,18 @@ final class CompareCommand implements Callable<Integer> {
   Path out;
 
   /** One algorithm's run on one case. */
-  record Run(
+  public record Run(
       String algorithm,
       List<PpoTrainer.CurvePoint> curve,
       double seconds,
       EpisodePolicy greedy,
       double evalMean) {
-    double finalReward() {
+    public double finalReward() {
       return curve.get(curve.size() - 1).meanEpisodeReward();
     }
 
     /** Episode-weighted mean training reward over the last {@code points} curve points. */
-    double tailMean(int points) {
+    public double tailMean(int points) {
       double sum = 0;
       int n = 0;
       for (PpoTrainer.CurvePoint p :
@@ -192,7 +192,8 @@ final class CompareCommand implements Callable<Integer> {
   }
 
   /** Trains one algorithm; its curve is re-binned to one point per {@code window} steps. */
-  static Run train(String algorithm, SplitEnvironment env, int steps, long seed, int window) {
+  public static Run train(
+      String algorithm, SplitEnvironment env, int steps, long seed, int window) {
     long t0 = System.nanoTime();
     List<PpoTrainer.CurvePoint> curve;
     EpisodePolicy greedy;
@@ -218,7 +219,7 @@ final class CompareCommand implements Callable<Integer> {
    * step count falls in ((k−1)·window, k·window], at x = k·window (A2C reports every 5 steps).
    * Windows without a finished episode are dropped.
    */
-  static List<PpoTrainer.CurvePoint> rebin(List<PpoTrainer.CurvePoint> curve, int window) {
+  public static List<PpoTrainer.CurvePoint> rebin(List<PpoTrainer.CurvePoint> curve, int window) {
     List<PpoTrainer.CurvePoint> binned = new ArrayList<>();
     int bin = -1;
     double sum = 0;
@@ -245,7 +246,7 @@ final class CompareCommand implements Callable<Integer> {
   }
 
   /** Trailing episode-weighted mean over {@code k} points (the first k−1 over what there is). */
-  static List<PpoTrainer.CurvePoint> smooth(List<PpoTrainer.CurvePoint> curve, int k) {
+  public static List<PpoTrainer.CurvePoint> smooth(List<PpoTrainer.CurvePoint> curve, int k) {
     List<PpoTrainer.CurvePoint> out = new ArrayList<>();
     for (int i = 0; i < curve.size(); i++) {
       double sum = 0;

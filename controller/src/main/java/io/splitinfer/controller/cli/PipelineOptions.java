@@ -8,6 +8,7 @@ import io.splitinfer.model.onnx.OnnxOptions;
 import io.splitinfer.model.pkg.DefaultModel;
 import io.splitinfer.model.pkg.Manifest;
 import io.splitinfer.model.pkg.ModelPackage;
+import io.splitinfer.model.ppl.Perplexity;
 import io.splitinfer.model.reference.ReferenceEngine;
 import io.splitinfer.model.tokenizer.HfTokenizer;
 import io.splitinfer.model.tokenizer.TextTokenizer;
@@ -110,7 +111,7 @@ final class PipelineOptions {
           pkg.file("heldout.txt")
               .orElseThrow(() -> new IOException("no heldout.txt in the package " + pkg.dir()));
       try (TextTokenizer tok = pkg.openTokenizer()) {
-        ids = tok.encode(Files.readString(heldout));
+        ids = Perplexity.tokenStream(tok, Files.readString(heldout));
       }
       engine = pkg.openEngine(OnnxOptions.defaults().withThreads(threads, 1).withSpinning(false));
       id = pkg.dir().getFileName().toString();
@@ -121,7 +122,7 @@ final class PipelineOptions {
       ReferenceEngine ref = ReferenceEngine.load(dir);
       try (HfTokenizer tok =
           HfTokenizer.open(dir.resolve("tokenizer.json"), ref.config().vocabSize())) {
-        ids = tok.encode(Files.readString(dir.resolve("heldout.txt")));
+        ids = Perplexity.tokenStream(tok, Files.readString(dir.resolve("heldout.txt")));
       }
       engine = ref;
       id = dir.getFileName().toString();

@@ -281,7 +281,7 @@ public final class ModelCli implements Callable<Integer> {
                   .orElseThrow(() -> new IOException("no --corpus and no heldout.txt in " + p));
       try (TextTokenizer tok = p.openTokenizer();
           OnnxEngine e = p.openEngine(engine.options())) {
-        int[] ids = tok.encode(Files.readString(text));
+        int[] ids = Perplexity.tokenStream(tok, Files.readString(text));
         if (maxTokens > 0 && ids.length > maxTokens) {
           ids = Arrays.copyOf(ids, maxTokens);
         }

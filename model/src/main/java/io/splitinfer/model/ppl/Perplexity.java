@@ -3,6 +3,7 @@ package io.splitinfer.model.ppl;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.Logits;
 import io.splitinfer.model.engine.SplitRunner;
+import io.splitinfer.model.tokenizer.TextTokenizer;
 import java.util.Arrays;
 
 /**
@@ -56,6 +57,17 @@ public final class Perplexity {
    */
   public record Result(
       long scoredTokens, double totalNll, double meanNll, double ppl, int windows) {}
+
+  /**
+   * The token stream every scorer reads ({@code model ppl}, {@code ue-client eval-ppl}, {@code
+   * controller measure}, the live loop): the tokenizer's ids of {@code text} and nothing else — no
+   * BOS, no EOS. This is the training protocol of the default model (BOS-free 256-token windows cut
+   * from one stream), and with a sliding window a BOS could only ever stand before the first window
+   * anyway. One convention, so the link's clean PPL equals {@code model ppl} on the same text.
+   */
+  public static int[] tokenStream(TextTokenizer tokenizer, String text) {
+    return tokenizer.encode(text);
+  }
 
   /** Evaluates eq. 6 over {@code ids} with the given protocol. */
   public static Result evaluate(int[] ids, Protocol protocol, Scorer scorer) {
