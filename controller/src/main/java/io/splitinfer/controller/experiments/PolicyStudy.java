@@ -166,7 +166,8 @@ final class PolicyStudy {
             PpoConfig.defaults().withTotalSteps(plan.steps()),
             plan.steps(),
             "surrogate",
-            sur.agent())
+            sur.agent(),
+            surrogate.weightFormat())
         .save(cp);
     long evalSeed = 777_000 + ChannelCase.A.ordinal();
     LongFunction<SplitEnvironment> evalEnvs = envs(tab);
