@@ -105,6 +105,12 @@ public final class EdgeServerMain implements Callable<Integer> {
   long batchWindowUs;
 
   @Option(
+      names = "--batch-max",
+      defaultValue = "16",
+      description = "Most decode steps in one batch.")
+  int batchMax;
+
+  @Option(
       names = "--controller",
       description = "Controller HOST:PORT: register and report pilot estimates.")
   String controller;
@@ -206,7 +212,8 @@ public final class EdgeServerMain implements Callable<Integer> {
             minSplit,
             maxSplit,
             batchDecode,
-            Duration.ofNanos(batchWindowUs * 1000));
+            Duration.ofNanos(batchWindowUs * 1000),
+            batchMax);
     ManagedChannel ctl = null;
     try (InferenceEngine engine =
             pkg.openEngine(OnnxOptions.defaults().withCuda(cuda).withThreads(threads, 1));

@@ -45,6 +45,17 @@ final class EdgeSession implements StreamObserver<UeMessage> {
   private boolean ended;
   private boolean registered;
 
+  /** A decode step is with the batcher: no message is taken and the cache is not touched. */
+  private boolean stepInFlight;
+
+  /** How the session ends once the step in flight is done (half-close, cancel, terminate). */
+  private Runnable endAfterStep;
+
+  /** One inbound message is requested and not yet delivered (manual inbound flow control). */
+  private boolean requested;
+
+  private ServerCallStreamObserver<EdgeMessage> call;
+
   /**
    * @param client who the stream counts against ({@link ClientKey})
    */
@@ -64,6 +75,28 @@ final class EdgeSession implements StreamObserver<UeMessage> {
             service.config().kvBudgetBytes(),
             2L * mc.numKvHeads() * mc.headDim() * Float.BYTES);
     out.setOnReadyHandler(this::onReady);
+  }
+
+  /**
+   * Takes inbound messages one at a time: the next is requested only when the last one is done (for
+   * a batched decode step, when the batcher has answered), so a step never overlaps the next
+   * message and nothing queues here. Called by the service before the stream starts.
+   */
+  void start(ServerCallStreamObserver<EdgeMessage> call) {
+    this.call = call;
+    call.disableAutoRequest();
+    requestNext();
+  }
+
+  private void requestNext() {
+    if (!requested && !ended && !stepInFlight && call != null) {
+      requested = true;
+      try {
+        call.request(1);
+      } catch (RuntimeException e) {
+        log.debug("session {}: cannot request the next message: {}", state.id, e.toString());
+      }
+    }
   }
 
   String id() {
@@ -90,6 +123,7 @@ final class EdgeSession implements StreamObserver<UeMessage> {
   public void onNext(UeMessage msg) {
     lock.lock();
     try {
+      requested = false;
       if (ended) {
         return;
       }
@@ -138,7 +172,11 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     } catch (RuntimeException e) {
       internalError(e);
     } finally {
-      lock.unlock();
+      try {
+        requestNext();
+      } finally {
+        lock.unlock();
+      }
     }
   }
 
@@ -169,6 +207,12 @@ final class EdgeSession implements StreamObserver<UeMessage> {
   public void onCompleted() {
     lock.lock();
     try {
+      if (stepInFlight) {
+        if (endAfterStep == null) {
+          endAfterStep = this::onCompleted;
+        }
+        return;
+      }
       if (!ended) {
         if (!state.isOpen()) {
           terminate(Status.OK, "closed");
@@ -185,6 +229,10 @@ final class EdgeSession implements StreamObserver<UeMessage> {
   void cancelled() {
     lock.lock();
     try {
+      if (stepInFlight) {
+        endAfterStep = this::cancelled; // the batcher still writes the cache: free it after
+        return;
+      }
       if (!ended) {
         ended = true;
         out.abandon(); // a KV export must not read the cache after it is freed
@@ -201,7 +249,7 @@ final class EdgeSession implements StreamObserver<UeMessage> {
       return;
     }
     try {
-      if (!ended && System.nanoTime() - lastActivity > ttl.toNanos()) {
+      if (!ended && !stepInFlight && System.nanoTime() - lastActivity > ttl.toNanos()) {
         service.metrics().rejected("idle_ttl");
         terminate(
             Status.DEADLINE_EXCEEDED.withDescription(
@@ -236,6 +284,12 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     lock.lock();
     try {
       if (ended) {
+        return;
+      }
+      if (stepInFlight) {
+        if (endAfterStep == null) {
+          endAfterStep = () -> terminate(status, how);
+        }
         return;
       }
       ended = true;
@@ -351,6 +405,15 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     int tokens = x.length / mc.hiddenSize();
     state.reserveFor(state.nextPosition + tokens, mc.numLayers() - state.split);
     service.metrics().hiddenBytes(h.getTensor().getData().size());
+    if (service.steps().batched(tokens)) {
+      long t0 = System.nanoTime();
+      stepInFlight = true;
+      service
+          .steps()
+          .submit(state, h, x)
+          .whenComplete((step, error) -> stepDone(h, step, error, t0));
+      return;
+    }
     EdgeMessage reply;
     if (tokens > 1) {
       try (PrefillGate.Permit p = service.prefills().enter(client)) {
@@ -359,6 +422,45 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     } else {
       reply = service.steps().run(state, h, x);
     }
+    replied(reply);
+  }
+
+  /** The batcher answered a decode step (on its thread): reply, then take the next message. */
+  private void stepDone(HiddenState h, DecodeBatcher.Step step, Throwable error, long t0) {
+    lock.lock();
+    try {
+      stepInFlight = false;
+      if (endAfterStep != null) {
+        Runnable end = endAfterStep;
+        endAfterStep = null;
+        end.run();
+        return;
+      }
+      if (ended) {
+        return;
+      }
+      if (error != null) {
+        Throwable cause = error.getCause() != null ? error.getCause() : error;
+        internalError(cause instanceof RuntimeException re ? re : new IllegalStateException(cause));
+        return;
+      }
+      replied(service.steps().reply(state, h, step.hidden(), step.logits(), t0));
+    } catch (SessionException e) {
+      service.metrics().rejected(e.reason());
+      terminate(e.status(), "rejected");
+    } catch (RuntimeException e) {
+      internalError(e);
+    } finally {
+      try {
+        requestNext();
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  /** After a step: KV accounting, the reply, and the end when it is due. */
+  private void replied(EdgeMessage reply) {
     state.syncHeld();
     if (reply == null) {
       return;

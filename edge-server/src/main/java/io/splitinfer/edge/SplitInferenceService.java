@@ -94,7 +94,8 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
     this.prefills = new PrefillGate(limits.prefillSlots(), metrics);
     this.batcher =
         config.batchDecode()
-            ? new DecodeBatcher(model.engine(), config.batchWindow(), 64, metrics).start()
+            ? new DecodeBatcher(model.engine(), config.batchWindow(), config.batchMax(), metrics)
+                .start()
             : null;
     this.steps = new StepRunner(model.engine(), batcher, metrics, model.tokenText());
   }
@@ -214,6 +215,7 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
       return DISCARD;
     }
     out.setOnCancelHandler(s::cancelled);
+    s.start(out);
     return s;
   }
 
