@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -60,12 +61,12 @@ final class DecodeBatcher implements AutoCloseable {
     Pending p =
         new Pending(new BatchItem(from, to, hidden, cache), logits, new CompletableFuture<>());
     if (closed) {
-      p.result().completeExceptionally(new IllegalStateException("decode batcher closed"));
+      p.result().completeExceptionally(new CancellationException("decode batcher closed"));
       return p.result();
     }
     queue.add(p);
     if (closed && queue.remove(p)) {
-      p.result().completeExceptionally(new IllegalStateException("decode batcher closed"));
+      p.result().completeExceptionally(new CancellationException("decode batcher closed"));
     }
     return p.result();
   }
@@ -93,7 +94,7 @@ final class DecodeBatcher implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         for (Pending p : batch) {
-          p.result().completeExceptionally(new IllegalStateException("decode batcher closed"));
+          p.result().completeExceptionally(new CancellationException("decode batcher closed"));
         }
         break;
       } finally {
@@ -101,7 +102,7 @@ final class DecodeBatcher implements AutoCloseable {
       }
     }
     for (Pending p; (p = queue.poll()) != null; ) {
-      p.result().completeExceptionally(new IllegalStateException("decode batcher closed"));
+      p.result().completeExceptionally(new CancellationException("decode batcher closed"));
     }
   }
 

@@ -14,6 +14,8 @@ import io.splitinfer.proto.v1.SessionDone;
 import io.splitinfer.proto.v1.SessionOpen;
 import io.splitinfer.proto.v1.UeMessage;
 import java.time.Duration;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +52,9 @@ final class EdgeSession implements StreamObserver<UeMessage> {
 
   /** How the session ends once the step in flight is done (half-close, cancel, terminate). */
   private Runnable endAfterStep;
+
+  /** The end that waits for a step when the UE went away (its reply is not sent). */
+  private final Runnable cancelAfterStep = this::cancelled;
 
   /** One inbound message is requested and not yet delivered (manual inbound flow control). */
   private boolean requested;
@@ -230,7 +235,7 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     lock.lock();
     try {
       if (stepInFlight) {
-        endAfterStep = this::cancelled; // the batcher still writes the cache: free it after
+        endAfterStep = cancelAfterStep; // the batcher still writes the cache: free it after
         return;
       }
       if (!ended) {
@@ -405,51 +410,55 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     int tokens = x.length / mc.hiddenSize();
     state.reserveFor(state.nextPosition + tokens, mc.numLayers() - state.split);
     service.metrics().hiddenBytes(h.getTensor().getData().size());
-    if (service.steps().batched(tokens)) {
+    if (service.steps().async()) {
       long t0 = System.nanoTime();
       stepInFlight = true;
       service
           .steps()
-          .submit(state, h, x)
+          .submit(state, h, x, client)
           .whenComplete((step, error) -> stepDone(h, step, error, t0));
       return;
     }
-    EdgeMessage reply;
-    if (tokens > 1) {
-      try (PrefillGate.Permit p = service.prefills().enter(client)) {
-        reply = service.steps().run(state, h, x);
-      }
-    } else {
-      reply = service.steps().run(state, h, x);
-    }
-    replied(reply);
+    replied(service.steps().run(state, h, x, client));
   }
 
-  /** The batcher answered a decode step (on its thread): reply, then take the next message. */
+  /**
+   * The batcher answered a decode step (on its thread): the reply (unless the UE went away
+   * meanwhile), then the end that waited for the step if any, then the next message.
+   */
   private void stepDone(HiddenState h, DecodeBatcher.Step step, Throwable error, long t0) {
     lock.lock();
     try {
       stepInFlight = false;
-      if (endAfterStep != null) {
-        Runnable end = endAfterStep;
-        endAfterStep = null;
-        end.run();
-        return;
+      Runnable end = endAfterStep;
+      endAfterStep = null;
+      try {
+        if (ended || end == cancelAfterStep) {
+          return;
+        }
+        if (error != null) {
+          Throwable cause = error.getCause() != null ? error.getCause() : error;
+          if (cause instanceof InterruptedException
+              || cause instanceof CancellationException
+              || cause instanceof RejectedExecutionException) {
+            terminate(Status.UNAVAILABLE.withDescription("edge shutting down"), "error");
+          } else {
+            internalError(
+                cause instanceof RuntimeException re ? re : new IllegalStateException(cause));
+          }
+          return;
+        }
+        replied(service.steps().reply(state, h, step.hidden(), step.logits(), t0));
+      } catch (SessionException e) {
+        service.metrics().rejected(e.reason());
+        terminate(e.status(), "rejected");
+      } catch (RuntimeException e) {
+        internalError(e);
+      } finally {
+        if (end != null) {
+          end.run();
+        }
       }
-      if (ended) {
-        return;
-      }
-      if (error != null) {
-        Throwable cause = error.getCause() != null ? error.getCause() : error;
-        internalError(cause instanceof RuntimeException re ? re : new IllegalStateException(cause));
-        return;
-      }
-      replied(service.steps().reply(state, h, step.hidden(), step.logits(), t0));
-    } catch (SessionException e) {
-      service.metrics().rejected(e.reason());
-      terminate(e.status(), "rejected");
-    } catch (RuntimeException e) {
-      internalError(e);
     } finally {
       try {
         requestNext();

@@ -1,6 +1,7 @@
 package io.splitinfer.edge;
 
 import io.splitinfer.model.engine.InferenceEngine;
+import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.Logits;
 import io.splitinfer.model.engine.ModelConfig;
 import io.splitinfer.proto.v1.EdgeMessage;
@@ -10,6 +11,8 @@ import io.splitinfer.proto.v1.SessionMode;
 import io.splitinfer.proto.v1.Token;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.function.IntFunction;
 
 /**
@@ -24,45 +27,83 @@ final class StepRunner {
   private final InferenceEngine engine;
   private final ModelConfig mc;
   private final DecodeBatcher batcher;
+  private final Executor prefillPool;
+  private final PrefillGate prefills;
   private final EdgeMetrics metrics;
   private final IntFunction<String> tokenText;
 
+  /**
+   * @param batcher the decode batcher, or null: every step then runs on the caller's thread
+   * @param prefillPool where multi-row steps run when {@code batcher} is set (they wait for their
+   *     turn in {@code prefills} there, not on a transport thread)
+   */
   StepRunner(
       InferenceEngine engine,
       DecodeBatcher batcher,
+      Executor prefillPool,
+      PrefillGate prefills,
       EdgeMetrics metrics,
       IntFunction<String> tokenText) {
     this.engine = engine;
     this.mc = engine.config();
     this.batcher = batcher;
+    this.prefillPool = prefillPool;
+    this.prefills = prefills;
     this.metrics = metrics;
     this.tokenText = tokenText;
   }
 
-  /** Whether a step of {@code tokens} rows goes through the decode batcher ({@link #submit}). */
-  boolean batched(int tokens) {
-    return tokens == 1 && batcher != null;
+  /** Whether steps run off the caller's thread ({@link #submit}): decode batching is on. */
+  boolean async() {
+    return batcher != null;
   }
 
   /**
-   * Runs {@code x} ([T, hidden]) through the edge's layers on the calling thread; the reply
-   * (Scores, Token) or null when the UE asked for no sample.
+   * Runs {@code x} ([T, hidden]) through the edge's layers on the calling thread (a multi-row step
+   * waits for its prefill turn first); the reply (Scores, Token) or null when the UE asked for no
+   * sample.
    */
-  EdgeMessage run(SessionState s, HiddenState h, float[] x) {
+  EdgeMessage run(SessionState s, HiddenState h, float[] x, String client)
+      throws InterruptedException {
     int tokens = x.length / mc.hiddenSize();
     long t0 = System.nanoTime();
-    float[] y = engine.runLayers(s.split + 1, mc.numLayers(), x, tokens, s.cache);
+    float[] y;
+    if (tokens > 1) {
+      try (PrefillGate.Permit p = prefills.enter(client)) {
+        y = engine.runLayers(s.split + 1, mc.numLayers(), x, tokens, s.cache);
+      }
+    } else {
+      y = engine.runLayers(s.split + 1, mc.numLayers(), x, tokens, s.cache);
+    }
     return reply(s, h, y, null, t0);
   }
 
   /**
-   * Queues the one-row step {@code x} with the decode batcher; the future completes on the
-   * batcher's thread with the edge's output, to be turned into the reply by {@link #reply} under
-   * the session's lock. The session must not touch its cache until then.
+   * Hands the step {@code x} off the caller's thread: one row to the decode batcher, several to the
+   * prefill pool (after their turn at the prefill gate). The future completes on that thread with
+   * the edge's output, to be turned into the reply by {@link #reply} under the session's lock; the
+   * session must not touch its cache until then.
    */
-  CompletableFuture<DecodeBatcher.Step> submit(SessionState s, HiddenState h, float[] x) {
-    boolean logits = s.mode == SessionMode.SESSION_MODE_SCORE || h.getSample();
-    return batcher.submit(s.split + 1, mc.numLayers(), x, s.cache, logits);
+  CompletableFuture<DecodeBatcher.Step> submit(
+      SessionState s, HiddenState h, float[] x, String client) {
+    int tokens = x.length / mc.hiddenSize();
+    int from = s.split + 1;
+    KvCache cache = s.cache;
+    if (tokens == 1) {
+      boolean logits = s.mode == SessionMode.SESSION_MODE_SCORE || h.getSample();
+      return batcher.submit(from, mc.numLayers(), x, cache, logits);
+    }
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try (PrefillGate.Permit p = prefills.enter(client)) {
+            return new DecodeBatcher.Step(
+                engine.runLayers(from, mc.numLayers(), x, tokens, cache), null);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CompletionException(e);
+          }
+        },
+        prefillPool);
   }
 
   /**

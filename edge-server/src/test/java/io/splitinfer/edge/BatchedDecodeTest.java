@@ -175,4 +175,64 @@ class BatchedDecodeTest {
       loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
   }
+
+  @Test
+  void aUeThatGoesAwayMidBatchIsFreedAndTheOthersAreExact() throws Exception {
+    EdgeMetrics metrics = new EdgeMetrics(new SimpleMeterRegistry());
+    EdgeConfig config =
+        EdgeConfig.defaults()
+            .withMaxChunkTokens(16)
+            .withBatchDecode(true, Duration.ofMillis(1))
+            .withBatchMax(16);
+    try (EdgeServer server =
+        new EdgeServer(service(config, metrics), metrics)
+            .inlineCalls(true)
+            .start(new InetSocketAddress("127.0.0.1", 0))) {
+      ManagedChannel leaving =
+          NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+      ExecutorService pool = Executors.newSingleThreadExecutor();
+      try {
+        // this UE drops its connection on its 4th token, while the others' steps are batched
+        Future<?> gone =
+            pool.submit(
+                () -> {
+                  int[] n = {0};
+                  try {
+                    new UeClient(leaving, new UeModel(pkg.id(), pkg.sha256(), engine))
+                        .generator()
+                        .generate(
+                            GenerateRequest.greedy(new int[] {3, 4, 5}, 200),
+                            1,
+                            t -> {
+                              if (++n[0] == 4) {
+                                leaving.shutdownNow();
+                              }
+                            });
+                  } catch (RuntimeException expected) {
+                    // the UE's own channel went away
+                  }
+                  return null;
+                });
+        List<int[]> prompts = List.of(new int[] {7, 8}, new int[] {9, 10, 11}, new int[] {12, 13});
+        int[] splits = {0, 3, LAYERS};
+        List<int[]> got = generate(server.port(), prompts, splits);
+        gone.get(60, TimeUnit.SECONDS);
+        for (int u = 0; u < prompts.size(); u++) {
+          assertArrayEquals(
+              new LocalGenerator(engine).greedy(prompts.get(u), NEW_TOKENS, 16).tokens(),
+              got.get(u));
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (server.service().liveSessions() > 0 && System.nanoTime() < deadline) {
+          Thread.sleep(20);
+        }
+        assertEquals(0, server.service().liveSessions());
+        assertEquals(0, server.service().kvBytesReserved());
+        assertEquals(0, metrics.rejectedCount("internal"));
+      } finally {
+        pool.shutdownNow();
+        leaving.shutdownNow();
+      }
+    }
+  }
 }

@@ -21,14 +21,15 @@ import picocli.CommandLine.Option;
 /**
  * Edge capacity: N UEs (each its own connection and session, split {@code --split}, default 0 so
  * the edge runs every layer) generate greedily at once against one edge, for N in {@code --ues}.
- * Per N it reports the aggregate decode tokens/s in the window where all N UEs are decoding (from
- * the last UE's first token to the first UE's last token; median and range over {@code --repeats}
- * runs) and the p50/p99 of the time between consecutive tokens at a UE (pooled over all UEs and
- * runs), with the 1-minute load average at the row's start. Run it once per edge configuration
- * (e.g. {@code --label batch-on} against an edge with {@code --batch-decode}); the rows of other
- * labels already in {@code scale.csv} are kept, and the plot shows them all ({@link
- * ScaleBenchReport}). UE u's prompt is the same for every N and label, and its tokens must be the
- * same in every run (checked; the token hash in the CSV compares labels).
+ * The UEs prefill, wait for each other at their first token, then decode together. Per N it reports
+ * the aggregate decode tokens/s in the window where all N UEs are decoding (from that common start
+ * to the first UE's last token; median and range over {@code --repeats} runs) and the p50/p99 of
+ * the time between consecutive decode tokens at a UE (pooled over all UEs and runs), with the
+ * 1-minute load average at the row's start. Run it once per edge configuration (e.g. {@code --label
+ * batch-on} against an edge with {@code --batch-decode}); the rows of other labels already in
+ * {@code scale.csv} are kept, and the plot shows them all ({@link ScaleBenchReport}). UE u's prompt
+ * is the same for every N and label, and its tokens must be the same in every run (checked; the
+ * token hash in the CSV compares labels).
  */
 @Command(
     name = "scale-bench",
@@ -164,6 +165,7 @@ final class ScaleBenchCommand implements Callable<Integer> {
       ExecutorService pool, List<UeClient> clients, List<int[]> prompts, int n, int[][] reference)
       throws Exception {
     CountDownLatch go = new CountDownLatch(1);
+    CountDownLatch prefilled = new CountDownLatch(n);
     List<Future<UeRun>> fs = new ArrayList<>();
     for (int u = 0; u < n; u++) {
       UeClient c = clients.get(u);
@@ -182,7 +184,14 @@ final class ScaleBenchCommand implements Callable<Integer> {
                         .generate(
                             req,
                             split,
-                            t -> at[Math.min(k[0]++, at.length - 1)] = System.nanoTime());
+                            t -> {
+                              if (k[0] == 0) {
+                                // every UE starts decoding together, after all prefills
+                                prefilled.countDown();
+                                awaitQuietly(prefilled);
+                              }
+                              at[Math.min(k[0]++, at.length - 1)] = System.nanoTime();
+                            });
                 return new UeRun(g.tokenIds(), Arrays.copyOf(at, Math.min(k[0], at.length)));
               }));
     }
@@ -199,6 +208,14 @@ final class ScaleBenchCommand implements Callable<Integer> {
       runs.add(r);
     }
     return runs;
+  }
+
+  private static void awaitQuietly(CountDownLatch latch) {
+    try {
+      latch.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** Tokens/s over the window in which every UE is decoding (all of one UE's run when N = 1). */
