@@ -16,8 +16,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 /**
  * The {@link ScaleBenchCommand} outputs: {@code scale.csv} (one row per label and UE count), a
  * Markdown table with each label's speed-up over its own one-UE row, {@code scale-throughput.png}
- * (aggregate tokens/s against UEs, bars: min-max over runs) and {@code scale-latency.png} (p50 and
- * p99 per-token latency against UEs).
+ * (aggregate tokens/s against UEs, bars: the larger side of the min-max range over runs) and {@code
+ * scale-latency.png} (p50 and p99 per-token latency against UEs).
  */
 final class ScaleBenchReport {
   private static final String HEADER =
@@ -131,7 +131,7 @@ final class ScaleBenchReport {
         new XYChartBuilder()
             .width(800)
             .height(500)
-            .title("Aggregate decode tokens/s (bars: min-max over runs)")
+            .title("Aggregate decode tokens/s (bars: larger side of the min-max range over runs)")
             .xAxisTitle("concurrent UEs")
             .yAxisTitle("tokens/s")
             .build();
