@@ -235,4 +235,56 @@ class BatchedDecodeTest {
       }
     }
   }
+
+  /**
+   * SCORE mode with batching: one-position steps (batched, the head's logits from the batcher) and
+   * three-position steps (the prefill pool), two sessions at once, both following the live switch
+   * script 1 -> 5 -> 0 -> 6 -> 3, equal the monolithic log-probabilities.
+   */
+  @Test
+  void scoreModeStepsWithLiveSwitchesEqualMonolithicWhileBatched() throws Exception {
+    EdgeMetrics metrics = new EdgeMetrics(new SimpleMeterRegistry());
+    EdgeConfig config =
+        EdgeConfig.defaults()
+            .withMaxChunkTokens(16)
+            .withBatchDecode(true, Duration.ofMillis(2))
+            .withBatchMax(16);
+    java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+    int[] tokens = r.ints(41, 3, engine.config().vocabSize()).toArray();
+    float[] local = new LocalGenerator(engine).targetLogprobs(tokens, 0, 16);
+    try (EdgeServer server =
+        new EdgeServer(service(config, metrics), metrics)
+            .inlineCalls(true)
+            .start(new InetSocketAddress("127.0.0.1", 0))) {
+      ManagedChannel ch =
+          NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+      ExecutorService pool = Executors.newFixedThreadPool(2);
+      try {
+        List<Future<float[]>> got = new ArrayList<>();
+        for (int stepTokens : new int[] {1, 3}) {
+          got.add(
+              pool.submit(
+                  () ->
+                      new io.splitinfer.ue.StepScorer(
+                              ch,
+                              new UeModel(pkg.id(), pkg.sha256(), engine),
+                              io.splitinfer.proto.v1.DType.DTYPE_F32,
+                              "ue-score-" + stepTokens)
+                          .score(tokens, stepTokens, ScoreSwitchTest.script(), 0, s -> {})));
+        }
+        for (Future<float[]> f : got) {
+          float[] live = f.get(60, TimeUnit.SECONDS);
+          assertEquals(local.length, live.length);
+          for (int i = 0; i < live.length; i++) {
+            assertEquals(local[i], live[i], 1e-4, "position " + i);
+          }
+        }
+        ValidationTest.waitFor(() -> server.service().liveSessions() == 0);
+        assertEquals(0, server.service().kvBytesReserved());
+      } finally {
+        pool.shutdownNow();
+        ch.shutdownNow();
+      }
+    }
+  }
 }
