@@ -15,6 +15,7 @@ import java.time.Duration;
  * @param maxSplit largest split accepted (-1 = L)
  * @param batchDecode batch decode steps of concurrent sessions per layer (runLayersBatch)
  * @param batchWindow how long the batcher waits for more decode steps once one is queued
+ * @param batchMax most decode steps in one batch
  */
 public record EdgeConfig(
     int maxSessions,
@@ -25,8 +26,12 @@ public record EdgeConfig(
     int minSplit,
     int maxSplit,
     boolean batchDecode,
-    Duration batchWindow) {
+    Duration batchWindow,
+    int batchMax) {
   public EdgeConfig {
+    if (batchMax < 1) {
+      throw new IllegalArgumentException("batchMax must be >= 1");
+    }
     if (maxSessions < 1) {
       throw new IllegalArgumentException("maxSessions must be >= 1");
     }
@@ -40,7 +45,7 @@ public record EdgeConfig(
 
   public static EdgeConfig defaults() {
     return new EdgeConfig(
-        64, 1024L << 20, Duration.ofSeconds(60), 512, 4096, 0, -1, false, Duration.ZERO);
+        64, 1024L << 20, Duration.ofSeconds(60), 512, 4096, 0, -1, false, Duration.ZERO, 16);
   }
 
   public EdgeConfig withMaxSessions(int n) {
@@ -53,7 +58,8 @@ public record EdgeConfig(
         minSplit,
         maxSplit,
         batchDecode,
-        batchWindow);
+        batchWindow,
+        batchMax);
   }
 
   public EdgeConfig withKvBudgetBytes(long bytes) {
@@ -66,7 +72,8 @@ public record EdgeConfig(
         minSplit,
         maxSplit,
         batchDecode,
-        batchWindow);
+        batchWindow,
+        batchMax);
   }
 
   public EdgeConfig withIdleTtl(Duration ttl) {
@@ -79,7 +86,8 @@ public record EdgeConfig(
         minSplit,
         maxSplit,
         batchDecode,
-        batchWindow);
+        batchWindow,
+        batchMax);
   }
 
   public EdgeConfig withMaxChunkTokens(int n) {
@@ -92,7 +100,8 @@ public record EdgeConfig(
         minSplit,
         maxSplit,
         batchDecode,
-        batchWindow);
+        batchWindow,
+        batchMax);
   }
 
   public EdgeConfig withSplitRange(int min, int max) {
@@ -105,7 +114,8 @@ public record EdgeConfig(
         min,
         max,
         batchDecode,
-        batchWindow);
+        batchWindow,
+        batchMax);
   }
 
   public EdgeConfig withBatchDecode(boolean on, Duration window) {
@@ -118,6 +128,21 @@ public record EdgeConfig(
         minSplit,
         maxSplit,
         on,
-        window);
+        window,
+        batchMax);
+  }
+
+  public EdgeConfig withBatchMax(int n) {
+    return new EdgeConfig(
+        maxSessions,
+        kvBudgetBytes,
+        idleTtl,
+        maxChunkTokens,
+        maxNewTokens,
+        minSplit,
+        maxSplit,
+        batchDecode,
+        batchWindow,
+        n);
   }
 }

@@ -94,7 +94,8 @@ public final class EdgeServer implements AutoCloseable {
     return start(InProcessServerBuilder.forName(name));
   }
 
-  private EdgeServer start(ServerBuilder<?> builder) throws IOException {
+  /** Starts on a builder the caller configured (tests: a transport with one event loop). */
+  EdgeServer start(ServerBuilder<?> builder) throws IOException {
     if (inlineCalls) {
       builder.directExecutor();
     }

@@ -107,6 +107,12 @@ public final class EdgeServerMain implements Callable<Integer> {
   long batchWindowUs;
 
   @Option(
+      names = "--batch-max",
+      defaultValue = "16",
+      description = "Most decode steps in one batch.")
+  int batchMax;
+
+  @Option(
       names = "--controller",
       description = "Controller HOST:PORT: register and report pilot estimates.")
   String controller;
@@ -224,7 +230,8 @@ public final class EdgeServerMain implements Callable<Integer> {
             minSplit,
             maxSplit,
             batchDecode,
-            Duration.ofNanos(batchWindowUs * 1000));
+            Duration.ofNanos(batchWindowUs * 1000),
+            batchMax);
     ManagedChannel ctl = null;
     // The controller link's own event loop: with --inline-calls, session compute runs on the
     // server's transport threads, which (grpc-netty's shared default group) would otherwise also

@@ -14,6 +14,8 @@ import io.splitinfer.proto.v1.SessionDone;
 import io.splitinfer.proto.v1.SessionOpen;
 import io.splitinfer.proto.v1.UeMessage;
 import java.time.Duration;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +47,20 @@ final class EdgeSession implements StreamObserver<UeMessage> {
   private boolean ended;
   private boolean registered;
 
+  /** A decode step is with the batcher: no message is taken and the cache is not touched. */
+  private boolean stepInFlight;
+
+  /** How the session ends once the step in flight is done (half-close, cancel, terminate). */
+  private Runnable endAfterStep;
+
+  /** The end that waits for a step when the UE went away (its reply is not sent). */
+  private final Runnable cancelAfterStep = this::cancelled;
+
+  /** One inbound message is requested and not yet delivered (manual inbound flow control). */
+  private boolean requested;
+
+  private ServerCallStreamObserver<EdgeMessage> call;
+
   /**
    * @param client who the stream counts against ({@link ClientKey})
    */
@@ -64,6 +80,28 @@ final class EdgeSession implements StreamObserver<UeMessage> {
             service.config().kvBudgetBytes(),
             2L * mc.numKvHeads() * mc.headDim() * Float.BYTES);
     out.setOnReadyHandler(this::onReady);
+  }
+
+  /**
+   * Takes inbound messages one at a time: the next is requested only when the last one is done (for
+   * a batched decode step, when the batcher has answered), so a step never overlaps the next
+   * message and nothing queues here. Called by the service before the stream starts.
+   */
+  void start(ServerCallStreamObserver<EdgeMessage> call) {
+    this.call = call;
+    call.disableAutoRequest();
+    requestNext();
+  }
+
+  private void requestNext() {
+    if (!requested && !ended && !stepInFlight && call != null) {
+      requested = true;
+      try {
+        call.request(1);
+      } catch (RuntimeException e) {
+        log.debug("session {}: cannot request the next message: {}", state.id, e.toString());
+      }
+    }
   }
 
   String id() {
@@ -90,6 +128,7 @@ final class EdgeSession implements StreamObserver<UeMessage> {
   public void onNext(UeMessage msg) {
     lock.lock();
     try {
+      requested = false;
       if (ended) {
         return;
       }
@@ -138,7 +177,11 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     } catch (RuntimeException e) {
       internalError(e);
     } finally {
-      lock.unlock();
+      try {
+        requestNext();
+      } finally {
+        lock.unlock();
+      }
     }
   }
 
@@ -169,6 +212,12 @@ final class EdgeSession implements StreamObserver<UeMessage> {
   public void onCompleted() {
     lock.lock();
     try {
+      if (stepInFlight) {
+        if (endAfterStep == null) {
+          endAfterStep = this::onCompleted;
+        }
+        return;
+      }
       if (!ended) {
         if (!state.isOpen()) {
           terminate(Status.OK, "closed");
@@ -185,6 +234,10 @@ final class EdgeSession implements StreamObserver<UeMessage> {
   void cancelled() {
     lock.lock();
     try {
+      if (stepInFlight) {
+        endAfterStep = cancelAfterStep; // the batcher still writes the cache: free it after
+        return;
+      }
       if (!ended) {
         ended = true;
         out.abandon(); // a KV export must not read the cache after it is freed
@@ -201,7 +254,7 @@ final class EdgeSession implements StreamObserver<UeMessage> {
       return;
     }
     try {
-      if (!ended && System.nanoTime() - lastActivity > ttl.toNanos()) {
+      if (!ended && !stepInFlight && System.nanoTime() - lastActivity > ttl.toNanos()) {
         service.metrics().rejected("idle_ttl");
         terminate(
             Status.DEADLINE_EXCEEDED.withDescription(
@@ -236,6 +289,12 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     lock.lock();
     try {
       if (ended) {
+        return;
+      }
+      if (stepInFlight) {
+        if (endAfterStep == null) {
+          endAfterStep = () -> terminate(status, how);
+        }
         return;
       }
       ended = true;
@@ -351,14 +410,66 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     int tokens = x.length / mc.hiddenSize();
     state.reserveFor(state.nextPosition + tokens, mc.numLayers() - state.split);
     service.metrics().hiddenBytes(h.getTensor().getData().size());
-    EdgeMessage reply;
-    if (tokens > 1) {
-      try (PrefillGate.Permit p = service.prefills().enter(client)) {
-        reply = service.steps().run(state, h, x);
-      }
-    } else {
-      reply = service.steps().run(state, h, x);
+    if (service.steps().async()) {
+      long t0 = System.nanoTime();
+      stepInFlight = true;
+      service
+          .steps()
+          .submit(state, h, x, client)
+          .whenComplete((step, error) -> stepDone(h, step, error, t0));
+      return;
     }
+    replied(service.steps().run(state, h, x, client));
+  }
+
+  /**
+   * The batcher answered a decode step (on its thread): the reply (unless the UE went away
+   * meanwhile), then the end that waited for the step if any, then the next message.
+   */
+  private void stepDone(HiddenState h, DecodeBatcher.Step step, Throwable error, long t0) {
+    lock.lock();
+    try {
+      stepInFlight = false;
+      Runnable end = endAfterStep;
+      endAfterStep = null;
+      try {
+        if (ended || end == cancelAfterStep) {
+          return;
+        }
+        if (error != null) {
+          Throwable cause = error.getCause() != null ? error.getCause() : error;
+          if (cause instanceof InterruptedException
+              || cause instanceof CancellationException
+              || cause instanceof RejectedExecutionException) {
+            terminate(Status.UNAVAILABLE.withDescription("edge shutting down"), "error");
+          } else {
+            internalError(
+                cause instanceof RuntimeException re ? re : new IllegalStateException(cause));
+          }
+          return;
+        }
+        replied(service.steps().reply(state, h, step.hidden(), step.logits(), t0));
+      } catch (SessionException e) {
+        service.metrics().rejected(e.reason());
+        terminate(e.status(), "rejected");
+      } catch (RuntimeException e) {
+        internalError(e);
+      } finally {
+        if (end != null) {
+          end.run();
+        }
+      }
+    } finally {
+      try {
+        requestNext();
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  /** After a step: KV accounting, the reply, and the end when it is due. */
+  private void replied(EdgeMessage reply) {
     state.syncHeld();
     if (reply == null) {
       return;

@@ -15,6 +15,8 @@ import io.splitinfer.proto.v1.ModelInfo;
 import io.splitinfer.proto.v1.Pilot;
 import io.splitinfer.proto.v1.SplitInferenceGrpc;
 import io.splitinfer.proto.v1.UeMessage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * The edge half of the data plane as a gRPC service: answers GetModelInfo and opens one {@link
@@ -46,6 +48,7 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
   private final InputChecks checks;
   private final StepRunner steps;
   private final DecodeBatcher batcher;
+  private final ExecutorService prefillPool;
   private final Authz authz;
   private final PrefillGate prefills;
   private volatile PilotHandler pilotHandler = PilotHandler.NONE;
@@ -94,9 +97,20 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
     this.prefills = new PrefillGate(limits.prefillSlots(), metrics);
     this.batcher =
         config.batchDecode()
-            ? new DecodeBatcher(model.engine(), config.batchWindow(), 64, metrics).start()
+            ? new DecodeBatcher(model.engine(), config.batchWindow(), config.batchMax(), metrics)
+                .start()
             : null;
-    this.steps = new StepRunner(model.engine(), batcher, metrics, model.tokenText());
+    this.prefillPool =
+        batcher == null
+            ? null
+            : Executors.newCachedThreadPool(
+                r -> {
+                  Thread t = new Thread(r, "edge-prefill");
+                  t.setDaemon(true);
+                  return t;
+                });
+    this.steps =
+        new StepRunner(model.engine(), batcher, prefillPool, prefills, metrics, model.tokenText());
   }
 
   /** Largest inbound message the server should accept: one full hidden chunk or KV block. */
@@ -175,10 +189,6 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
     return authz;
   }
 
-  PrefillGate prefills() {
-    return prefills;
-  }
-
   /** Live Session streams, opened or not. */
   public int liveStreams() {
     return table.streams();
@@ -219,6 +229,7 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
       return DISCARD;
     }
     out.setOnCancelHandler(s::cancelled);
+    s.start(out);
     return s;
   }
 
@@ -245,6 +256,7 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
     table.close();
     if (batcher != null) {
       batcher.close();
+      prefillPool.shutdownNow();
     }
     endAll();
   }

@@ -32,7 +32,8 @@ import picocli.CommandLine.Option;
       EvalPplCommand.class,
       BenchCommand.class,
       ServeCommand.class,
-      SwitchBenchCommand.class
+      SwitchBenchCommand.class,
+      ScaleBenchCommand.class
     })
 public final class UeClientMain implements Callable<Integer> {
   @Override

@@ -16,15 +16,18 @@ import java.nio.file.Path;
  * Computation is float32 throughout; matrix weights are stored as a {@link WeightFormat}: f32, f16
  * (Cast after load) or block-quantized int8/int4 (MatMulNBits).
  *
- * <p>Layer part I/O: {@code hidden [T, d]}, the cache buffers {@code past_key / past_value [kvH, C,
- * hd]} of which the first {@code past_length [1] int64} = P entries are valid, {@code positions [T]
- * int64} -> {@code hidden_out [T, d]} and the new entries {@code key / value [kvH, T, hd]} (keys
- * after RoPE). New token i (the (P+i)-th) sees the P cached keys and new keys 0..i, so prefill (P =
- * 0), decode (T = 1) and chunked prefill (T > 1, P > 0) all work. The graph reads the cache buffers
- * in place and never concatenates them with the new entries: the engine passes its KV buffers as
- * they are (no O(context) copy per token) and appends the returned entries. Parts written before
- * {@code past_length} existed take {@code past_key [kvH, P, hd]} exactly and also return {@code
- * present_key / present_value}; {@link OnnxEngine} still runs them.
+ * <p>Layer part I/O (part format {@value OnnxConverter#PART_FORMAT_REVISION}): B sessions of n new
+ * rows each, session-major: {@code hidden [T = B*n, d]}, the cache buffers {@code past_key /
+ * past_value [B, kvH, C, hd]} of which the first {@code past_length[b]} (int64 [B]) entries of
+ * session b are valid, {@code positions [T] int64} -> {@code hidden_out [T, d]} and the new entries
+ * {@code key / value [B, kvH, n, hd]} (keys after RoPE). Row i of session b (its (P_b+i)-th
+ * position) sees that session's P_b cached keys and its new keys 0..i, so prefill (P = 0), decode
+ * (n = 1), chunked prefill (n > 1, P > 0) and a batch of decode steps of B sessions (n = 1, each
+ * its own P_b, padded to a common C and masked) all run through the same graph. With B = 1 the
+ * engine passes its KV buffers as they are ([1, kvH, C, hd] is the buffer [kvH, C, hd]; no
+ * O(context) copy per token) and appends the returned entries. Parts of format parts-2 ({@code
+ * past_key [kvH, C, hd]}, {@code past_length [1]}) and older ones (exact {@code past_key [kvH, P,
+ * hd]}, no {@code past_length}) still run in {@link OnnxEngine}, one session per call.
  */
 public final class LlamaGraphs {
   public static final String IDS = "ids";
@@ -120,34 +123,26 @@ public final class LlamaGraphs {
     int f = c.intermediateSize();
     try (GraphBuilder g = new GraphBuilder("layer_" + layer, dataFile, threshold)) {
       g.input(HIDDEN, FLOAT, "T", d);
-      g.input(PAST_KEY, FLOAT, kvh, "C", hd);
-      g.input(PAST_VALUE, FLOAT, kvh, "C", hd);
-      g.input(PAST_LENGTH, INT64, 1);
+      g.input(PAST_KEY, FLOAT, "B", kvh, "C", hd);
+      g.input(PAST_VALUE, FLOAT, "B", kvh, "C", hd);
+      g.input(PAST_LENGTH, INT64, "B");
       g.input(POSITIONS, INT64, "T");
 
       String h = rmsNorm(g, HIDDEN, g.weight("input_norm", w.inputNorm(), DType.F32, d), c);
       String q = g.linear(h, "q", w.q(), c.qDim(), d, fmt);
       String k = g.linear(h, "k", w.k(), c.kvDim(), d, fmt);
       String v = g.linear(h, "v", w.v(), c.kvDim(), d, fmt);
-      // [T, heads*hd] -> [heads, T, hd]
+      String tDim = g.op("Slice", g.op("Shape", HIDDEN), g.constLongs(0), g.constLongs(1));
+      String bDim = g.op("Slice", g.op("Shape", PAST_KEY), g.constLongs(0), g.constLongs(1));
+      String cDim = g.op("Slice", g.op("Shape", PAST_KEY), g.constLongs(2), g.constLongs(3));
+      String nDim = g.op("Div", tDim, bDim);
+      // rows are session-major: [T, heads*hd] -> [B, n, heads, hd] -> [B, heads, n, hd]
       String perm = "perm";
-      String q3 =
-          g.op(
-              "Transpose",
-              new String[] {g.op("Reshape", q, g.constLongs(-1, nh, hd))},
-              attr(perm, 1L, 0L, 2L));
-      String k3 =
-          g.op(
-              "Transpose",
-              new String[] {g.op("Reshape", k, g.constLongs(-1, kvh, hd))},
-              attr(perm, 1L, 0L, 2L));
-      String v3 =
-          g.op(
-              "Transpose",
-              new String[] {g.op("Reshape", v, g.constLongs(-1, kvh, hd))},
-              attr(perm, 1L, 0L, 2L));
+      String q4 = heads(g, q, bDim, nh, hd);
+      String k4 = heads(g, k, bDim, kvh, hd);
+      String v4 = heads(g, v, bDim, kvh, hd);
 
-      // RoPE: freqs[t, i] = float(pos_t) * inv_freq[i]; emb = [freqs, freqs]
+      // RoPE: freqs[t, i] = float(pos_t) * inv_freq[i]; emb = [freqs, freqs] -> [B, 1, n, hd]
       float[] inv = c.ropeScaling().inverseFrequencies(c.ropeTheta(), hd);
       String invFreq = g.weight("inv_freq", inv, DType.F32, 1, hd / 2);
       String pos =
@@ -157,53 +152,58 @@ public final class LlamaGraphs {
               g.constLongs(1));
       String freqs = g.op("Mul", pos, invFreq);
       String emb = g.op("Concat", new String[] {freqs, freqs}, attr("axis", -1L));
-      String cos = g.op("Cos", emb);
-      String sin = g.op("Sin", emb);
-      String qr = rope(g, q3, cos, sin, hd);
-      String kr = rope(g, k3, cos, sin, hd);
+      String rowShape = dims(g, bDim, 1, -1, hd);
+      String cos = g.op("Reshape", g.op("Cos", emb), rowShape);
+      String sin = g.op("Reshape", g.op("Sin", emb), rowShape);
+      String qr = rope(g, q4, cos, sin, hd);
+      String kr = rope(g, k4, cos, sin, hd);
       g.opInto(KEY, "Identity", new String[] {kr});
-      g.opInto(VALUE, "Identity", new String[] {v3});
+      g.opInto(VALUE, "Identity", new String[] {v4});
 
-      // Attention over the cache buffer [kvh, C, hd] (read in place; entries >= past_length
-      // masked) and over the new entries [kvh, T, hd], without concatenating keys or values:
-      // scores are [kvh, rep*T, C + T], probabilities split back into the two parts.
-      String tDim = g.op("Slice", g.op("Shape", HIDDEN), g.constLongs(0), g.constLongs(1));
-      String cDim = g.op("Slice", g.op("Shape", PAST_KEY), g.constLongs(1), g.constLongs(2));
-      String tScalar = g.op("Squeeze", tDim, g.constLongs(0));
+      // Attention per session b over its cache buffer [kvh, C, hd] (read in place; entries >=
+      // past_length[b] masked) and over its new entries [kvh, n, hd], without concatenating keys
+      // or values: scores are [B, kvh, rep*n, C + n], probabilities split back into the two parts.
+      String nScalar = g.op("Squeeze", nDim, g.constLongs(0));
       String cScalar = g.op("Squeeze", cDim, g.constLongs(0));
       String zero = g.constLongScalar(0);
       String one = g.constLongScalar(1);
       String scale = g.constScalar((float) Math.sqrt(hd));
       String minus = g.constScalar(-Float.MAX_VALUE);
-      // grouped-query attention: [nh, T, hd] -> [kvh, rep*T, hd]; query head h uses kv head h/rep
-      String qg = g.op("Reshape", qr, g.constLongs(kvh, -1, hd));
+      // grouped-query attention: [B, nh, n, hd] -> [B, kvh, rep*n, hd]; head h uses kv head h/rep
+      String qg = g.op("Reshape", qr, dims(g, bDim, kvh, -1, hd));
       String sPast =
           g.op(
               "Div",
               g.op(
-                  "MatMul", qg, g.op("Transpose", new String[] {PAST_KEY}, attr(perm, 0L, 2L, 1L))),
+                  "MatMul",
+                  qg,
+                  g.op("Transpose", new String[] {PAST_KEY}, attr(perm, 0L, 1L, 3L, 2L))),
               scale);
-      // cache slot j is valid iff j < past_length
-      String validPast = g.op("Less", g.op("Range", zero, cScalar, one), PAST_LENGTH);
+      // cache slot j of session b is valid iff j < past_length[b]: [B, 1, 1, C]
+      String validPast =
+          g.op(
+              "Less",
+              g.op("Range", zero, cScalar, one),
+              g.op("Reshape", PAST_LENGTH, g.constLongs(-1, 1, 1, 1)));
       String sPastM = g.op("Where", validPast, sPast, minus);
       String sNew =
           g.op(
               "Div",
-              g.op("MatMul", qg, g.op("Transpose", new String[] {kr}, attr(perm, 0L, 2L, 1L))),
+              g.op("MatMul", qg, g.op("Transpose", new String[] {kr}, attr(perm, 0L, 1L, 3L, 2L))),
               scale);
-      // causal among the new tokens: [kvh, rep, T, T], new key j visible to new token i iff j <= i
-      String shape4 =
-          g.op("Concat", new String[] {g.constLongs(kvh, rep), tDim, tDim}, attr("axis", 0L));
-      String tIdx = g.op("Range", zero, tScalar, one);
+      // causal among a session's new rows: [B, kvh, rep, n, n], key j visible to row i iff j <= i
+      String shape5 =
+          g.op("Concat", new String[] {bDim, g.constLongs(kvh, rep), nDim, nDim}, attr("axis", 0L));
+      String nIdx = g.op("Range", zero, nScalar, one);
       String causal =
           g.op(
               "LessOrEqual",
-              g.op("Unsqueeze", tIdx, g.constLongs(0)),
-              g.op("Unsqueeze", tIdx, g.constLongs(1)));
+              g.op("Unsqueeze", nIdx, g.constLongs(0)),
+              g.op("Unsqueeze", nIdx, g.constLongs(1)));
       String sNewM =
           g.op(
               "Reshape",
-              g.op("Where", causal, g.op("Reshape", sNew, shape4), minus),
+              g.op("Where", causal, g.op("Reshape", sNew, shape5), minus),
               g.op("Shape", sNew));
       String probs =
           g.op(
@@ -213,10 +213,10 @@ public final class LlamaGraphs {
       String axis = g.constLongs(-1);
       String pPast = g.op("Slice", probs, g.constLongs(0), cDim, axis);
       String pNew = g.op("Slice", probs, cDim, g.constLongs(Long.MAX_VALUE), axis);
-      String ctx = g.op("Add", g.op("MatMul", pPast, PAST_VALUE), g.op("MatMul", pNew, v3));
-      // [kvh, rep*T, hd] -> [nh, T, hd] -> [T, nh, hd] -> [T, nh*hd]
-      String ctxHeads = g.op("Reshape", ctx, g.constLongs(nh, -1, hd));
-      String ctxT = g.op("Transpose", new String[] {ctxHeads}, attr(perm, 1L, 0L, 2L));
+      String ctx = g.op("Add", g.op("MatMul", pPast, PAST_VALUE), g.op("MatMul", pNew, v4));
+      // [B, kvh, rep*n, hd] -> [B, nh, n, hd] -> [B, n, nh, hd] -> [T, nh*hd]
+      String ctxHeads = g.op("Reshape", ctx, dims(g, bDim, nh, -1, hd));
+      String ctxT = g.op("Transpose", new String[] {ctxHeads}, attr(perm, 0L, 2L, 1L, 3L));
       String ctx2 = g.op("Reshape", ctxT, g.constLongs(-1, c.qDim()));
       String o = g.linear(ctx2, "o", w.o(), d, c.qDim(), fmt);
       String x1 = g.op("Add", HIDDEN, o);
@@ -229,10 +229,23 @@ public final class LlamaGraphs {
       g.opInto(HIDDEN_OUT, "Add", new String[] {x1, down});
 
       g.output(HIDDEN_OUT, FLOAT, "T", d);
-      g.output(KEY, FLOAT, kvh, "T", hd);
-      g.output(VALUE, FLOAT, kvh, "T", hd);
+      g.output(KEY, FLOAT, "B", kvh, "N", hd);
+      g.output(VALUE, FLOAT, "B", kvh, "N", hd);
       return g.build("decoder layer " + layer + " (" + fmt + ")");
     }
+  }
+
+  /** [T, heads * hd] -> [B, n, heads, hd] -> [B, heads, n, hd]. */
+  private static String heads(GraphBuilder g, String x, String bDim, int heads, int hd) {
+    return g.op(
+        "Transpose",
+        new String[] {g.op("Reshape", x, dims(g, bDim, -1, heads, hd))},
+        attr("perm", 0L, 2L, 1L, 3L));
+  }
+
+  /** The shape [B, rest...] with B from the 1-element tensor {@code bDim}. */
+  private static String dims(GraphBuilder g, String bDim, long... rest) {
+    return g.op("Concat", new String[] {bDim, g.constLongs(rest)}, attr("axis", 0L));
   }
 
   /** x [.., hd] -> x * cos + rotate_half(x) * sin. */

@@ -14,7 +14,10 @@ import io.splitinfer.model.pkg.ModelPackage;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -45,6 +48,11 @@ public final class OnnxEngine implements InferenceEngine {
   /** Per session index: a layer part that reads the KV buffers in place (has past_length). */
   private final boolean[] inPlaceKv;
 
+  /** Per session index: a layer part with the batch axis on its KV (parts-3). */
+  private final boolean[] batchAxis;
+
+  private final OnnxBatch batch;
+
   private volatile boolean closed;
   private final DirectInputs inputs = new DirectInputs();
 
@@ -62,6 +70,8 @@ public final class OnnxEngine implements InferenceEngine {
     this.provider = provider;
     this.sessions = new AtomicReferenceArray<>(config.numLayers() + 2);
     this.inPlaceKv = new boolean[config.numLayers() + 2];
+    this.batchAxis = new boolean[config.numLayers() + 2];
+    this.batch = new OnnxBatch(env, config);
   }
 
   /** Opens an engine over a verified package. */
@@ -161,6 +171,7 @@ public final class OnnxEngine implements InferenceEngine {
         try {
           checkDims(index, part, s);
           inPlaceKv[index] = s.getInputInfo().containsKey(LlamaGraphs.PAST_LENGTH);
+          batchAxis[index] = index > 0 && index <= config.numLayers() && kvRank(s) == 4;
         } catch (OrtException e) {
           closeQuietly(s);
           throw new IllegalStateException("cannot inspect part " + part + ": " + e.getMessage(), e);
@@ -188,17 +199,24 @@ public final class OnnxEngine implements InferenceEngine {
       } else {
         int kv = config.numKvHeads();
         int hd = config.headDim();
+        long[] kvDims = kvRank(s) == 4 ? new long[] {-1, kv, -1, hd} : new long[] {kv, -1, hd};
         expect(part, in, LlamaGraphs.HIDDEN, -1, d);
-        expect(part, in, LlamaGraphs.PAST_KEY, kv, -1, hd);
-        expect(part, in, LlamaGraphs.PAST_VALUE, kv, -1, hd);
+        expect(part, in, LlamaGraphs.PAST_KEY, kvDims);
+        expect(part, in, LlamaGraphs.PAST_VALUE, kvDims);
         expect(part, in, LlamaGraphs.POSITIONS, -1);
         expect(part, out, LlamaGraphs.HIDDEN_OUT, -1, d);
-        expect(part, out, LlamaGraphs.KEY, kv, -1, hd);
-        expect(part, out, LlamaGraphs.VALUE, kv, -1, hd);
+        expect(part, out, LlamaGraphs.KEY, kvDims);
+        expect(part, out, LlamaGraphs.VALUE, kvDims);
       }
     } catch (OrtException e) {
       throw new IllegalStateException("cannot inspect part " + part + ": " + e.getMessage(), e);
     }
+  }
+
+  /** Rank of a layer part's past_key input (3: one session per call, 4: batch axis). */
+  private static int kvRank(OrtSession s) throws OrtException {
+    NodeInfo n = s.getInputInfo().get(LlamaGraphs.PAST_KEY);
+    return n != null && n.getInfo() instanceof TensorInfo t ? t.getShape().length : -1;
   }
 
   private void expect(Path part, Map<String, NodeInfo> io, String name, long... dims) {
@@ -348,11 +366,86 @@ public final class OnnxEngine implements InferenceEngine {
     return x == hidden ? hidden.clone() : x;
   }
 
+  /**
+   * Decode steps of several sessions, layer by layer: at layer l, the sessions whose range holds l
+   * run it in one call ({@link OnnxBatch}); a layer with one such session runs as in {@link
+   * #runLayers}. Parts without the batch axis (older packages) run the sessions one by one.
+   */
+  @Override
+  public List<float[]> runLayersBatch(List<BatchItem> items) {
+    int lo = Integer.MAX_VALUE;
+    int hi = Integer.MIN_VALUE;
+    Set<KvCache> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    for (BatchItem it : items) {
+      if (!(it.cache() instanceof OnnxKvCache)) {
+        throw new IllegalArgumentException("cache was not made by this engine: " + it.cache());
+      }
+      if (!seen.add(it.cache())) {
+        throw new IllegalArgumentException("one cache twice in a batch: " + it.cache());
+      }
+      checkHidden(it.hidden(), 1);
+      if (it.fromLayer() <= it.toLayer()) {
+        if (it.fromLayer() < 1 || it.toLayer() > config.numLayers()) {
+          throw new IllegalArgumentException(
+              "layers "
+                  + it.fromLayer()
+                  + ".."
+                  + it.toLayer()
+                  + " outside 1.."
+                  + config.numLayers());
+        }
+        lo = Math.min(lo, it.fromLayer());
+        hi = Math.max(hi, it.toLayer());
+      }
+    }
+    for (int l = lo; l <= hi; l++) {
+      session(l);
+      if (!batchAxis[l] || items.size() < 2) {
+        return InferenceEngine.super.runLayersBatch(items);
+      }
+    }
+    OnnxBatch.Row[] rows = new OnnxBatch.Row[items.size()];
+    for (int i = 0; i < rows.length; i++) {
+      BatchItem it = items.get(i);
+      OnnxKvCache kv = (OnnxKvCache) it.cache();
+      rows[i] = new OnnxBatch.Row(kv, kv.beginRun(it.fromLayer(), it.toLayer(), 1), it.hidden());
+    }
+    for (int l = lo; l <= hi; l++) {
+      List<OnnxBatch.Row> at = new ArrayList<>();
+      for (int i = 0; i < rows.length; i++) {
+        if (items.get(i).fromLayer() <= l && l <= items.get(i).toLayer()) {
+          at.add(rows[i]);
+        }
+      }
+      try {
+        if (at.size() == 1) {
+          OnnxBatch.Row r = at.get(0);
+          float[][] out =
+              runInPlace(
+                  session(l), r.cache, l, r.hidden, 1, new long[] {r.start}, new long[] {r.start});
+          r.cache.put(l, r.start, 1, out[1], 0, out[2], 0);
+          r.hidden = out[0];
+        } else if (!at.isEmpty()) {
+          batch.runLayer(session(l), l, at);
+        }
+      } catch (OrtException e) {
+        throw new IllegalStateException("layer " + l + " (batch) failed: " + e.getMessage(), e);
+      }
+    }
+    List<float[]> out = new ArrayList<>(rows.length);
+    for (int i = 0; i < rows.length; i++) {
+      BatchItem it = items.get(i);
+      rows[i].cache.endRun(rows[i].start, 1);
+      out.add(rows[i].hidden == it.hidden() ? it.hidden().clone() : rows[i].hidden);
+    }
+    return out;
+  }
+
   /** {hidden_out, key, value} of a layer part that reads the KV buffers in place. */
   private float[][] runInPlace(
       OrtSession s, OnnxKvCache kv, int l, float[] x, int tokens, long[] pos, long[] pastLength)
       throws OrtException {
-    OnnxTensor[] past = kv.inPlace(env, l, (int) pastLength[0] + tokens);
+    OnnxTensor[] past = kv.inPlace(env, l, (int) pastLength[0] + tokens, batchAxis[l]);
     FloatBuffer in = inputs.take(x, tokens * config.hiddenSize());
     try (OnnxTensor h = OnnxTensor.createTensor(env, in, new long[] {tokens, config.hiddenSize()});
         OnnxTensor n = OnnxTensor.createTensor(env, LongBuffer.wrap(pastLength), new long[] {1});
@@ -416,6 +509,7 @@ public final class OnnxEngine implements InferenceEngine {
         }
       }
       sessionOptions.close();
+      batch.close();
     }
   }
 

@@ -72,15 +72,20 @@ final class OnnxKvCache extends ArrayKvCache {
    * The tensors {past_key, past_value} [kvHeads, capacity, headDim] over {@code layer}'s buffers,
    * grown first to hold {@code positions}; owned by this cache.
    */
-  OnnxTensor[] inPlace(OrtEnvironment env, int layer, int positions) throws OrtException {
+  OnnxTensor[] inPlace(OrtEnvironment env, int layer, int positions, boolean batchAxis)
+      throws OrtException {
     reserve(layer, positions);
     FloatBuffer k = keyBuffer(layer);
+    int rank = batchAxis ? 4 : 3;
     OnnxTensor[] t = tensors.get(layer);
-    if (t != null && tensorBuffers.get(layer) == k) {
+    if (t != null && tensorBuffers.get(layer) == k && t[0].getInfo().getShape().length == rank) {
       return t;
     }
     closeTensors(layer);
-    long[] shape = {kvHeads(), capacity(layer), headDim()};
+    long[] shape =
+        batchAxis
+            ? new long[] {1, kvHeads(), capacity(layer), headDim()}
+            : new long[] {kvHeads(), capacity(layer), headDim()};
     OnnxTensor kt = OnnxTensor.createTensor(env, k, shape);
     OnnxTensor vt;
     try {
@@ -93,6 +98,35 @@ final class OnnxKvCache extends ArrayKvCache {
     tensors.put(layer, t);
     tensorBuffers.put(layer, k);
     return t;
+  }
+
+  /**
+   * Grows {@code layer}'s buffers to hold {@code positions} and copies its first {@code valid}
+   * positions into {@code keys / values} at float offset {@code at}, as [kvHeads, stride, headDim]
+   * (a batch buffer padded to {@code stride} positions per head); returns the layer's capacity.
+   */
+  int copyInto(
+      int layer,
+      int positions,
+      int valid,
+      FloatBuffer keys,
+      FloatBuffer values,
+      int at,
+      int stride) {
+    reserve(layer, positions);
+    int cap = capacity(layer);
+    int hd = headDim();
+    for (int h = 0; h < kvHeads() && valid > 0; h++) {
+      keys.put(at + h * stride * hd, keyBuffer(layer), h * cap * hd, valid * hd);
+      values.put(at + h * stride * hd, valueBuffer(layer), h * cap * hd, valid * hd);
+    }
+    return cap;
+  }
+
+  /** Capacity {@code layer} would have after growing to hold {@code positions}. */
+  int capacityFor(int layer, int positions) {
+    reserve(layer, positions);
+    return capacity(layer);
   }
 
   private void closeTensors(int layer) {

@@ -238,7 +238,7 @@ class OnnxEngineTest {
             IllegalStateException.class,
             () -> mixedPkg.openEngine(OnnxOptions.defaults().withPreload(true)));
     assertTrue(
-        dims.getMessage().contains("layer_02.onnx: 'past_key' has dims [4, -1, 8]"),
+        dims.getMessage().contains("layer_02.onnx: 'past_key' has dims [-1, 4, -1, 8]"),
         dims.getMessage());
 
     // wrong expected package hash
