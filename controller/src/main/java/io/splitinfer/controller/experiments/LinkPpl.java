@@ -1,9 +1,9 @@
 package io.splitinfer.controller.experiments;
 
+import io.splitinfer.controller.reward.EnginePipeline;
 import io.splitinfer.core.channel.ChannelModel;
 import io.splitinfer.core.channel.ChannelParams;
 import io.splitinfer.model.engine.InferenceEngine;
-import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.onnx.OnnxOptions;
 import io.splitinfer.model.pkg.DefaultModel;
 import io.splitinfer.model.pkg.ModelPackage;
@@ -70,65 +70,16 @@ final class LinkPpl implements AutoCloseable {
    * PPL at {@code split} over {@code channel} (its seed is replaced per window from {@code seed}).
    */
   double ppl(ChannelParams channel, int split, long seed) {
-    double nll = 0;
-    long count = 0;
-    for (int s = 0; s < batch.length; s++) {
-      int[] ids = batch[s];
-      ChannelModel ch = new ChannelModel(channel.toBuilder().seed(seed * 1_000_003L + s).build());
-      Perplexity.Result r =
-          Perplexity.evaluate(
-              ids,
-              new Perplexity.Protocol(ids.length - 1, ids.length - 1),
-              window -> logProbs(window, split, ch));
-      nll += r.totalNll();
-      count += r.scoredTokens();
-    }
-    return Math.exp(nll / count);
-  }
-
-  private double[] logProbs(int[] window, int split, ChannelModel ch) {
-    int layers = engine.config().numLayers();
-    int t = window.length - 1;
-    float[] h = engine.embed(Arrays.copyOf(window, t));
-    try (KvCache ue = engine.newCache(1, split);
-        KvCache edge = engine.newCache(split + 1, layers)) {
-      h = engine.runLayers(1, split, h, t, ue);
-      ch.impair(h, 4);
-      h = engine.runLayers(split + 1, layers, h, t, edge);
-    }
-    float[] logits = engine.head(h, t);
-    int v = engine.config().vocabSize();
-    double[] out = new double[t];
-    for (int k = 0; k < t; k++) {
-      out[k] = Perplexity.logSoftmaxAt(logits, k * v, v, window[k + 1]);
-    }
-    return out;
+    return EnginePipeline.splitPpl(
+        engine,
+        batch,
+        split,
+        row -> new ChannelModel(channel.toBuilder().seed(seed * 1_000_003L + row).build()));
   }
 
   /** RMS of the clean hidden state at every split p = 0..L (p = 0: the embeddings). */
   double[] hiddenRms() {
-    int layers = numLayers();
-    double[] sq = new double[layers + 1];
-    long n = 0;
-    for (int[] ids : batch) {
-      int t = ids.length - 1;
-      float[] h = engine.embed(Arrays.copyOf(ids, t));
-      n += h.length;
-      for (int p = 0; p <= layers; p++) {
-        if (p > 0) {
-          try (KvCache cache = engine.newCache(p, p)) {
-            h = engine.runLayers(p, p, h, t, cache);
-          }
-        }
-        for (float x : h) {
-          sq[p] += (double) x * x;
-        }
-      }
-    }
-    for (int p = 0; p <= layers; p++) {
-      sq[p] = Math.sqrt(sq[p] / n);
-    }
-    return sq;
+    return EnginePipeline.hiddenRms(engine, batch);
   }
 
   @Override

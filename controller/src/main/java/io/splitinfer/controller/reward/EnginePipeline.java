@@ -9,6 +9,7 @@ import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.ModelConfig;
 import io.splitinfer.model.ppl.Perplexity;
 import java.util.Arrays;
+import java.util.function.IntFunction;
 
 /**
  * The split pipeline in process, on a model engine: for each sequence of the evaluation batch,
@@ -65,16 +66,27 @@ public final class EnginePipeline implements SplitPipeline {
       throw new IllegalArgumentException("split " + split + " outside 0.." + layers);
     }
     double loss = ChannelDraw.lossForSigmaH(sigmaH, 1.0);
+    return splitPpl(engine, batch, split, seq -> channel(sigma, loss, split, seq));
+  }
+
+  /**
+   * The held-out PPL of {@code batch} (one window per row, all tokens after the first scored) with
+   * the model split at {@code split}: layers 1..p, the channel of that row ({@code channelOf} the
+   * row index) applied to the hidden state, layers p+1..L and the head. The one home of the
+   * in-process split measurement (records and the experiments' Fig. 3 both use it).
+   */
+  public static double splitPpl(
+      InferenceEngine engine, int[][] batch, int split, IntFunction<ChannelModel> channelOf) {
     double nll = 0;
     long count = 0;
     for (int s = 0; s < batch.length; s++) {
       int[] ids = batch[s];
-      ChannelModel ch = channel(sigma, loss, split, s);
+      ChannelModel ch = channelOf.apply(s);
       Perplexity.Result r =
           Perplexity.evaluate(
               ids,
               new Perplexity.Protocol(ids.length - 1, ids.length - 1),
-              window -> logProbs(window, split, ch));
+              window -> logProbs(engine, window, split, ch));
       nll += r.totalNll();
       count += r.scoredTokens();
     }
@@ -82,7 +94,8 @@ public final class EnginePipeline implements SplitPipeline {
   }
 
   /** log P(w_{i+1} | w_0..w_i) for one window, with the channel applied at the split. */
-  private double[] logProbs(int[] window, int split, ChannelModel ch) {
+  private static double[] logProbs(
+      InferenceEngine engine, int[] window, int split, ChannelModel ch) {
     ModelConfig c = engine.config();
     int layers = c.numLayers();
     int t = window.length - 1;
@@ -107,6 +120,11 @@ public final class EnginePipeline implements SplitPipeline {
    * embeddings), i.e. the scale that an absolute noise σ is compared with at that split.
    */
   public double[] hiddenRms() {
+    return hiddenRms(engine, batch);
+  }
+
+  /** {@link #hiddenRms()} of any engine and batch. */
+  public static double[] hiddenRms(InferenceEngine engine, int[][] batch) {
     int layers = engine.config().numLayers();
     double[] sq = new double[layers + 1];
     long n = 0;
@@ -114,14 +132,15 @@ public final class EnginePipeline implements SplitPipeline {
       int t = ids.length - 1;
       float[] h = engine.embed(Arrays.copyOf(ids, t));
       n += h.length;
-      try (KvCache cache = engine.newCache(1, layers)) {
-        for (int p = 0; p <= layers; p++) {
-          if (p > 0) {
+      for (int p = 0; p <= layers; p++) {
+        if (p > 0) {
+          // a cache per layer: a cache over 1..L expects every layer to reach the same length
+          try (KvCache cache = engine.newCache(p, p)) {
             h = engine.runLayers(p, p, h, t, cache);
           }
-          for (float x : h) {
-            sq[p] += (double) x * x;
-          }
+        }
+        for (float x : h) {
+          sq[p] += (double) x * x;
         }
       }
     }
