@@ -10,7 +10,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The WatchSplit streams of the service, by UE and by edge, each a flow-controlled {@link
- * DecisionWatcher}. Not synchronized: the service calls it under its monitor.
+ * DecisionWatcher}. Not synchronized: the service calls it under its one lock ({@code
+ * ControllerState.lock}).
  */
 final class DecisionWatchers {
   private final Map<String, List<DecisionWatcher>> byUe = new HashMap<>();
