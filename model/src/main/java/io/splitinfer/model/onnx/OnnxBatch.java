@@ -1,7 +1,6 @@
 package io.splitinfer.model.onnx;
 
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -47,13 +46,19 @@ final class OnnxBatch implements AutoCloseable {
 
   private final OrtEnvironment env;
   private final ModelConfig config;
+  private final DirectInputs inputs;
   private final ReentrantLock lock = new ReentrantLock();
   private ByteBuffer keyBytes;
   private ByteBuffer valueBytes;
 
-  OnnxBatch(OrtEnvironment env, ModelConfig config) {
+  /**
+   * @param inputs the engine's reused direct buffers for hidden-state inputs (a heap-wrapped input
+   *     would be copied by ONNX Runtime into a new direct buffer on every layer call)
+   */
+  OnnxBatch(OrtEnvironment env, ModelConfig config, DirectInputs inputs) {
     this.env = env;
     this.config = config;
+    this.inputs = inputs;
   }
 
   /** Runs layer {@code layer} ({@code part}) on one new position of each row; updates the rows. */
@@ -82,7 +87,8 @@ final class OnnxBatch implements AutoCloseable {
         r.cache.copyInto(layer, r.start + 1, r.start, keys, values, i * perRow, c);
       }
       long[] kvShape = {b, kvh, c, hd};
-      try (OnnxTensor h = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {b, d});
+      FloatBuffer in = inputs.take(x, b * d);
+      try (OnnxTensor h = OnnxTensor.createTensor(env, in, new long[] {b, d});
           OnnxTensor k = OnnxTensor.createTensor(env, keys, kvShape);
           OnnxTensor v = OnnxTensor.createTensor(env, values, kvShape);
           OnnxTensor n = OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {b});
@@ -96,9 +102,9 @@ final class OnnxBatch implements AutoCloseable {
                       LlamaGraphs.PAST_LENGTH, n,
                       LlamaGraphs.POSITIONS, p),
                   OUTPUTS)) {
-        float[] y = floats(out, LlamaGraphs.HIDDEN_OUT, b * d);
-        float[] newK = floats(out, LlamaGraphs.KEY, b * kvh * hd);
-        float[] newV = floats(out, LlamaGraphs.VALUE, b * kvh * hd);
+        float[] y = OnnxEngine.floats(out, LlamaGraphs.HIDDEN_OUT, b * d);
+        float[] newK = OnnxEngine.floats(out, LlamaGraphs.KEY, b * kvh * hd);
+        float[] newV = OnnxEngine.floats(out, LlamaGraphs.VALUE, b * kvh * hd);
         for (int i = 0; i < b; i++) {
           Row r = rows.get(i);
           r.cache.put(layer, r.start, 1, newK, i * kvh * hd, newV, i * kvh * hd);
@@ -106,6 +112,8 @@ final class OnnxBatch implements AutoCloseable {
           System.arraycopy(y, i * d, row, 0, d);
           r.hidden = row;
         }
+      } finally {
+        inputs.give(in);
       }
     } finally {
       lock.unlock();
@@ -133,18 +141,6 @@ final class OnnxBatch implements AutoCloseable {
     FloatBuffer f = cur.asFloatBuffer();
     f.limit(floats);
     return f.slice();
-  }
-
-  private static float[] floats(OrtSession.Result r, String name, int expected) {
-    OnnxValue v = r.get(name).orElseThrow(() -> new IllegalStateException("no output " + name));
-    FloatBuffer fb = ((OnnxTensor) v).getFloatBuffer();
-    if (fb.remaining() != expected) {
-      throw new IllegalStateException(
-          "output " + name + " has " + fb.remaining() + " floats, expected " + expected);
-    }
-    float[] out = new float[expected];
-    fb.get(out);
-    return out;
   }
 
   @Override

@@ -71,7 +71,7 @@ public final class OnnxEngine implements InferenceEngine {
     this.sessions = new AtomicReferenceArray<>(config.numLayers() + 2);
     this.inPlaceKv = new boolean[config.numLayers() + 2];
     this.batchAxis = new boolean[config.numLayers() + 2];
-    this.batch = new OnnxBatch(env, config);
+    this.batch = new OnnxBatch(env, config, inputs);
   }
 
   /** Opens an engine over a verified package. */
@@ -300,7 +300,8 @@ public final class OnnxEngine implements InferenceEngine {
     }
   }
 
-  private static float[] floats(OrtSession.Result r, String name, int expected) {
+  /** Output {@code name} of a run as a float array of {@code expected} floats. */
+  static float[] floats(OrtSession.Result r, String name, int expected) {
     OnnxValue v = r.get(name).orElseThrow(() -> new IllegalStateException("no output " + name));
     FloatBuffer fb = ((OnnxTensor) v).getFloatBuffer();
     if (fb.remaining() != expected) {
@@ -471,9 +472,8 @@ public final class OnnxEngine implements InferenceEngine {
       throws OrtException {
     FloatBuffer[] past = kv.pastCopy(l, start);
     long[] pastShape = {config.numKvHeads(), start, config.headDim()};
-    try (OnnxTensor h =
-            OnnxTensor.createTensor(
-                env, FloatBuffer.wrap(x), new long[] {tokens, config.hiddenSize()});
+    FloatBuffer in = inputs.take(x, tokens * config.hiddenSize());
+    try (OnnxTensor h = OnnxTensor.createTensor(env, in, new long[] {tokens, config.hiddenSize()});
         OnnxTensor k = OnnxTensor.createTensor(env, past[0], pastShape);
         OnnxTensor v = OnnxTensor.createTensor(env, past[1], pastShape);
         OnnxTensor p = OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {tokens});
@@ -486,6 +486,8 @@ public final class OnnxEngine implements InferenceEngine {
                     LlamaGraphs.POSITIONS, p),
                 LAYER_OUTPUTS)) {
       return outputs(r, tokens);
+    } finally {
+      inputs.give(in);
     }
   }
 
