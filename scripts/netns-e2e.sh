@@ -35,32 +35,10 @@ nodes=(edge chan ctrl ue)
 logdir=$(mktemp -d /tmp/splitinfer-netns.XXXXXX)
 pids=()
 
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  for n in "${nodes[@]}" sw; do ip netns del "si$tag-$n" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-if ! ip netns add "si$tag-probe" 2>/dev/null; then
-  echo "netns-e2e: skipped, cannot create network namespaces here" >&2; exit 77
-fi
-ip netns del "si$tag-probe"
-
-sw="si$tag-sw"
-ip netns add "$sw"
-ip -n "$sw" link add "$br" type bridge
-ip -n "$sw" link set "$br" up
-for n in "${nodes[@]}"; do
-  ns="si$tag-$n"
-  ip netns add "$ns"
-  ip -n "$sw" link add "v$n" type veth peer name eth0 netns "$ns"
-  ip -n "$sw" link set "v$n" master "$br" up
-  ip -n "$ns" addr add "${ip_of[$n]}/24" dev eth0
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" link set lo up
-done
-echo "netns-e2e: namespaces ${nodes[*]/#/si$tag-} on bridge $br in $sw ($net.0/24)"
+pfx="si$tag"
+name=netns-e2e
+# shellcheck source=scripts/netns-lib.sh
+. scripts/netns-lib.sh
 
 java_bin="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 export SPLITINFER_HOME="${SPLITINFER_HOME:-$HOME/.cache/splitinfer}"
@@ -68,15 +46,6 @@ run_in() { # node logname args...
   local n=$1 log=$2; shift 2
   ip netns exec "si$tag-$n" "$java_bin" -Xmx1g -jar "$@" >"$logdir/$log.out" 2>"$logdir/$log.err" &
   pids+=($!)
-}
-wait_port() { # from-node ip port
-  for _ in $(seq 1 240); do
-    if ip netns exec "si$tag-$1" bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; then return 0; fi
-    sleep 0.5
-  done
-  echo "netns-e2e: $2:$3 did not come up" >&2
-  tail -n 30 "$logdir"/* >&2 || true
-  return 1
 }
 
 model_args=()

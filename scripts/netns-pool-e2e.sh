@@ -41,32 +41,10 @@ logdir=$(mktemp -d /tmp/splitinfer-netns-pool.XXXXXX)
 pids=()
 declare -A pid_of=()
 
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  for n in "${nodes[@]}" sw; do ip netns del "sp$tag-$n" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-if ! ip netns add "sp$tag-probe" 2>/dev/null; then
-  echo "netns-pool-e2e: skipped, cannot create network namespaces here" >&2; exit 77
-fi
-ip netns del "sp$tag-probe"
-
-sw="sp$tag-sw"
-ip netns add "$sw"
-ip -n "$sw" link add "$br" type bridge
-ip -n "$sw" link set "$br" up
-for n in "${nodes[@]}"; do
-  ns="sp$tag-$n"
-  ip netns add "$ns"
-  ip -n "$sw" link add "v$n" type veth peer name eth0 netns "$ns"
-  ip -n "$sw" link set "v$n" master "$br" up
-  ip -n "$ns" addr add "${ip_of[$n]}/24" dev eth0
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" link set lo up
-done
-echo "netns-pool-e2e: namespaces ${nodes[*]/#/sp$tag-} on bridge $br ($net.0/24)"
+pfx="sp$tag"
+name=netns-pool-e2e
+# shellcheck source=scripts/netns-lib.sh
+. scripts/netns-lib.sh
 
 java_bin="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 export SPLITINFER_HOME="${SPLITINFER_HOME:-$HOME/.cache/splitinfer}"
@@ -76,15 +54,6 @@ run_in() { # node logname args...
     >"$logdir/$log.out" 2>"$logdir/$log.err" &
   pids+=($!)
   pid_of[$log]=$!
-}
-wait_port() { # from-node ip port
-  for _ in $(seq 1 240); do
-    if ip netns exec "sp$tag-$1" bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; then return 0; fi
-    sleep 0.5
-  done
-  echo "netns-pool-e2e: $2:$3 did not come up" >&2
-  tail -n 30 "$logdir"/*.err >&2 || true
-  return 1
 }
 metric() { # node ip port name: the value of a Prometheus counter
   ip netns exec "sp$tag-$1" bash -c \
