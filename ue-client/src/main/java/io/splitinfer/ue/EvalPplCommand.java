@@ -95,6 +95,15 @@ final class EvalPplCommand implements Callable<Integer> {
   @Option(names = "--pilot-length", defaultValue = "1024", description = "Pilot symbols per pilot.")
   int pilotLength;
 
+  @Option(
+      names = "--switch-method",
+      defaultValue = "auto",
+      description =
+          "Step-by-step mode: how split switches move KV: auto (by cost), transfer, recompute, or"
+              + " clean (the UE recomputes the layers it gains from its own states instead of"
+              + " taking the KV the edge computed over the channel; by cost otherwise).")
+  String switchMethod;
+
   /** Totals of a step-by-step run. */
   record StepwiseResult(long scored, double nll, long steps, long switches) {
     double ppl() {
@@ -155,7 +164,13 @@ final class EvalPplCommand implements Callable<Integer> {
     String ueId = common.ueId();
     StepScorer scorer =
         new StepScorer(
-            edge, m.ueModel(), common.dtype(), ueId, UeClientMain.pilots(pilotLength), pilotEvery);
+                edge,
+                m.ueModel(),
+                common.dtype(),
+                ueId,
+                UeClientMain.pilots(pilotLength),
+                pilotEvery)
+            .useSwitchCosts(SwitchCostModel.Config.parse(switchMethod));
     ControllerSplitSource watched =
         ctl == null
             ? null
@@ -176,7 +191,8 @@ final class EvalPplCommand implements Callable<Integer> {
     System.out.printf(
         Locale.ROOT,
         "ppl %.6f | mean nll %.6f | tokens scored %d | steps %d | switches %d | window %d |"
-            + " step tokens %d | %s | wire %s | %.1f s | %d bytes sent%n",
+            + " step tokens %d | %s | wire %s | %.1f s | %d bytes sent | switch recompute %d"
+            + " layer-positions%n",
         r.ppl(),
         r.nll() / r.scored(),
         r.scored(),
@@ -187,7 +203,8 @@ final class EvalPplCommand implements Callable<Integer> {
         followController ? "following the controller" : "split " + p,
         common.wireDtype,
         (System.nanoTime() - t0) / 1e9,
-        scorer.bytesSent());
+        scorer.bytesSent(),
+        scorer.recomputedLayerPositions());
     return 0;
   }
 

@@ -43,8 +43,10 @@ public final class StepScorer {
   private final String ueId;
   private final PilotSource pilots;
   private final int pilotEvery;
+  private SwitchCostModel.Config switchCosts = SwitchCostModel.Config.auto();
   private long bytesSent;
   private long pilotSeq;
+  private long recomputedLayerPositions;
 
   public StepScorer(Channel channel, UeModel model, DType wire, String ueId) {
     this(channel, model, wire, ueId, null, 0);
@@ -70,6 +72,17 @@ public final class StepScorer {
     return bytesSent;
   }
 
+  /** How split switches move KV (default: by cost); returns this. */
+  public StepScorer useSwitchCosts(SwitchCostModel.Config config) {
+    this.switchCosts = config;
+    return this;
+  }
+
+  /** Layer-positions the UE recomputed at split switches so far (RECOMPUTE switches). */
+  public long recomputedLayerPositions() {
+    return recomputedLayerPositions;
+  }
+
   /**
    * Scores {@code tokens[i + 1]} given {@code tokens[0..i]} for every i in [0, n-2] in one session,
    * {@code stepTokens} positions per step, numbering steps from {@code firstStep}. Entry i of the
@@ -88,10 +101,17 @@ public final class StepScorer {
     long step = firstStep;
     try (UeSession s =
         UeSession.open(channel, model, UeSession.Options.score(ueId, wire), splits.current(step))) {
+      s.useSwitchCosts(new SwitchCostModel(switchCosts));
       int k = Math.min(stepTokens, s.maxChunk());
       for (int from = 0; from < inputs; from += k, step++) {
         long t0 = System.nanoTime();
         boolean switched = s.follow(splits.current(step));
+        SwitchCostModel.Estimate sw = s.lastSwitch();
+        if (switched
+            && sw != null
+            && sw.method() == io.splitinfer.proto.v1.SwitchMethod.SWITCH_METHOD_RECOMPUTE) {
+          recomputedLayerPositions += sw.recomputeLayerPositions();
+        }
         if (pilotEvery > 0 && step % pilotEvery == 0) {
           s.pilot(pilots.pilot(s.id(), pilotSeq++));
         }

@@ -21,8 +21,16 @@ import io.splitinfer.proto.v1.SwitchMethod;
  * for), the compute speed from the UE's own multi-position runs (prefill chunks, recomputes); the
  * edge runs the same model, so the UE's speed stands for both sides. Until a rate is measured the
  * configured one holds; with none configured (0) the model picks transfer, which measures it. A
- * forced method (tests, benchmarks) skips the comparison. Exponentially weighted (weight {@code
- * alpha} on the newest observation). One per session owner, one thread.
+ * forced method (tests, benchmarks) skips the comparison.
+ *
+ * <p><b>Clean KV</b> ({@link Config#cleanUeKv}): when the UE gains layers it recomputes them
+ * whatever the cost. The edge computed its KV of those layers from hidden states that crossed the
+ * channel (noise, zero-filled packets), and a transfer would carry that damage into the UE's cache;
+ * recomputed from the UE's own states, the moved layers hold the KV a clean link would have given,
+ * and later tokens no longer attend to corrupted keys there. On a clean link both give the same
+ * cache. The price is UE compute: {@code (m + r)·n} layer-positions, reported in the estimate.
+ * Exponentially weighted (weight {@code alpha} on the newest observation). One per session owner,
+ * one thread.
  */
 public final class SwitchCostModel {
   /**
@@ -30,9 +38,14 @@ public final class SwitchCostModel {
    * @param linkBytesPerSecond link rate until a transfer is observed; 0 = unknown (transfer)
    * @param nanosPerLayerPosition prior compute time per layer per position (multi-position run)
    * @param alpha weight of the newest observation
+   * @param cleanUeKv recompute whenever the UE gains layers (see the class doc)
    */
   public record Config(
-      SwitchMethod forced, double linkBytesPerSecond, double nanosPerLayerPosition, double alpha) {
+      SwitchMethod forced,
+      double linkBytesPerSecond,
+      double nanosPerLayerPosition,
+      double alpha,
+      boolean cleanUeKv) {
     public Config {
       if (!(linkBytesPerSecond >= 0)
           || !(nanosPerLayerPosition > 0)
@@ -44,25 +57,50 @@ public final class SwitchCostModel {
 
     /** Picks by cost: link rate unknown until measured, 20 µs per layer-position, alpha 0.3. */
     public static Config auto() {
-      return new Config(null, 0, 20_000, 0.3);
+      return new Config(null, 0, 20_000, 0.3, false);
     }
 
     public static Config forced(SwitchMethod method) {
-      return new Config(method, 0, 20_000, 0.3);
+      return new Config(method, 0, 20_000, 0.3, false);
+    }
+
+    /** By cost, except that the UE always recomputes the layers it gains (clean KV). */
+    public static Config clean() {
+      return new Config(null, 0, 20_000, 0.3, true);
+    }
+
+    /**
+     * The config named by a {@code --switch-method} value: auto (by cost), transfer, recompute or
+     * clean.
+     */
+    public static Config parse(String name) {
+      return switch (name) {
+        case "auto" -> auto();
+        case "transfer" -> forced(SwitchMethod.SWITCH_METHOD_KV_TRANSFER);
+        case "recompute" -> forced(SwitchMethod.SWITCH_METHOD_RECOMPUTE);
+        case "clean" -> clean();
+        default ->
+            throw new IllegalArgumentException(
+                "unknown switch method '" + name + "' (auto, transfer, recompute or clean)");
+      };
     }
 
     public Config withLinkMbps(double mbps) {
-      return new Config(forced, mbps * 1e6 / 8, nanosPerLayerPosition, alpha);
+      return new Config(forced, mbps * 1e6 / 8, nanosPerLayerPosition, alpha, cleanUeKv);
     }
   }
 
-  /** What a switch would cost each way and what was chosen. */
+  /**
+   * What a switch would cost each way and what was chosen; {@code recomputeLayerPositions} is the
+   * UE's (or the edge's) compute under recompute, in layer-positions.
+   */
   public record Estimate(
       SwitchMethod method,
       long transferBytes,
       double transferMs,
       long recomputeBytes,
       double recomputeMs,
+      long recomputeLayerPositions,
       boolean forced) {
     @Override
     public String toString() {
@@ -91,10 +129,16 @@ public final class SwitchCostModel {
   /**
    * Costs of a switch that moves {@code movedLayers} layers at {@code positions} positions of
    * context; {@code rerunLayers} layers the UE re-runs first under recompute; {@code hiddenBytes}
-   * bytes of hidden states recompute sends (0 when the UE gains).
+   * bytes of hidden states recompute sends (0 when the UE gains); {@code ueGains}: the UE gains the
+   * layers (split moves up).
    */
   public Estimate choose(
-      int movedLayers, int rerunLayers, int positions, int kvWidth, long hiddenBytes) {
+      int movedLayers,
+      int rerunLayers,
+      int positions,
+      int kvWidth,
+      long hiddenBytes,
+      boolean ueGains) {
     long transferBytes = (long) movedLayers * positions * 2L * kvWidth * Float.BYTES;
     boolean known = bytesPerSecond > 0;
     double transferMs = known ? transferBytes / bytesPerSecond * 1e3 : Double.NaN;
@@ -104,6 +148,8 @@ public final class SwitchCostModel {
     SwitchMethod m;
     if (config.forced() != null) {
       m = config.forced();
+    } else if (ueGains && config.cleanUeKv()) {
+      m = SwitchMethod.SWITCH_METHOD_RECOMPUTE;
     } else if (!known) {
       m = SwitchMethod.SWITCH_METHOD_KV_TRANSFER;
     } else {
@@ -113,7 +159,13 @@ public final class SwitchCostModel {
               : SwitchMethod.SWITCH_METHOD_KV_TRANSFER;
     }
     return new Estimate(
-        m, transferBytes, transferMs, hiddenBytes, recomputeMs, config.forced() != null);
+        m,
+        transferBytes,
+        transferMs,
+        hiddenBytes,
+        recomputeMs,
+        (long) (movedLayers + rerunLayers) * positions,
+        config.forced() != null);
   }
 
   /** A transfer of {@code bytes} that took {@code nanos} on the link. */

@@ -307,9 +307,15 @@ public final class UeSession implements AutoCloseable {
       int kvWidth = ue.numKvHeads() * ue.headDim();
       lastSwitch =
           newSplit < oldSplit
-              ? costs.choose(oldSplit - newSplit, newSplit, n, kvWidth, (long) n * d * Float.BYTES)
+              ? costs.choose(
+                  oldSplit - newSplit, newSplit, n, kvWidth, (long) n * d * Float.BYTES, false)
               : costs.choose(
-                  newSplit - oldSplit, historyLayer == oldSplit ? 0 : oldSplit, n, kvWidth, 0);
+                  newSplit - oldSplit,
+                  historyLayer == oldSplit ? 0 : oldSplit,
+                  n,
+                  kvWidth,
+                  0,
+                  true);
       method = lastSwitch.method();
       log.info(
           "split switch {} -> {} (epoch {}) at {} positions: {}",

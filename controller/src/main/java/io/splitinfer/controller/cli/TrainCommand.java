@@ -2,6 +2,7 @@ package io.splitinfer.controller.cli;
 
 import io.splitinfer.controller.baseline.DqnTrainer;
 import io.splitinfer.controller.env.ChannelCase;
+import io.splitinfer.controller.env.EnvConfig;
 import io.splitinfer.controller.env.SplitEnvironment;
 import io.splitinfer.controller.live.PplTable;
 import io.splitinfer.controller.ppo.PpoCheckpoint;
@@ -76,6 +77,15 @@ final class TrainCommand implements Callable<Integer> {
       description = "decay PPO's learning rate linearly to 0 over training")
   boolean annealLr;
 
+  @Option(
+      names = "--episode-length",
+      defaultValue = "0",
+      description =
+          "steps per training episode (0: the surrogate's, the paper's 5); with ±1 moves an episode"
+              + " must be long enough to reach the best split from any start (the live loop"
+              + " iterates the policy to its fixed point)")
+  int episodeLength;
+
   @Option(names = "--algorithm", description = "ppo, a2c or dqn", defaultValue = "ppo")
   String algorithm;
 
@@ -140,8 +150,20 @@ final class TrainCommand implements Callable<Integer> {
               Double.POSITIVE_INFINITY);
       reward = alg;
     }
+    EnvConfig envConfig = s.env();
+    if (episodeLength > 0) {
+      envConfig =
+          new EnvConfig(
+              envConfig.numLayers(),
+              envConfig.pMin(),
+              envConfig.pMax(),
+              episodeLength,
+              envConfig.sigmaMin(),
+              envConfig.sigmaMax(),
+              envConfig.hThreshold());
+    }
     SplitEnvironment env =
-        new SplitEnvironment(s.env(), c, reward, objective, seed + 1000)
+        new SplitEnvironment(envConfig, c, reward, objective, seed + 1000)
             .withPrivacyFloor(privacyFloor);
     PpoConfig cfg =
         "a2c".equals(algorithm)
@@ -192,7 +214,7 @@ final class TrainCommand implements Callable<Integer> {
               lambda,
               objective.cost().inputLength(),
               objective.cost().hiddenSize(),
-              s.env(),
+              envConfig,
               cfg,
               curve.get(curve.size() - 1).steps(),
               reward.name(),

@@ -17,12 +17,15 @@ import java.time.Duration;
  *
  * <p><b>Acting.</b> The state in force (what the policy sees) is replaced by the estimate only when
  * there is enough evidence (N ≥ {@code minPackets}, D ≥ {@code minSigmaDof}) and the estimate moved
- * beyond the hysteresis: σ by more than {@code sigmaDelta} (relative), or P such that the state in
- * force lies outside the 95 % interval of P̂ <em>and</em> differs from P̂ by more than {@code
- * lossDelta}; right after a change point σ may move alone ({@link #maybeAct}). Between reports the
- * state in force holds (an idle UE keeps its last state). A declared state (a report without
- * evidence, or channel-sim's truth under the oracle source) replaces the state in force at once and
- * restarts the fusion.
+ * beyond the hysteresis: σ by more than {@code sigmaDelta} (relative, and at least {@value
+ * #SIGMA_RESOLUTION} absolute), or P such that the state in force lies outside the 95 % interval of
+ * P̂ <em>and</em> differs from P̂ by more than {@code lossDelta}; right after a change point σ may
+ * move alone ({@link #maybeAct}). The <em>first</em> state goes in force as soon as σ has its
+ * evidence and {@value #FIRST_STATE_PACKETS} packets are in (a UE with no state in force would
+ * otherwise run at its initial split until N reaches {@code minPackets}); P then corrects itself
+ * through the interval rule. Between reports the state in force holds (an idle UE keeps its last
+ * state). A declared state (a report without evidence, or channel-sim's truth under the oracle
+ * source) replaces the state in force at once and restarts the fusion.
  */
 public final class ChannelFusion {
   /**
@@ -42,17 +45,31 @@ public final class ChannelFusion {
     }
   }
 
-  /** Packets an increment needs before it can signal a loss change point. */
-  static final int MIN_CHANGE_PACKETS = 8;
+  /** Packets the loss test's window needs before it can signal a loss change point. */
+  static final int MIN_CHANGE_PACKETS = 16;
 
   /** Standard errors between an increment's loss rate and P̂ that signal a loss change point. */
   static final double LOSS_CHANGE_Z = 4.0;
+
+  /**
+   * Absolute σ below which differences do not count, neither as a change point nor as a move of the
+   * state in force. Near σ = 0 the pilots' σ̂ varies by more than any relative tolerance (0.09 vs
+   * 0.44), which restarted the fusion on every report; the measured PPL table is flat there (σ ≤
+   * 1.5 changes no split's PPL by more than a few points).
+   */
+  static final double SIGMA_RESOLUTION = 0.5;
+
+  /** Packets (with σ's evidence) before the first state goes in force. */
+  static final int FIRST_STATE_PACKETS = 8;
 
   private final Config config;
   private double n;
   private double k;
   private double dof;
   private double ss;
+  // the loss change test's window: packets and losses of the increments since the last test
+  private double windowN;
+  private double windowK;
   private long lastMs = Long.MIN_VALUE;
   private long reports;
   private long changePoints;
@@ -66,37 +83,32 @@ public final class ChannelFusion {
    * Adds one increment of evidence observed at {@code nowMs}. A change point restarts the fusion
    * from the increment: when the increment's own σ (from d ≥ {@code minSigmaDof} degrees of
    * freedom, relative standard error ≈ 1/√(2d)) differs from σ̂ by more than 4/√(2d) + {@code
-   * sigmaDelta} relative, the channel changed and the older evidence (σ and P) is dropped. The same
-   * for P: when the increment holds at least {@value #MIN_CHANGE_PACKETS} packets and its loss rate
-   * k/n differs from P̂ = K/N by more than {@value #LOSS_CHANGE_Z} standard errors of the
-   * difference (two-proportion z-test with the pooled rate, p̄(1−p̄)(1/n + 1/N), N ≥ {@code
-   * minPackets}), the loss changed (a burst began or ended) and the older loss evidence is dropped
-   * (σ's is kept).
+   * sigmaDelta} relative (and more than {@value #SIGMA_RESOLUTION} absolute), the channel changed
+   * and the older evidence (σ and P) is dropped. The same for P, over a window of the increments
+   * since the last test: once the window holds at least {@value #MIN_CHANGE_PACKETS} packets (one
+   * increment, or several small ones: a receiver reporting every 4 packets), its loss rate k/n is
+   * compared with the evidence before it (N', K'); when they differ by more than {@value
+   * #LOSS_CHANGE_Z} standard errors of the difference (two-proportion z-test with the pooled rate,
+   * p̄(1−p̄)(1/n + 1/N'), N' ≥ {@code minPackets}), the loss changed (a burst began or ended) and
+   * only the window's loss evidence is kept (σ's is kept).
    */
   void add(ChannelState inc, long nowMs, double sigmaDelta) {
     ChannelState.Evidence ev0 = inc.evidence();
     if (dof > 0 && ev0.sigmaDof() >= config.minSigmaDof() && !Double.isNaN(inc.sigma())) {
       double fused = Math.sqrt(ss / dof);
       double tol = 4 / Math.sqrt(2.0 * ev0.sigmaDof()) + sigmaDelta;
-      if (Math.abs(inc.sigma() - fused) > tol * Math.max(fused, inc.sigma()) + 1e-6) {
+      double limit = Math.max(tol * Math.max(fused, inc.sigma()), SIGMA_RESOLUTION);
+      if (Math.abs(inc.sigma() - fused) > limit + 1e-6) {
         n = 0;
         k = 0;
         dof = 0;
         ss = 0;
+        windowN = 0;
+        windowK = 0;
         changePoints++;
       }
     }
-    if (n >= config.minPackets() && ev0.packetsSeen() >= MIN_CHANGE_PACKETS) {
-      double ni = ev0.packetsSeen();
-      double pooled = (k + ev0.packetsLost()) / (n + ni);
-      double se = Math.sqrt(pooled * (1 - pooled) * (1 / ni + 1 / n));
-      double diff = Math.abs(ev0.packetsLost() / ni - k / n);
-      if (se > 0 && diff > LOSS_CHANGE_Z * se) {
-        n = 0;
-        k = 0;
-        changePoints++;
-      }
-    }
+    lossChangeTest(ev0.packetsSeen(), ev0.packetsLost());
     if (lastMs != Long.MIN_VALUE && nowMs > lastMs) {
       double w = Math.pow(0.5, (nowMs - lastMs) / (double) config.halfLife().toMillis());
       n *= w;
@@ -113,6 +125,36 @@ public final class ChannelFusion {
       ss += ev.sigmaDof() * inc.sigma() * inc.sigma();
     }
     reports++;
+  }
+
+  /**
+   * Adds an increment's packets to the loss test's window; when the window holds enough packets it
+   * is tested against the evidence before it (a change keeps only the window's packets) and
+   * emptied. Runs before the increment itself is added to the counts.
+   */
+  private void lossChangeTest(double seen, double lost) {
+    double earlierN = windowN;
+    double earlierK = windowK;
+    windowN += seen;
+    windowK += lost;
+    if (windowN < MIN_CHANGE_PACKETS) {
+      return;
+    }
+    // the counts already hold the window's earlier increments: the evidence before the window
+    double beforeN = Math.max(0, n - earlierN);
+    double beforeK = Math.max(0, Math.min(beforeN, k - earlierK));
+    if (Math.round(beforeN) >= config.minPackets()) {
+      double pooled = (beforeK + windowK) / (beforeN + windowN);
+      double se = Math.sqrt(pooled * (1 - pooled) * (1 / windowN + 1 / beforeN));
+      double diff = Math.abs(windowK / windowN - beforeK / beforeN);
+      if (se > 0 && diff > LOSS_CHANGE_Z * se) {
+        n = Math.min(n, earlierN);
+        k = Math.min(n, Math.min(k, earlierK));
+        changePoints++;
+      }
+    }
+    windowN = 0;
+    windowK = 0;
   }
 
   /** The current estimate (σ NaN before any pilot); its evidence holds the effective counts. */
@@ -151,6 +193,8 @@ public final class ChannelFusion {
     k = 0;
     dof = 0;
     ss = 0;
+    windowN = 0;
+    windowK = 0;
     lastMs = Long.MIN_VALUE;
     inForce = s;
   }
@@ -159,31 +203,37 @@ public final class ChannelFusion {
    * Puts the estimate in force when it has enough evidence and moved beyond the hysteresis; returns
    * whether it did. With σ's evidence but fewer than {@code minPackets} effective packets (right
    * after a change point) a σ that moved beyond the hysteresis goes in force alone, with the P in
-   * force kept: σ follows a step within one pilot, P once it has its packets.
+   * force kept: σ follows a step within one pilot, P once it has its packets. The first state goes
+   * in force with {@value #FIRST_STATE_PACKETS} packets.
    */
   boolean maybeAct(Hysteresis h) {
     if (dof < config.minSigmaDof()) {
       return false;
     }
     ChannelState e = estimate();
-    if (n < config.minPackets()) {
+    boolean none = inForce == null || Double.isNaN(inForce.sigma());
+    if (none && Math.round(n) >= FIRST_STATE_PACKETS) {
+      inForce = e;
+      return true;
+    }
+    if (Math.round(n) < config.minPackets()) {
       // σ has its evidence but P not yet (after a change point): σ moves alone, P holds
-      if (inForce == null || Double.isNaN(inForce.sigma())) {
+      if (none) {
         return false;
       }
       double s0 = inForce.sigma();
-      if (Math.abs(e.sigma() - s0) > h.sigmaDelta() * Math.max(e.sigma(), s0) + 1e-6) {
+      if (sigmaMoved(e.sigma(), s0, h)) {
         inForce = new ChannelState(e.sigma(), inForce.loss(), e.evidence());
         return true;
       }
       return false;
     }
-    if (inForce == null || Double.isNaN(inForce.sigma())) {
+    if (none) {
       inForce = e;
       return true;
     }
     double s0 = inForce.sigma();
-    boolean sigmaMoved = Math.abs(e.sigma() - s0) > h.sigmaDelta() * Math.max(e.sigma(), s0) + 1e-6;
+    boolean sigmaMoved = sigmaMoved(e.sigma(), s0, h);
     boolean lossMoved =
         !lossInterval().contains(inForce.loss())
             && Math.abs(e.loss() - inForce.loss()) > h.lossDelta();
@@ -192,5 +242,13 @@ public final class ChannelFusion {
       return true;
     }
     return false;
+  }
+
+  /**
+   * σ moved beyond the hysteresis: by more than sigmaDelta relative and the resolution absolute.
+   */
+  private static boolean sigmaMoved(double estimate, double inForce, Hysteresis h) {
+    double limit = Math.max(h.sigmaDelta() * Math.max(estimate, inForce), SIGMA_RESOLUTION);
+    return Math.abs(estimate - inForce) > limit + 1e-6;
   }
 }

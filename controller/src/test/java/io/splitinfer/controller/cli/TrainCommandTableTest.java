@@ -45,4 +45,25 @@ class TrainCommandTableTest {
                 dir.toString());
     assertNotEquals(0, bad, "a missing table is an error");
   }
+
+  @Test
+  void episodeLengthIsAFlagAndTheCheckpointRecordsIt(@TempDir Path dir) throws Exception {
+    int rc =
+        ControllerMain.commandLine()
+            .execute(
+                "train",
+                "--case",
+                "S",
+                "--surrogate",
+                "--episode-length",
+                "12",
+                "--steps",
+                "800",
+                "--out",
+                dir.toString());
+    assertEquals(0, rc);
+    PpoCheckpoint cp = PpoCheckpoint.load(dir.resolve("ppo-S.json"));
+    assertEquals(12, cp.env().episodeLength());
+    assertEquals(11, cp.env().pMax(), "the rest of the surrogate's environment is kept");
+  }
 }
