@@ -128,6 +128,10 @@ class SpeculativeDecodingTest {
         assertArrayEquals(expected, r.tokenIds(), what + " (early exit)");
         assertEquals(newTokens - 1, early.speculation().stats().tokens(), what);
 
+        SplitGenerator lookup = rig.client().generator().withSpeculation(k, false, "lookup");
+        assertArrayEquals(
+            expected, lookup.generate(req, split, t -> {}).tokenIds(), what + " (lookup)");
+
         SpecDecoder script =
             new SpecDecoder(
                 new ScriptDrafter(concat(prompt, expected), 0.3, c), new SpecK(k, false));

@@ -1,5 +1,7 @@
 package io.splitinfer.ue;
 
+import io.splitinfer.model.engine.InferenceEngine;
+
 /**
  * Proposes the tokens of a speculative round on the UE ({@link SpecDecoder}). Whatever drafts, the
  * rows sent are the UE's layers 1..p over the round's inputs, computed through {@link
@@ -17,4 +19,15 @@ public interface Drafter {
 
   /** Drafts {@code k >= 1} tokens after {@code last} on session {@code s}. */
   Draft draft(UeSession s, int last, int k);
+
+  /** The drafter a CLI names: {@code early-exit} or {@code lookup} (prompt lookup + early exit). */
+  static Drafter named(String name, InferenceEngine engine) {
+    return switch (name) {
+      case "early-exit" -> new EarlyExitDrafter(engine);
+      case "lookup" -> new LookupDrafter(engine);
+      default ->
+          throw new IllegalArgumentException(
+              "unknown drafter '" + name + "' (early-exit or lookup)");
+    };
+  }
 }

@@ -125,6 +125,12 @@ final class GenerateCommand implements Callable<Integer> {
       description = "Adapt k within [1, --spec-k] by acceptance.")
   boolean specAdaptive;
 
+  @Option(
+      names = "--drafter",
+      defaultValue = "early-exit",
+      description = "early-exit (layers 1..p + head) or lookup (prompt lookup, early exit else).")
+  String drafter;
+
   @Override
   public Integer call() throws Exception {
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
@@ -137,6 +143,9 @@ final class GenerateCommand implements Callable<Integer> {
     }
     if (specK < 0) {
       throw new CliErrors.Refused("--spec-k must be >= 0, got " + specK);
+    }
+    if (!drafter.equals("early-exit") && !drafter.equals("lookup")) {
+      throw new CliErrors.Refused("--drafter must be early-exit or lookup, got " + drafter);
     }
     List<ManagedChannel> edges = new ArrayList<>();
     ManagedChannel ctl = null;
@@ -244,7 +253,7 @@ final class GenerateCommand implements Callable<Integer> {
         source = SplitSource.fixed(split != null ? split : info.getNumLayers() / 2);
       }
       GenerationResult r;
-      SplitGenerator generator = client.generator().withSpeculation(specK, specAdaptive);
+      SplitGenerator generator = client.generator().withSpeculation(specK, specAdaptive, drafter);
       try {
         r = generator.generate(req, source, t -> out.print(t.getText()));
       } finally {

@@ -54,10 +54,15 @@ public final class SplitGenerator {
 
   /** Early-exit speculation with {@code k} (0 = off), adaptive within [1, k] when asked. */
   public SplitGenerator withSpeculation(int k, boolean adaptive) {
+    return withSpeculation(k, adaptive, "early-exit");
+  }
+
+  /** Speculation with the {@link Drafter#named} drafter, {@code k} (0 = off), adaptive or not. */
+  public SplitGenerator withSpeculation(int k, boolean adaptive, String drafter) {
     return withSpeculation(
         k == 0
             ? null
-            : new SpecDecoder(new EarlyExitDrafter(model.engine()), new SpecK(k, adaptive)));
+            : new SpecDecoder(Drafter.named(drafter, model.engine()), new SpecK(k, adaptive)));
   }
 
   /** The speculative decoder in use, or null. */

@@ -296,6 +296,11 @@ public final class UeSession implements AutoCloseable {
     return stream.bytesSent() - before;
   }
 
+  /** The token ids sent so far, positions [0, {@link #position}) (a drafter's context). */
+  public int[] sentTokens() {
+    return Arrays.copyOf(tokens, (int) position);
+  }
+
   /** The edge's answer to a speculative HiddenState. */
   public Verified nextVerified() {
     return expect(EdgeMessage.KindCase.VERIFIED).getVerified();
