@@ -32,17 +32,29 @@ public final class LookupDrafter implements Drafter {
     seq[len++] = last;
     int[] ids = new int[k + 1];
     int[] drafts = new int[k];
-    float[] rows = new float[(k + 1) * d];
     ids[0] = last;
-    for (int i = 0; i <= k; i++) {
-      float[] h = s.draftRow(ids[i]);
-      System.arraycopy(h, 0, rows, i * d, d);
-      if (i < k) {
-        int next = lookup(seq, len);
-        drafts[i] = next >= 0 ? next : Logits.argmax(engine.head(h, 1), 0, vocab);
-        ids[i + 1] = drafts[i];
-        seq[len++] = drafts[i];
+    // Drafts by lookup alone as far as it goes (token ids only, no rows needed)...
+    int hits = 0;
+    while (hits < k) {
+      int next = lookup(seq, len);
+      if (next < 0) {
+        break;
       }
+      drafts[hits] = next;
+      ids[hits + 1] = next;
+      seq[len++] = next;
+      hits++;
+    }
+    // ... whose rows then run in one call; the rest row by row with the early exit's head.
+    float[] rows = new float[(k + 1) * d];
+    float[] h = s.draftRows(Arrays.copyOf(ids, hits + 1));
+    System.arraycopy(h, 0, rows, 0, h.length);
+    h = Arrays.copyOfRange(h, hits * d, (hits + 1) * d);
+    for (int i = hits; i < k; i++) {
+      drafts[i] = Logits.argmax(engine.head(h, 1), 0, vocab);
+      ids[i + 1] = drafts[i];
+      h = s.draftRow(ids[i + 1]);
+      System.arraycopy(h, 0, rows, (i + 1) * d, d);
     }
     return new Draft(ids, rows, drafts);
   }

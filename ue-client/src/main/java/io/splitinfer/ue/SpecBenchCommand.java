@@ -119,7 +119,6 @@ final class SpecBenchCommand implements Callable<Integer> {
                     .build());
           }
           int[][] reference = new int[promptIds.size()][];
-          double plain = 0;
           List<String[]> configs = new ArrayList<>();
           configs.add(new String[] {"-", "0"});
           for (String drafter : drafters.split(",")) {
@@ -127,14 +126,22 @@ final class SpecBenchCommand implements Callable<Integer> {
               configs.add(new String[] {drafter.trim(), kSpec.trim()});
             }
           }
+          // Interleaved: every run goes once through every configuration, so a change of the
+          // machine's load during the benchmark hits them all alike.
+          List<Cell> cells = new ArrayList<>();
           for (String[] c : configs) {
             boolean adaptive = c[1].endsWith("a");
             int k = Integer.parseInt(adaptive ? c[1].substring(0, c[1].length() - 1) : c[1]);
-            SpecBenchReport.Row row =
-                run(client, promptIds, reference, delay, c[0], k, adaptive, plain);
-            if (k == 0) {
-              plain = row.tokensPerS();
+            cells.add(new Cell(c[0], k, adaptive, repeats));
+          }
+          for (int r = -1; r < repeats; r++) {
+            for (Cell cell : cells) {
+              runOnce(client, promptIds, reference, cell, r);
             }
+          }
+          double plain = cells.get(0).median();
+          for (Cell cell : cells) {
+            SpecBenchReport.Row row = cell.row(delay, plain);
             allMatch &= row.identical();
             report.add(row);
             System.err.println(report.line(row));
@@ -167,72 +174,91 @@ final class SpecBenchCommand implements Callable<Integer> {
         .toArray();
   }
 
-  /**
-   * One row: warm-up + {@code repeats} runs over all prompts; the first row (k 0) is the reference.
-   */
-  private SpecBenchReport.Row run(
-      UeClient client,
-      List<int[]> promptIds,
-      int[][] reference,
-      double delay,
-      String drafter,
-      int k,
-      boolean adaptive,
-      double plain) {
-    double[] tps = new double[repeats];
-    long rounds = 0;
-    long drafted = 0;
-    long accepted = 0;
-    long tokens = 0;
+  /** One configuration's runs at one delay. */
+  private static final class Cell {
+    final String drafter;
+    final int k;
+    final boolean adaptive;
+    final double[] tps;
+    long rounds;
+    long drafted;
+    long accepted;
+    long tokens;
+    long draftNanos;
+    long waitNanos;
     boolean identical = true;
-    for (int r = -1; r < repeats; r++) {
-      long decodeTokens = 0;
-      long decodeNanos = 0;
-      for (int i = 0; i < promptIds.size(); i++) {
-        SplitGenerator g = client.generator().withSpeculation(k, adaptive, drafter);
-        GenerateRequest req =
-            GenerateRequest.greedy(promptIds.get(i), newTokens)
-                .withWireDtype(common.dtype())
-                .withUeId(common.ueId());
-        GenerationResult res = g.generate(req, split, t -> {});
-        if (reference[i] == null) {
-          reference[i] = res.tokenIds();
-        }
-        identical &= Arrays.equals(reference[i], res.tokenIds());
-        if (r >= 0) {
-          decodeTokens += res.tokenIds().length - 1;
-          decodeNanos += res.decodeNanos();
-          if (g.speculation() != null) {
-            SpecDecoder.Stats st = g.speculation().stats();
-            rounds += st.rounds();
-            drafted += st.drafted();
-            accepted += st.accepted();
-            tokens += st.tokens();
-          } else {
-            rounds += res.decodeSteps();
-            tokens += res.tokenIds().length - 1;
-          }
-        }
+
+    Cell(String drafter, int k, boolean adaptive, int repeats) {
+      this.drafter = drafter;
+      this.k = k;
+      this.adaptive = adaptive;
+      this.tps = new double[repeats];
+    }
+
+    double median() {
+      return BenchCommand.median(tps);
+    }
+
+    SpecBenchReport.Row row(double delay, double plain) {
+      double[] sorted = tps.clone();
+      Arrays.sort(sorted);
+      return new SpecBenchReport.Row(
+          delay,
+          k == 0 ? "-" : drafter,
+          k,
+          adaptive,
+          median(),
+          sorted[0],
+          sorted[sorted.length - 1],
+          plain == 0 ? 1 : median() / plain,
+          drafted == 0 ? Double.NaN : (double) accepted / drafted,
+          rounds == 0 ? 0 : (double) tokens / rounds,
+          rounds == 0 || k == 0 ? Double.NaN : draftNanos / 1e6 / rounds,
+          rounds == 0 || k == 0 ? Double.NaN : waitNanos / 1e6 / rounds,
+          identical);
+    }
+  }
+
+  /**
+   * Run {@code r} (-1 = warm-up, not counted) of {@code cell} over all prompts; the k = 0 cell's
+   * warm-up sets the reference tokens.
+   */
+  private void runOnce(
+      UeClient client, List<int[]> promptIds, int[][] reference, Cell cell, int r) {
+    long decodeTokens = 0;
+    long decodeNanos = 0;
+    for (int i = 0; i < promptIds.size(); i++) {
+      SplitGenerator g = client.generator().withSpeculation(cell.k, cell.adaptive, cell.drafter);
+      GenerateRequest req =
+          GenerateRequest.greedy(promptIds.get(i), newTokens)
+              .withWireDtype(common.dtype())
+              .withUeId(common.ueId());
+      GenerationResult res = g.generate(req, split, t -> {});
+      if (reference[i] == null) {
+        reference[i] = res.tokenIds();
       }
-      if (r >= 0) {
-        tps[r] = decodeTokens / (decodeNanos / 1e9);
+      cell.identical &= Arrays.equals(reference[i], res.tokenIds());
+      if (r < 0) {
+        continue;
+      }
+      decodeTokens += res.tokenIds().length - 1;
+      decodeNanos += res.decodeNanos();
+      if (g.speculation() != null) {
+        SpecDecoder.Stats st = g.speculation().stats();
+        cell.rounds += st.rounds();
+        cell.drafted += st.drafted();
+        cell.accepted += st.accepted();
+        cell.tokens += st.tokens();
+        cell.draftNanos += st.draftNanos();
+        cell.waitNanos += st.waitNanos();
+      } else {
+        cell.rounds += res.decodeSteps();
+        cell.tokens += res.tokenIds().length - 1;
       }
     }
-    double[] sorted = tps.clone();
-    Arrays.sort(sorted);
-    double median = BenchCommand.median(tps);
-    return new SpecBenchReport.Row(
-        delay,
-        k == 0 ? "-" : drafter,
-        k,
-        adaptive,
-        median,
-        sorted[0],
-        sorted[sorted.length - 1],
-        plain == 0 ? 1 : median / plain,
-        drafted == 0 ? Double.NaN : (double) accepted / drafted,
-        rounds == 0 ? 0 : (double) tokens / rounds,
-        identical);
+    if (r >= 0) {
+      cell.tps[r] = decodeTokens / (decodeNanos / 1e9);
+    }
   }
 
   /** Prompts cut from the package's held-out text (BOS + promptTokens ids), evenly spaced. */

@@ -16,6 +16,8 @@ final class SpecBenchReport {
    * @param speedup median / the k = 0 row's median at the same delay
    * @param acceptance accepted / drafted drafts (NaN for k = 0)
    * @param tokensPerRound decode tokens per round trip
+   * @param draftMsPerRound UE time drafting per round (its layers over k + 1 rows, the heads)
+   * @param waitMsPerRound time from the send to the Verified per round (link + edge)
    * @param identical every run's tokens equal the k = 0 row's first run
    */
   record Row(
@@ -29,6 +31,8 @@ final class SpecBenchReport {
       double speedup,
       double acceptance,
       double tokensPerRound,
+      double draftMsPerRound,
+      double waitMsPerRound,
       boolean identical) {
     double rttMs() {
       return 2 * delayMs;
@@ -58,7 +62,7 @@ final class SpecBenchReport {
   String line(Row r) {
     return String.format(
         Locale.ROOT,
-        "| %s | %s | %s | %s | %s | %.1f [%.1f, %.1f] | %.2fx | %s | %.2f | %s |",
+        "| %s | %s | %s | %s | %s | %.1f [%.1f, %.1f] | %.2fx | %s | %.2f | %s | %s |",
         fmt(r.delayMs()),
         fmt(r.rttMs()),
         r.delayMs() > 0 ? String.format(Locale.ROOT, "%.1f", 1000 / r.rttMs()) : "-",
@@ -72,6 +76,9 @@ final class SpecBenchReport {
             ? "-"
             : String.format(Locale.ROOT, "%.1f%%", 100 * r.acceptance()),
         r.tokensPerRound(),
+        Double.isNaN(r.draftMsPerRound())
+            ? "-"
+            : String.format(Locale.ROOT, "%.1f / %.1f", r.draftMsPerRound(), r.waitMsPerRound()),
         r.identical() ? "yes" : "NO");
   }
 
@@ -83,8 +90,8 @@ final class SpecBenchReport {
     StringBuilder b = new StringBuilder(header).append('\n').append('\n');
     b.append(
         "| one-way delay ms | RTT ms | 1/RTT tok/s | drafter | k | decode tok/s | vs k off |"
-            + " acceptance | tokens / round trip | tokens == k off |\n");
-    b.append("|---|---|---|---|---|---|---|---|---|---|\n");
+            + " acceptance | tokens / round trip | ms / round: draft / wait | tokens == k off |\n");
+    b.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (Row r : rows) {
       b.append(line(r)).append('\n');
     }
@@ -108,12 +115,12 @@ final class SpecBenchReport {
     StringBuilder b =
         new StringBuilder(
             "one_way_delay_ms,rtt_ms,drafter,k,adaptive,tokens_per_s,min_tokens_per_s,max_tokens_per_s,"
-                + "speedup,acceptance,tokens_per_round,identical\n");
+                + "speedup,acceptance,tokens_per_round,draft_ms_per_round,wait_ms_per_round,identical\n");
     for (Row r : rows) {
       b.append(
           String.format(
               Locale.ROOT,
-              "%s,%s,%s,%d,%s,%.3f,%.3f,%.3f,%.4f,%.4f,%.4f,%s%n",
+              "%s,%s,%s,%d,%s,%.3f,%.3f,%.3f,%.4f,%.4f,%.4f,%.3f,%.3f,%s%n",
               r.delayMs(),
               r.rttMs(),
               r.drafter(),
@@ -125,9 +132,15 @@ final class SpecBenchReport {
               r.speedup(),
               r.acceptance(),
               r.tokensPerRound(),
+              r.draftMsPerRound(),
+              r.waitMsPerRound(),
               r.identical()));
     }
     return b.toString();
+  }
+
+  private static String num(double v) {
+    return Double.isNaN(v) ? "null" : String.format(Locale.ROOT, "%.3f", v);
   }
 
   String json() {
@@ -140,7 +153,8 @@ final class SpecBenchReport {
               Locale.ROOT,
               "    {\"one_way_delay_ms\":%s,\"drafter\":\"%s\",\"k\":%d,\"adaptive\":%s,\"tokens_per_s\":%.3f,"
                   + "\"min_tokens_per_s\":%.3f,\"max_tokens_per_s\":%.3f,\"speedup\":%.4f,"
-                  + "\"acceptance\":%s,\"tokens_per_round\":%.4f,\"identical\":%s}%s%n",
+                  + "\"acceptance\":%s,\"tokens_per_round\":%.4f,\"draft_ms_per_round\":%s,"
+                  + "\"wait_ms_per_round\":%s,\"identical\":%s}%s%n",
               Double.isNaN(r.delayMs()) ? "null" : Double.toString(r.delayMs()),
               r.drafter(),
               r.k(),
@@ -153,6 +167,8 @@ final class SpecBenchReport {
                   ? "null"
                   : String.format(Locale.ROOT, "%.4f", r.acceptance()),
               r.tokensPerRound(),
+              num(r.draftMsPerRound()),
+              num(r.waitMsPerRound()),
               r.identical(),
               i + 1 < rows.size() ? "," : ""));
     }

@@ -21,6 +21,8 @@ public final class SpecDecoder {
   private long drafted;
   private long accepted;
   private long tokens;
+  private long draftNanos;
+  private long waitNanos;
 
   public SpecDecoder(Drafter drafter, SpecK k) {
     this.drafter = drafter;
@@ -30,8 +32,13 @@ public final class SpecDecoder {
   /** The tokens one round produced and the bytes its uplink message took. */
   public record Round(List<Token> tokens, long bytes) {}
 
-  /** Acceptance so far: drafts accepted / drafted, tokens per round trip. */
-  public record Stats(long rounds, long drafted, long accepted, long tokens) {
+  /**
+   * Acceptance so far: drafts accepted / drafted, tokens per round trip; where the rounds' time
+   * went: drafting (the UE's layers over the k + 1 rows and the drafter's heads) and waiting (send,
+   * the link both ways and the edge's verification).
+   */
+  public record Stats(
+      long rounds, long drafted, long accepted, long tokens, long draftNanos, long waitNanos) {
     public double acceptance() {
       return drafted == 0 ? 0 : (double) accepted / drafted;
     }
@@ -46,7 +53,7 @@ public final class SpecDecoder {
   }
 
   public Stats stats() {
-    return new Stats(rounds, drafted, accepted, tokens);
+    return new Stats(rounds, drafted, accepted, tokens, draftNanos, waitNanos);
   }
 
   /**
@@ -67,9 +74,13 @@ public final class SpecDecoder {
       return new Round(List.of(s.nextToken()), bytes);
     }
     long first = s.position();
+    long t0 = System.nanoTime();
     Drafter.Draft d = drafter.draft(s, last, n);
+    long t1 = System.nanoTime();
     long bytes = s.sendDraft(d.ids(), d.rows(), d.drafts(), step);
     Verified v = s.nextVerified();
+    draftNanos += t1 - t0;
+    waitNanos += System.nanoTime() - t1;
     if (v.getTokensCount() < 1
         || v.getTokensCount() > n + 1
         || v.getAccepted() < 0

@@ -272,9 +272,20 @@ public final class UeSession implements AutoCloseable {
   }
 
   /**
-   * Sends the rows {@link #draftRow} computed for {@code ids} (the last token received, then the k
-   * drafts) as one speculative HiddenState with {@code draftIds} (proto HiddenState.draft_ids).
-   * Returns the bytes it took on the wire.
+   * As {@link #draftRow} for several tokens at once ({@code ids.length} rows in one run of layers
+   * 1..p); returns [ids.length, d].
+   */
+  public float[] draftRows(int[] ids) {
+    long c0 = System.nanoTime();
+    float[] h = engine.runLayers(1, split, engine.embed(ids), ids.length, cache);
+    costs.observeCompute(split, ids.length, System.nanoTime() - c0);
+    return h;
+  }
+
+  /**
+   * Sends the rows {@link #draftRow} / {@link #draftRows} computed for {@code ids} (the last token
+   * received, then the k drafts) as one speculative HiddenState with {@code draftIds} (proto
+   * HiddenState.draft_ids). Returns the bytes it took on the wire.
    */
   public long sendDraft(int[] ids, float[] rows, int[] draftIds, long step) {
     remember(ids, rows);
