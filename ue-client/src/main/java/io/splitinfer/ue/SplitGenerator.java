@@ -21,8 +21,9 @@ import java.util.function.Consumer;
  * EdgeFailover#retryable} status, it opens a new one on the edge {@link EdgeFailover} picks and
  * replays the token history (prompt + every token received) through a fresh UE cache, which
  * rebuilds the new edge's KV of layers p+1..L; the last replayed chunk samples the next token, so
- * greedy output is the same as without the failure. The protocol is {@link UeSession}'s. One
- * generation at a time per instance.
+ * greedy output is the same as without the failure. With {@link #withSpeculation} each decode step
+ * is a {@link SpecDecoder} round (k drafts verified in one round trip) instead of one token. The
+ * protocol is {@link UeSession}'s. One generation at a time per instance.
  */
 public final class SplitGenerator {
   private final EdgeFailover edges;
