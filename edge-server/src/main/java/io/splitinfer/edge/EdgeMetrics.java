@@ -166,6 +166,28 @@ public final class EdgeMetrics {
     switchTimer.record(Duration.ofNanos(nanos));
   }
 
+  /** A speculative step verified: {@code drafted} draft ids, {@code accepted} of them taken. */
+  void speculative(int drafted, int accepted) {
+    Counter.builder("edge_spec_steps")
+        .description("Speculative steps verified")
+        .register(registry)
+        .increment();
+    Counter.builder("edge_spec_drafted_tokens")
+        .description("Draft ids received in speculative steps")
+        .register(registry)
+        .increment(drafted);
+    Counter.builder("edge_spec_accepted_tokens")
+        .description("Draft ids accepted by verification")
+        .register(registry)
+        .increment(accepted);
+  }
+
+  /** Draft ids accepted so far over all sessions (edge_spec_accepted_tokens). */
+  public double specAccepted() {
+    Counter c = registry.find("edge_spec_accepted_tokens").counter();
+    return c == null ? 0 : c.count();
+  }
+
   void batch(int n) {
     batchSize.record(n);
   }

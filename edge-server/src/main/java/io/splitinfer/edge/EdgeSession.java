@@ -12,6 +12,7 @@ import io.splitinfer.proto.v1.Pilot;
 import io.splitinfer.proto.v1.SessionAccepted;
 import io.splitinfer.proto.v1.SessionDone;
 import io.splitinfer.proto.v1.SessionOpen;
+import io.splitinfer.proto.v1.Token;
 import io.splitinfer.proto.v1.UeMessage;
 import java.time.Duration;
 import java.util.concurrent.CancellationException;
@@ -410,6 +411,11 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     int tokens = x.length / mc.hiddenSize();
     state.reserveFor(state.nextPosition + tokens, mc.numLayers() - state.split);
     service.metrics().hiddenBytes(h.getTensor().getData().size());
+    if (h.getDraftIdsCount() > 0) {
+      // speculative: on this thread, never through the decode batcher (SpecVerifier)
+      replied(service.spec().run(state, h, x, client));
+      return;
+    }
     if (service.steps().async()) {
       long t0 = System.nanoTime();
       stepInFlight = true;
@@ -475,8 +481,12 @@ final class EdgeSession implements StreamObserver<UeMessage> {
       return;
     }
     out.send(reply);
-    if (reply.hasToken()) {
-      if (reply.getToken().getEos() && state.stopAtEos) {
+    if (reply.hasToken() || reply.hasVerified()) {
+      Token last =
+          reply.hasToken()
+              ? reply.getToken()
+              : reply.getVerified().getTokens(reply.getVerified().getTokensCount() - 1);
+      if (last.getEos() && state.stopAtEos) {
         finish(SessionDone.Reason.REASON_EOS);
       } else if (state.generated >= state.maxNewTokens) {
         finish(SessionDone.Reason.REASON_MAX_TOKENS);

@@ -19,6 +19,7 @@ import java.util.Arrays;
  * each refusal is a {@link SessionException} carrying the gRPC status, its description and the
  * metrics reason. It reads the session state and never changes it, and it neither computes nor
  * sends; the order of the checks per message is the order in which a peer's errors are reported.
+ * The checks of a speculative step's drafts are {@link DraftChecks}'.
  */
 final class InputChecks {
   private final ModelConfig mc;

@@ -62,6 +62,70 @@ public final class Sampler {
   }
 
   private int draw(float[] logits, int offset, int vocab) {
+    Dist d = dist(logits, offset, vocab);
+    double u = random.nextDouble() * d.total;
+    double acc = 0;
+    for (int i = 0; i < d.n; i++) {
+      acc += d.weights[i];
+      if (u < acc) {
+        return d.candidates[i];
+      }
+    }
+    return d.candidates[d.n - 1];
+  }
+
+  /**
+   * The distribution {@link #sample} draws from for {@code logits[offset .. offset + vocab)}, as
+   * probabilities over the whole vocabulary (zero outside the top-k / top-p set; one-hot at the
+   * argmax when greedy). The target distribution of speculative sampling ({@link SpecVerifier}).
+   */
+  public double[] probs(float[] logits, int offset, int vocab) {
+    double[] p = new double[vocab];
+    if (params.isGreedy()) {
+      p[Logits.argmax(logits, offset, vocab)] = 1;
+      return p;
+    }
+    Dist d = dist(logits, offset, vocab);
+    for (int i = 0; i < d.n; i++) {
+      p[d.candidates[i]] = d.weights[i] / d.total;
+    }
+    return p;
+  }
+
+  /** A uniform draw in [0, 1) from the session's seeded generator. */
+  public double uniform() {
+    return random.nextDouble();
+  }
+
+  /**
+   * Draws an index from non-negative {@code weights} (not necessarily normalised) with the
+   * session's seeded generator; the last index with positive weight when rounding leaves the draw
+   * past the end.
+   */
+  public int drawFrom(double[] weights) {
+    double total = 0;
+    for (double w : weights) {
+      total += w;
+    }
+    double u = random.nextDouble() * total;
+    double acc = 0;
+    int last = 0;
+    for (int i = 0; i < weights.length; i++) {
+      if (weights[i] > 0) {
+        acc += weights[i];
+        last = i;
+        if (u < acc) {
+          return i;
+        }
+      }
+    }
+    return last;
+  }
+
+  /** Candidate ids (sorted descending when filtered), their weights, how many are kept, mass. */
+  private record Dist(int[] candidates, double[] weights, int n, double total) {}
+
+  private Dist dist(float[] logits, int offset, int vocab) {
     double t = params.temperature();
     Integer[] order = null;
     int keep = vocab;
@@ -118,14 +182,6 @@ public final class Sampler {
         total += weights[i];
       }
     }
-    double u = random.nextDouble() * total;
-    double acc = 0;
-    for (int i = 0; i < n; i++) {
-      acc += weights[i];
-      if (u < acc) {
-        return candidates[i];
-      }
-    }
-    return candidates[n - 1];
+    return new Dist(candidates, weights, n, total);
   }
 }

@@ -47,6 +47,7 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
   private final SessionTable table;
   private final InputChecks checks;
   private final StepRunner steps;
+  private final SpecVerifier spec;
   private final DecodeBatcher batcher;
   private final ExecutorService prefillPool;
   private final Authz authz;
@@ -90,6 +91,7 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
             .setBosTokenId(mc.bosTokenId())
             .setEosTokenId(mc.eosTokenId())
             .setMaxChunkTokens(config.maxChunkTokens())
+            .setMaxDraftTokens(SpecVerifier.maxDraft(config.maxChunkTokens()))
             .build();
     this.maxMessageBytes = maxInboundMessageBytes(mc, config.maxChunkTokens());
     this.checks = new InputChecks(mc, modelInfo, config, maxMessageBytes);
@@ -111,14 +113,21 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
                 });
     this.steps =
         new StepRunner(model.engine(), batcher, prefillPool, prefills, metrics, model.tokenText());
+    this.spec =
+        new SpecVerifier(
+            model.engine(), config.maxChunkTokens(), prefills, metrics, model.tokenText());
   }
 
-  /** Largest inbound message the server should accept: one full hidden chunk or KV block. */
+  /**
+   * Largest inbound message the server should accept: one full hidden chunk or KV block, plus the
+   * draft distributions of a speculative step at the most drafts.
+   */
   public static int maxInboundMessageBytes(ModelConfig mc, int maxChunkTokens) {
     long hidden = (long) maxChunkTokens * mc.hiddenSize() * 4;
     long kv = 2L * mc.numKvHeads() * maxChunkTokens * mc.headDim() * 4;
     long targets = (long) maxChunkTokens * 6;
-    return (int) Math.min(Integer.MAX_VALUE, Math.max(hidden, kv) + targets + (64 << 10));
+    long drafts = (long) SpecVerifier.maxDraft(maxChunkTokens) * mc.vocabSize() * 4;
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(hidden, kv) + targets + drafts + (64 << 10));
   }
 
   /** Largest UeMessage a session accepts (larger: RESOURCE_EXHAUSTED). */
@@ -179,6 +188,10 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
 
   StepRunner steps() {
     return steps;
+  }
+
+  SpecVerifier spec() {
+    return spec;
   }
 
   InferenceEngine engine() {

@@ -112,6 +112,25 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--pilot-length", defaultValue = "1024", description = "Pilot symbols per pilot.")
   int pilotLength;
 
+  @Option(
+      names = "--spec-k",
+      defaultValue = "0",
+      description =
+          "Speculative decoding: draft k tokens per round trip with the UE's early exit (0 = off).")
+  int specK;
+
+  @Option(
+      names = "--spec-adaptive",
+      defaultValue = "false",
+      description = "Adapt k within [1, --spec-k] by acceptance.")
+  boolean specAdaptive;
+
+  @Option(
+      names = "--drafter",
+      defaultValue = "early-exit",
+      description = "early-exit (layers 1..p + head) or lookup (prompt lookup, early exit else).")
+  String drafter;
+
   @Override
   public Integer call() throws Exception {
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
@@ -121,6 +140,12 @@ final class GenerateCommand implements Callable<Integer> {
     }
     if (maxTokens < 1) {
       throw new CliErrors.Refused("--max-tokens must be >= 1, got " + maxTokens);
+    }
+    if (specK < 0) {
+      throw new CliErrors.Refused("--spec-k must be >= 0, got " + specK);
+    }
+    if (!drafter.equals("early-exit") && !drafter.equals("lookup")) {
+      throw new CliErrors.Refused("--drafter must be early-exit or lookup, got " + drafter);
     }
     List<ManagedChannel> edges = new ArrayList<>();
     ManagedChannel ctl = null;
@@ -228,8 +253,9 @@ final class GenerateCommand implements Callable<Integer> {
         source = SplitSource.fixed(split != null ? split : info.getNumLayers() / 2);
       }
       GenerationResult r;
+      SplitGenerator generator = client.generator().withSpeculation(specK, specAdaptive, drafter);
       try {
-        r = client.generator().generate(req, source, t -> out.print(t.getText()));
+        r = generator.generate(req, source, t -> out.print(t.getText()));
       } finally {
         if (watched != null) {
           watched.close();
@@ -252,6 +278,18 @@ final class GenerateCommand implements Callable<Integer> {
           info.getHiddenSize(),
           TensorCodec.bytesPerElement(common.dtype()),
           r.framingOverheadPercent());
+      if (generator.speculation() != null) {
+        SpecDecoder.Stats st = generator.speculation().stats();
+        out.printf(
+            Locale.ROOT,
+            " speculation: %d rounds, %d of %d drafts accepted (%.1f%%), %.2f tokens per round"
+                + " trip%n",
+            st.rounds(),
+            st.accepted(),
+            st.drafted(),
+            100 * st.acceptance(),
+            st.tokensPerRound());
+      }
       out.println(
           " splits "
               + r.splits().stream().map(s -> "p=" + s.split() + "@step" + s.step()).toList());

@@ -6,6 +6,7 @@ import io.splitinfer.proto.TensorCodec;
 import io.splitinfer.proto.v1.ChannelEstimate;
 import io.splitinfer.proto.v1.SessionDone;
 import io.splitinfer.proto.v1.Token;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,14 +21,16 @@ import java.util.function.Consumer;
  * EdgeFailover#retryable} status, it opens a new one on the edge {@link EdgeFailover} picks and
  * replays the token history (prompt + every token received) through a fresh UE cache, which
  * rebuilds the new edge's KV of layers p+1..L; the last replayed chunk samples the next token, so
- * greedy output is the same as without the failure. The protocol is {@link UeSession}'s. One
- * generation at a time per instance.
+ * greedy output is the same as without the failure. With {@link #withSpeculation} each decode step
+ * is a {@link SpecDecoder} round (k drafts verified in one round trip) instead of one token. The
+ * protocol is {@link UeSession}'s. One generation at a time per instance.
  */
 public final class SplitGenerator {
   private final EdgeFailover edges;
   private final UeModel model;
   private final PilotSource pilots;
   private SwitchCostModel switchCosts = new SwitchCostModel(SwitchCostModel.Config.auto());
+  private SpecDecoder spec;
 
   SplitGenerator(EdgeFailover edges, UeModel model, PilotSource pilots) {
     this.edges = edges;
@@ -39,6 +42,33 @@ public final class SplitGenerator {
   public SplitGenerator withSwitchCosts(SwitchCostModel.Config config) {
     this.switchCosts = new SwitchCostModel(config);
     return this;
+  }
+
+  /**
+   * Decodes speculatively with {@code decoder} (null = one token per round trip): each decode step
+   * becomes a {@link SpecDecoder} round; {@link GenerationResult#decodeSteps} then counts rounds.
+   */
+  public SplitGenerator withSpeculation(SpecDecoder decoder) {
+    this.spec = decoder;
+    return this;
+  }
+
+  /** Early-exit speculation with {@code k} (0 = off), adaptive within [1, k] when asked. */
+  public SplitGenerator withSpeculation(int k, boolean adaptive) {
+    return withSpeculation(k, adaptive, "early-exit");
+  }
+
+  /** Speculation with the {@link Drafter#named} drafter, {@code k} (0 = off), adaptive or not. */
+  public SplitGenerator withSpeculation(int k, boolean adaptive, String drafter) {
+    return withSpeculation(
+        k == 0
+            ? null
+            : new SpecDecoder(Drafter.named(drafter, model.engine()), new SpecK(k, adaptive)));
+  }
+
+  /** The speculative decoder in use, or null. */
+  public SpecDecoder speculation() {
+    return spec;
   }
 
   /** Generates with a fixed split. */
@@ -131,8 +161,10 @@ public final class SplitGenerator {
       int to = Math.min(replay.length, from + chunk);
       s.send(Arrays.copyOfRange(replay, from, to), null, to == replay.length, run.step);
     }
+    ArrayDeque<Token> ready = new ArrayDeque<>();
+    ready.add(s.nextToken());
     while (true) {
-      Token tok = s.nextToken();
+      Token tok = ready.poll();
       run.accept(tok, edges.currentIndex(), replay.length);
       onToken.accept(tok);
       SessionDone.Reason local = run.finished(tok, maxPositions);
@@ -148,6 +180,9 @@ public final class SplitGenerator {
         }
         return reason;
       }
+      if (!ready.isEmpty()) {
+        continue; // the rest of a speculative round's tokens
+      }
       run.step++;
       if (s.follow(splits.current(run.step))) {
         run.noteSplit(run.step, s.split(), s.epoch());
@@ -155,7 +190,14 @@ public final class SplitGenerator {
       if (req.pilotEvery() > 0 && run.step % req.pilotEvery() == 0 && pilots != null) {
         s.pilot(pilots.pilot(s.id(), run.pilotSeq++));
       }
-      run.decodeBytes += s.send(new int[] {tok.getId()}, null, true, run.step);
+      if (spec != null) {
+        SpecDecoder.Round r = spec.round(s, tok.getId(), run.step, run.maxNew - run.ids.size());
+        run.decodeBytes += r.bytes();
+        ready.addAll(r.tokens());
+      } else {
+        run.decodeBytes += s.send(new int[] {tok.getId()}, null, true, run.step);
+        ready.add(s.nextToken());
+      }
       run.decodeSteps++;
     }
   }

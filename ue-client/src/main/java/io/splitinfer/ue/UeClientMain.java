@@ -33,7 +33,8 @@ import picocli.CommandLine.Option;
       BenchCommand.class,
       ServeCommand.class,
       SwitchBenchCommand.class,
-      ScaleBenchCommand.class
+      ScaleBenchCommand.class,
+      SpecBenchCommand.class
     })
 public final class UeClientMain implements Callable<Integer> {
   @Override

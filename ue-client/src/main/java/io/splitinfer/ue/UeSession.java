@@ -27,6 +27,7 @@ import io.splitinfer.proto.v1.SplitSwitchAck;
 import io.splitinfer.proto.v1.SwitchMethod;
 import io.splitinfer.proto.v1.Token;
 import io.splitinfer.proto.v1.UeMessage;
+import io.splitinfer.proto.v1.Verified;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -256,6 +257,70 @@ public final class UeSession implements AutoCloseable {
     stream.send(UeMessage.newBuilder().setHidden(hb).build());
     position += tokens;
     return stream.bytesSent() - before;
+  }
+
+  /**
+   * Speculative decoding ({@link SpecDecoder}): runs layers 1..p over {@code id} at the next
+   * position not yet sent (the cache advances; {@link #position} does not until {@link #sendDraft})
+   * and returns its [1, d] row at layer p.
+   */
+  public float[] draftRow(int id) {
+    long c0 = System.nanoTime();
+    float[] h = engine.runLayers(1, split, engine.embed(new int[] {id}), 1, cache);
+    costs.observeCompute(split, 1, System.nanoTime() - c0);
+    return h;
+  }
+
+  /**
+   * As {@link #draftRow} for several tokens at once ({@code ids.length} rows in one run of layers
+   * 1..p); returns [ids.length, d].
+   */
+  public float[] draftRows(int[] ids) {
+    long c0 = System.nanoTime();
+    float[] h = engine.runLayers(1, split, engine.embed(ids), ids.length, cache);
+    costs.observeCompute(split, ids.length, System.nanoTime() - c0);
+    return h;
+  }
+
+  /**
+   * Sends the rows {@link #draftRow} / {@link #draftRows} computed for {@code ids} (the last token
+   * received, then the k drafts) as one speculative HiddenState with {@code draftIds} (proto
+   * HiddenState.draft_ids). Returns the bytes it took on the wire.
+   */
+  public long sendDraft(int[] ids, float[] rows, int[] draftIds, long step) {
+    remember(ids, rows);
+    HiddenState.Builder hb =
+        HiddenState.newBuilder()
+            .setSessionId(id)
+            .setEpoch(epoch)
+            .setSplitLayer(split)
+            .setFirstPosition(position)
+            .setTensor(TensorCodec.encode(rows, wire, ids.length, rows.length / ids.length))
+            .setSample(true)
+            .setStep(step);
+    for (int d : draftIds) {
+      hb.addDraftIds(d);
+    }
+    long before = stream.bytesSent();
+    stream.send(UeMessage.newBuilder().setHidden(hb).build());
+    position += ids.length;
+    return stream.bytesSent() - before;
+  }
+
+  /** The token ids sent so far, positions [0, {@link #position}) (a drafter's context). */
+  public int[] sentTokens() {
+    return Arrays.copyOf(tokens, (int) position);
+  }
+
+  /** The edge's answer to a speculative HiddenState. */
+  public Verified nextVerified() {
+    return expect(EdgeMessage.KindCase.VERIFIED).getVerified();
+  }
+
+  /** Drops the UE's KV from position {@code length} on and sends from there next (a rollback). */
+  public void rollback(long length) {
+    cache.truncate((int) length);
+    position = length;
   }
 
   /** Sends a pilot (the edge may answer with a ChannelEstimate, collected in between). */

@@ -1,0 +1,227 @@
+package io.splitinfer.edge;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.splitinfer.model.engine.InferenceEngine;
+import io.splitinfer.proto.v1.SamplingParams;
+import io.splitinfer.ue.Drafter;
+import io.splitinfer.ue.GenerateRequest;
+import io.splitinfer.ue.GenerationResult;
+import io.splitinfer.ue.LocalGenerator;
+import io.splitinfer.ue.SpecDecoder;
+import io.splitinfer.ue.SpecK;
+import io.splitinfer.ue.SplitGenerator;
+import io.splitinfer.ue.SplitSource;
+import io.splitinfer.ue.UeSession;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Speculative decoding across the split through real gRPC: greedy output equals non-speculative
+ * decoding token for token (a seeded property test over prompts, splits 0..L, k and drafters that
+ * accept all, some or none), with split switches and batched decode on, and sampled output has the
+ * non-speculative distribution (two-sample chi-square over seeds).
+ */
+class SpeculativeDecodingTest {
+  static final int LAYERS = 6;
+  static final int CHUNK = 8;
+
+  @TempDir static Path dir;
+  static InferenceEngine engine;
+  static final EdgeConfig CONFIG = EdgeConfig.defaults().withMaxChunkTokens(CHUNK);
+
+  @BeforeAll
+  static void load() throws Exception {
+    engine = TestRig.tinyEngine(dir, LAYERS, 7);
+  }
+
+  @AfterAll
+  static void close() {
+    engine.close();
+  }
+
+  static int[] prompt(SplittableRandom r, int n) {
+    int[] p = new int[n];
+    for (int i = 0; i < n; i++) {
+      p[i] = 3 + r.nextInt(engine.config().vocabSize() - 3);
+    }
+    return p;
+  }
+
+  /**
+   * Drafts the known greedy continuation ({@code truth}: prompt + expected tokens, indexed by
+   * position), each draft replaced by a wrong id with probability {@code wrong} (seeded): rounds
+   * that accept everything (with the edge's bonus token), a prefix, or nothing.
+   */
+  static final class ScriptDrafter implements Drafter {
+    private final int[] truth;
+    private final double wrong;
+    private final SplittableRandom r;
+
+    ScriptDrafter(int[] truth, double wrong, long seed) {
+      this.truth = truth;
+      this.wrong = wrong;
+      this.r = new SplittableRandom(seed);
+    }
+
+    @Override
+    public Draft draft(UeSession s, int last, int k) {
+      int d = engine.config().hiddenSize();
+      int vocab = engine.config().vocabSize();
+      long pos = s.position();
+      int[] ids = new int[k + 1];
+      int[] drafts = new int[k];
+      float[] rows = new float[(k + 1) * d];
+      ids[0] = last;
+      for (int i = 0; i <= k; i++) {
+        System.arraycopy(s.draftRow(ids[i]), 0, rows, i * d, d);
+        if (i < k) {
+          long at = pos + 1 + i;
+          int t = at < truth.length ? truth[(int) at] : 3;
+          drafts[i] = r.nextDouble() < wrong ? (t + 1 + r.nextInt(vocab - 1)) % vocab : t;
+          ids[i + 1] = drafts[i];
+        }
+      }
+      return new Draft(ids, rows, drafts);
+    }
+  }
+
+  static int[] concat(int[] a, int[] b) {
+    int[] c = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, c, a.length, b.length);
+    return c;
+  }
+
+  @ParameterizedTest
+  @EnumSource(TestRig.Transport.class)
+  void greedySpeculationEqualsNonSpeculativeDecoding(TestRig.Transport transport) throws Exception {
+    SplittableRandom cases = new SplittableRandom(transport == TestRig.Transport.TCP ? 15 : 51);
+    int n = transport == TestRig.Transport.TCP ? 8 : 16;
+    long accepted = 0;
+    long rejectedRounds = 0;
+    try (TestRig rig = new TestRig(engine, CONFIG, transport)) {
+      for (int c = 0; c < n; c++) {
+        int[] prompt = prompt(cases, 1 + cases.nextInt(12));
+        int split = cases.nextInt(LAYERS + 1);
+        int k = 1 + cases.nextInt(CHUNK - 1);
+        int newTokens = 1 + cases.nextInt(24);
+        String what = "case " + c + ": split " + split + ", k " + k + ", " + newTokens + " tokens";
+        int[] expected = new LocalGenerator(engine).greedy(prompt, newTokens, CHUNK).tokens();
+        GenerateRequest req = GenerateRequest.greedy(prompt, newTokens);
+        int[] plain = rig.client().generator().generate(req, split, t -> {}).tokenIds();
+        assertArrayEquals(expected, plain, what + " (non-speculative)");
+
+        SplitGenerator early = rig.client().generator().withSpeculation(k, cases.nextBoolean());
+        GenerationResult r = early.generate(req, split, t -> {});
+        assertArrayEquals(expected, r.tokenIds(), what + " (early exit)");
+        assertEquals(newTokens - 1, early.speculation().stats().tokens(), what);
+
+        SplitGenerator lookup = rig.client().generator().withSpeculation(k, false, "lookup");
+        assertArrayEquals(
+            expected, lookup.generate(req, split, t -> {}).tokenIds(), what + " (lookup)");
+
+        SpecDecoder script =
+            new SpecDecoder(
+                new ScriptDrafter(concat(prompt, expected), 0.3, c), new SpecK(k, false));
+        GenerationResult s =
+            rig.client().generator().withSpeculation(script).generate(req, split, t -> {});
+        assertArrayEquals(expected, s.tokenIds(), what + " (scripted drafts)");
+        SpecDecoder.Stats st = script.stats();
+        assertEquals(newTokens - 1, st.tokens(), what);
+        assertEquals(st.rounds(), s.decodeSteps(), what);
+        assertTrue(st.accepted() <= st.drafted(), what);
+        accepted += st.accepted();
+        rejectedRounds += st.drafted() - st.accepted() > 0 ? 1 : 0;
+      }
+      assertTrue(accepted > 20, "drafts were accepted: " + accepted);
+      assertTrue(rejectedRounds > 0, "drafts were rejected");
+      ValidationTest.waitFor(() -> rig.service().liveSessions() == 0);
+      assertEquals(0, rig.service().kvBytesReserved());
+      assertTrue(rig.metrics.specAccepted() >= accepted);
+    }
+  }
+
+  /** Live split switches (both directions, both methods by cost) and the decode batcher on. */
+  @Test
+  void speculationFollowsSplitSwitchesWithBatchedDecode() throws Exception {
+    int[] prompt = prompt(new SplittableRandom(3), 9);
+    int[] expected = new LocalGenerator(engine).greedy(prompt, 30, CHUNK).tokens();
+    SplitSource script =
+        step -> {
+          if (step < 3) {
+            return new SplitSource.Choice(1, 1);
+          } else if (step < 6) {
+            return new SplitSource.Choice(5, 2);
+          } else if (step < 9) {
+            return new SplitSource.Choice(0, 4);
+          }
+          return new SplitSource.Choice(6, 9);
+        };
+    EdgeConfig batched = CONFIG.withBatchDecode(true, Duration.ofMillis(1));
+    try (TestRig rig = new TestRig(engine, batched, TestRig.Transport.TCP)) {
+      SpecDecoder spec =
+          new SpecDecoder(new ScriptDrafter(concat(prompt, expected), 0.2, 9), new SpecK(3, true));
+      GenerationResult r =
+          rig.client()
+              .generator()
+              .withSpeculation(spec)
+              .generate(GenerateRequest.greedy(prompt, 30), script, t -> {});
+      assertArrayEquals(expected, r.tokenIds());
+      assertEquals(java.util.List.of(1, 5, 0, 6), r.splits().stream().map(a -> a.split()).toList());
+      assertTrue(spec.stats().accepted() > 0);
+      ValidationTest.waitFor(() -> rig.service().liveSessions() == 0);
+      assertEquals(0, rig.service().kvBytesReserved());
+    }
+  }
+
+  /**
+   * Temperature 1 (top-k 4): the 2nd and 3rd generated tokens (the first decided by speculative
+   * rounds) have the same distribution with and without speculation, over 700 sampler seeds each
+   * (two-sample chi-square, alpha 0.001; all seeds fixed, so the test is deterministic).
+   */
+  @Test
+  void sampledSpeculationKeepsTheDistribution() throws Exception {
+    int seeds = 700;
+    int[] prompt = prompt(new SplittableRandom(4), 5);
+    Map<Integer, int[]> second = new HashMap<>();
+    Map<Integer, int[]> third = new HashMap<>();
+    try (TestRig rig = new TestRig(engine, CONFIG, TestRig.Transport.IN_PROCESS)) {
+      long drafted = 0;
+      long accepted = 0;
+      for (int g = 0; g < 2; g++) {
+        for (int seed = 0; seed < seeds; seed++) {
+          SamplingParams sp =
+              SamplingParams.newBuilder().setTemperature(1f).setTopK(4).setSeed(seed).build();
+          SplitGenerator gen = rig.client().generator();
+          if (g == 1) {
+            gen.withSpeculation(3, false);
+          }
+          int[] t =
+              gen.generate(GenerateRequest.greedy(prompt, 3).withSampling(sp), 3, x -> {})
+                  .tokenIds();
+          second.computeIfAbsent(t[1], x -> new int[2])[g]++;
+          third.computeIfAbsent(t[2], x -> new int[2])[g]++;
+          if (g == 1) {
+            drafted += gen.speculation().stats().drafted();
+            accepted += gen.speculation().stats().accepted();
+          }
+        }
+      }
+      assertTrue(drafted > 0 && accepted > 0 && accepted < drafted, accepted + "/" + drafted);
+    }
+    ChiSquare.assertSameDistribution(second, "2nd token");
+    ChiSquare.assertSameDistribution(third, "3rd token");
+  }
+}

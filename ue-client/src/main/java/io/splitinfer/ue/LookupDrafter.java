@@ -1,0 +1,80 @@
+package io.splitinfer.ue;
+
+import io.splitinfer.model.engine.InferenceEngine;
+import io.splitinfer.model.engine.Logits;
+import java.util.Arrays;
+
+/**
+ * Prompt-lookup drafting with the early exit as fallback: each draft is the token that followed the
+ * most recent earlier occurrence of the sequence's last {@code n} tokens (n = {@link #MAX_NGRAM}
+ * down to {@link #MIN_NGRAM}) in the prompt, the tokens received and the drafts so far; where there
+ * is none, the early exit's greedy token ({@link EarlyExitDrafter}). A lookup hit costs no head
+ * call. Like the early exit, the rows sent are the UE's layers over the round's inputs, computed
+ * one by one as the drafts are made.
+ */
+public final class LookupDrafter implements Drafter {
+  static final int MAX_NGRAM = 3;
+  static final int MIN_NGRAM = 2;
+
+  private final InferenceEngine engine;
+
+  public LookupDrafter(InferenceEngine engine) {
+    this.engine = engine;
+  }
+
+  @Override
+  public Draft draft(UeSession s, int last, int k) {
+    int vocab = engine.config().vocabSize();
+    int d = engine.config().hiddenSize();
+    int[] sent = s.sentTokens();
+    int[] seq = Arrays.copyOf(sent, sent.length + k + 1);
+    int len = sent.length;
+    seq[len++] = last;
+    int[] ids = new int[k + 1];
+    int[] drafts = new int[k];
+    ids[0] = last;
+    // Drafts by lookup alone as far as it goes (token ids only, no rows needed)...
+    int hits = 0;
+    while (hits < k) {
+      int next = lookup(seq, len);
+      if (next < 0) {
+        break;
+      }
+      drafts[hits] = next;
+      ids[hits + 1] = next;
+      seq[len++] = next;
+      hits++;
+    }
+    // ... whose rows then run in one call; the rest row by row with the early exit's head.
+    float[] rows = new float[(k + 1) * d];
+    float[] h = s.draftRows(Arrays.copyOf(ids, hits + 1));
+    System.arraycopy(h, 0, rows, 0, h.length);
+    h = Arrays.copyOfRange(h, hits * d, (hits + 1) * d);
+    for (int i = hits; i < k; i++) {
+      drafts[i] = Logits.argmax(engine.head(h, 1), 0, vocab);
+      ids[i + 1] = drafts[i];
+      h = s.draftRow(ids[i + 1]);
+      System.arraycopy(h, 0, rows, (i + 1) * d, d);
+    }
+    return new Draft(ids, rows, drafts);
+  }
+
+  /** The token after the latest earlier match of seq's last n tokens (longest n first), or -1. */
+  static int lookup(int[] seq, int len) {
+    for (int n = MAX_NGRAM; n >= MIN_NGRAM; n--) {
+      if (len <= n) {
+        continue;
+      }
+      for (int j = len - n - 1; j >= 0; j--) {
+        boolean match = true;
+        for (int t = 0; t < n && match; t++) {
+          match = seq[j + t] == seq[len - n + t];
+        }
+        if (match) {
+          return seq[j + n];
+        }
+      }
+    }
+    return -1;
+  }
+}
