@@ -102,9 +102,9 @@ final class OnnxBatch implements AutoCloseable {
                       LlamaGraphs.PAST_LENGTH, n,
                       LlamaGraphs.POSITIONS, p),
                   OUTPUTS)) {
-        float[] y = OnnxEngine.floats(out, LlamaGraphs.HIDDEN_OUT, b * d);
-        float[] newK = OnnxEngine.floats(out, LlamaGraphs.KEY, b * kvh * hd);
-        float[] newV = OnnxEngine.floats(out, LlamaGraphs.VALUE, b * kvh * hd);
+        float[] y = LayerCalls.floats(out, LlamaGraphs.HIDDEN_OUT, b * d);
+        float[] newK = LayerCalls.floats(out, LlamaGraphs.KEY, b * kvh * hd);
+        float[] newV = LayerCalls.floats(out, LlamaGraphs.VALUE, b * kvh * hd);
         for (int i = 0; i < b; i++) {
           Row r = rows.get(i);
           r.cache.put(layer, r.start, 1, newK, i * kvh * hd, newV, i * kvh * hd);

@@ -2,7 +2,6 @@ package io.splitinfer.model.onnx;
 
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -32,8 +31,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class OnnxEngine implements InferenceEngine {
   private static final Logger LOG = LoggerFactory.getLogger(OnnxEngine.class);
-  private static final Set<String> LAYER_OUTPUTS =
-      Set.of(LlamaGraphs.HIDDEN_OUT, LlamaGraphs.KEY, LlamaGraphs.VALUE);
 
   private final OrtEnvironment env;
   private final ModelPackage pkg;
@@ -52,6 +49,8 @@ public final class OnnxEngine implements InferenceEngine {
   private final boolean[] batchAxis;
 
   private final OnnxBatch batch;
+  private final LayerCalls calls;
+  private final FusedRanges fused;
 
   private volatile boolean closed;
   private final DirectInputs inputs = new DirectInputs();
@@ -61,7 +60,8 @@ public final class OnnxEngine implements InferenceEngine {
       ModelPackage pkg,
       OrtSession.SessionOptions so,
       String provider,
-      int prefillChunk) {
+      int prefillChunk,
+      long fuseMaxBytes) {
     this.env = env;
     this.prefillChunk = prefillChunk;
     this.pkg = pkg;
@@ -72,6 +72,8 @@ public final class OnnxEngine implements InferenceEngine {
     this.inPlaceKv = new boolean[config.numLayers() + 2];
     this.batchAxis = new boolean[config.numLayers() + 2];
     this.batch = new OnnxBatch(env, config, inputs);
+    this.calls = new LayerCalls(env, config, inputs);
+    this.fused = new FusedRanges(env, so, pkg, fuseMaxBytes);
   }
 
   /** Opens an engine over a verified package. */
@@ -107,7 +109,8 @@ public final class OnnxEngine implements InferenceEngine {
       so.close();
       throw new IllegalStateException("cannot configure ONNX Runtime: " + e.getMessage(), e);
     }
-    OnnxEngine engine = new OnnxEngine(env, pkg, so, provider, options.prefillChunk());
+    OnnxEngine engine =
+        new OnnxEngine(env, pkg, so, provider, options.prefillChunk(), options.fuseMaxBytes());
     if (options.preload()) {
       try {
         for (int i = 0; i < engine.sessions.length(); i++) {
@@ -267,7 +270,7 @@ public final class OnnxEngine implements InferenceEngine {
     try (OnnxTensor t =
             OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {ids.length});
         OrtSession.Result r = s.run(Map.of(LlamaGraphs.IDS, t))) {
-      return floats(r, LlamaGraphs.EMBEDDINGS, tokenIds.length * config.hiddenSize());
+      return LayerCalls.floats(r, LlamaGraphs.EMBEDDINGS, tokenIds.length * config.hiddenSize());
     } catch (OrtException e) {
       throw new IllegalStateException("embed failed: " + e.getMessage(), e);
     }
@@ -280,7 +283,7 @@ public final class OnnxEngine implements InferenceEngine {
     FloatBuffer in = inputs.take(hidden, hidden.length);
     try (OnnxTensor t = OnnxTensor.createTensor(env, in, new long[] {tokens, config.hiddenSize()});
         OrtSession.Result r = s.run(Map.of(LlamaGraphs.HIDDEN, t))) {
-      return floats(r, LlamaGraphs.LOGITS, tokens * config.vocabSize());
+      return LayerCalls.floats(r, LlamaGraphs.LOGITS, tokens * config.vocabSize());
     } catch (OrtException e) {
       throw new IllegalStateException("head failed: " + e.getMessage(), e);
     } finally {
@@ -298,19 +301,6 @@ public final class OnnxEngine implements InferenceEngine {
               + " x "
               + config.hiddenSize());
     }
-  }
-
-  /** Output {@code name} of a run as a float array of {@code expected} floats. */
-  static float[] floats(OrtSession.Result r, String name, int expected) {
-    OnnxValue v = r.get(name).orElseThrow(() -> new IllegalStateException("no output " + name));
-    FloatBuffer fb = ((OnnxTensor) v).getFloatBuffer();
-    if (fb.remaining() != expected) {
-      throw new IllegalStateException(
-          "output " + name + " has " + fb.remaining() + " floats, expected " + expected);
-    }
-    float[] out = new float[expected];
-    fb.get(out);
-    return out;
   }
 
   @Override
@@ -350,21 +340,69 @@ public final class OnnxEngine implements InferenceEngine {
       pos[t] = start + t;
     }
     long[] pastLength = {start};
-    for (int l = fromLayer; l <= toLayer; l++) {
-      OrtSession s = session(l);
-      try {
-        float[][] out =
-            inPlaceKv[l]
-                ? runInPlace(s, kv, l, x, tokens, pos, pastLength)
-                : runCopying(s, kv, l, x, tokens, pos, start);
-        x = out[0];
-        kv.put(l, start, tokens, out[1], 0, out[2], 0);
-      } catch (OrtException e) {
-        throw new IllegalStateException("layer " + l + " failed: " + e.getMessage(), e);
+    try (FusedRanges.Lease f = fusedSession(fromLayer, toLayer)) {
+      if (f != null) {
+        x = calls.fused(f, kv, fromLayer, toLayer, x, tokens, pos, pastLength);
+      } else {
+        for (int l = fromLayer; l <= toLayer; l++) {
+          OrtSession s = session(l);
+          x =
+              inPlaceKv[l]
+                  ? calls.inPlace(s, kv, l, batchAxis[l], x, tokens, pos, pastLength)
+                  : calls.copying(s, kv, l, x, tokens, pos, start);
+        }
       }
+    } catch (OrtException e) {
+      throw new IllegalStateException(
+          "layers " + fromLayer + ".." + toLayer + " failed: " + e.getMessage(), e);
     }
     kv.endRun(start, tokens);
     return x == hidden ? hidden.clone() : x;
+  }
+
+  /**
+   * The merged session of layers [from, to] when it is ready, null otherwise (its build is
+   * scheduled when every layer of the range is a parts-3 layer: KV in place, batch axis).
+   */
+  private FusedRanges.Lease fusedSession(int from, int to) {
+    if (to <= from) {
+      return null;
+    }
+    FusedRanges.Lease f = fused.acquire(from, to, false);
+    if (f != null) {
+      return f;
+    }
+    for (int l = from; l <= to; l++) {
+      session(l);
+      if (!inPlaceKv[l] || !batchAxis[l]) {
+        return null;
+      }
+    }
+    return fused.acquire(from, to, true);
+  }
+
+  /** Whether layers [from, to] run as one merged call now (tests). */
+  boolean layersMerged(int from, int to) {
+    try (FusedRanges.Lease f = fused.acquire(from, to, false)) {
+      return f != null;
+    }
+  }
+
+  /**
+   * Builds the merged session of layers [from, to] now (otherwise it is built in the background on
+   * the range's first run); true when the range runs as one call from now on.
+   */
+  public boolean fuseLayers(int from, int to) {
+    if (from < 1 || to > config.numLayers() || to <= from) {
+      return false;
+    }
+    for (int l = from; l <= to; l++) {
+      session(l);
+      if (!inPlaceKv[l] || !batchAxis[l]) {
+        return false;
+      }
+    }
+    return fused.buildNow(from, to);
   }
 
   /**
@@ -421,11 +459,8 @@ public final class OnnxEngine implements InferenceEngine {
       try {
         if (at.size() == 1) {
           OnnxBatch.Row r = at.get(0);
-          float[][] out =
-              runInPlace(
-                  session(l), r.cache, l, r.hidden, 1, new long[] {r.start}, new long[] {r.start});
-          r.cache.put(l, r.start, 1, out[1], 0, out[2], 0);
-          r.hidden = out[0];
+          long[] at1 = {r.start};
+          r.hidden = calls.inPlace(session(l), r.cache, l, batchAxis[l], r.hidden, 1, at1, at1);
         } else if (!at.isEmpty()) {
           batch.runLayer(session(l), l, at);
         }
@@ -442,64 +477,6 @@ public final class OnnxEngine implements InferenceEngine {
     return out;
   }
 
-  /** {hidden_out, key, value} of a layer part that reads the KV buffers in place. */
-  private float[][] runInPlace(
-      OrtSession s, OnnxKvCache kv, int l, float[] x, int tokens, long[] pos, long[] pastLength)
-      throws OrtException {
-    OnnxTensor[] past = kv.inPlace(env, l, (int) pastLength[0] + tokens, batchAxis[l]);
-    FloatBuffer in = inputs.take(x, tokens * config.hiddenSize());
-    try (OnnxTensor h = OnnxTensor.createTensor(env, in, new long[] {tokens, config.hiddenSize()});
-        OnnxTensor n = OnnxTensor.createTensor(env, LongBuffer.wrap(pastLength), new long[] {1});
-        OnnxTensor p = OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {tokens});
-        OrtSession.Result r =
-            s.run(
-                Map.of(
-                    LlamaGraphs.HIDDEN, h,
-                    LlamaGraphs.PAST_KEY, past[0],
-                    LlamaGraphs.PAST_VALUE, past[1],
-                    LlamaGraphs.PAST_LENGTH, n,
-                    LlamaGraphs.POSITIONS, p),
-                LAYER_OUTPUTS)) {
-      return outputs(r, tokens);
-    } finally {
-      inputs.give(in);
-    }
-  }
-
-  /** The same for parts of the older format: the first P positions are copied per call. */
-  private float[][] runCopying(
-      OrtSession s, OnnxKvCache kv, int l, float[] x, int tokens, long[] pos, int start)
-      throws OrtException {
-    FloatBuffer[] past = kv.pastCopy(l, start);
-    long[] pastShape = {config.numKvHeads(), start, config.headDim()};
-    FloatBuffer in = inputs.take(x, tokens * config.hiddenSize());
-    try (OnnxTensor h = OnnxTensor.createTensor(env, in, new long[] {tokens, config.hiddenSize()});
-        OnnxTensor k = OnnxTensor.createTensor(env, past[0], pastShape);
-        OnnxTensor v = OnnxTensor.createTensor(env, past[1], pastShape);
-        OnnxTensor p = OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {tokens});
-        OrtSession.Result r =
-            s.run(
-                Map.of(
-                    LlamaGraphs.HIDDEN, h,
-                    LlamaGraphs.PAST_KEY, k,
-                    LlamaGraphs.PAST_VALUE, v,
-                    LlamaGraphs.POSITIONS, p),
-                LAYER_OUTPUTS)) {
-      return outputs(r, tokens);
-    } finally {
-      inputs.give(in);
-    }
-  }
-
-  private float[][] outputs(OrtSession.Result r, int tokens) {
-    int n = config.numKvHeads() * tokens * config.headDim();
-    return new float[][] {
-      floats(r, LlamaGraphs.HIDDEN_OUT, tokens * config.hiddenSize()),
-      floats(r, LlamaGraphs.KEY, n),
-      floats(r, LlamaGraphs.VALUE, n)
-    };
-  }
-
   @Override
   public void close() {
     closed = true;
@@ -510,6 +487,7 @@ public final class OnnxEngine implements InferenceEngine {
           closeQuietly(s);
         }
       }
+      fused.close();
       sessionOptions.close();
       batch.close();
     }
