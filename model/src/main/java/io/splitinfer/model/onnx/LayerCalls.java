@@ -102,7 +102,11 @@ final class LayerCalls {
     }
   }
 
-  /** Layers [from, to] in one call of their merged session; returns layer to's hidden output. */
+  /**
+   * Layers [from, to] in one call of their merged session; returns layer to's hidden output, or
+   * null (nothing run) when the layers' cache buffers differ in capacity (the merged graph reads C
+   * from the first layer's, see {@link LayerFusion}).
+   */
   float[] fused(
       FusedRanges.Lease f,
       OnnxKvCache kv,
@@ -115,8 +119,14 @@ final class LayerCalls {
       throws OrtException {
     int start = (int) pastLength[0];
     Map<String, OnnxTensor> feed = new HashMap<>(4 + 2 * (to - from + 1) * 4 / 3 + 1);
+    long capacity = -1;
     for (int l = from; l <= to; l++) {
       OnnxTensor[] past = kv.inPlace(env, l, start + tokens, true);
+      long c = past[0].getInfo().getShape()[2];
+      if (capacity >= 0 && c != capacity) {
+        return null;
+      }
+      capacity = c;
       feed.put(LayerFusion.pastKey(l), past[0]);
       feed.put(LayerFusion.pastValue(l), past[1]);
     }

@@ -27,8 +27,11 @@ import java.util.Map;
  * L<l>/}. Initializers with identical type, dims and bytes (the RoPE frequencies, the rotate_half
  * matrix, shape constants) are kept once, so ONNX Runtime's common-subexpression elimination
  * computes the RoPE tables, masks and shapes that depend only on the shared inputs once per call
- * instead of once per layer. Every node and weight is otherwise the layer part's own, so the merged
- * graph computes what the layers compute one by one (tests compare them bit for bit).
+ * instead of once per layer. The shape of every layer's cache buffer is read from the first layer's
+ * ({@code past_key.from}): a merged range is run only when all its layers' buffers have the same
+ * capacity C (the engine checks; they do unless a cache was truncated and refilled), so the masks
+ * of the past slots are computed once too. Every node and weight is otherwise the layer part's own,
+ * so the merged graph computes what the layers compute one by one (tests compare them bit for bit).
  */
 final class LayerFusion {
   private LayerFusion() {}
@@ -101,8 +104,13 @@ final class LayerFusion {
       for (NodeProto n : pg.getNodeList()) {
         NodeProto.Builder b = n.toBuilder().clearInput().clearOutput();
         b.setName("L" + l + "/" + n.getName());
+        boolean capacity =
+            n.getOpType().equals("Shape")
+                && (n.getInput(0).equals(LlamaGraphs.PAST_KEY)
+                    || n.getInput(0).equals(LlamaGraphs.PAST_VALUE));
         for (String in : n.getInputList()) {
-          b.addInput(name(in, l, from, to, rename));
+          // the cache capacity C is read from the first layer's buffer (all equal, see class doc)
+          b.addInput(capacity ? pastKey(from) : name(in, l, from, to, rename));
         }
         for (String out : n.getOutputList()) {
           b.addOutput(name(out, l, from, to, rename));

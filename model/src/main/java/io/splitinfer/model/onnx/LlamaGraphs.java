@@ -207,26 +207,25 @@ public final class LlamaGraphs {
               "Less",
               g.op("Range", zero, cScalar, one),
               g.op("Reshape", PAST_LENGTH, g.constLongs(-1, 1, 1, 1)));
-      String sPastM = g.op("Where", validPast, sPast, minus);
+      // masks as additive terms (0 or -FLT_MAX; s + -FLT_MAX rounds to -FLT_MAX, so the scores
+      // equal a Where's), built small and broadcast by Add
+      String zeroF = g.constScalar(0f);
+      String sPastM = g.op("Add", sPast, g.op("Where", validPast, zeroF, minus));
       String sNew =
           g.op(
               "Div",
               g.op("MatMul", qg, g.op("Transpose", new String[] {kr}, attr(perm, 0L, 1L, 3L, 2L))),
               scale);
-      // causal among a session's new rows: [B, kvh, rep, n, n], key j visible to row i iff j <= i
-      String shape5 =
-          g.op("Concat", new String[] {bDim, g.constLongs(kvh, rep), nDim, nDim}, attr("axis", 0L));
+      // causal among a session's new rows: score row r*n + i (group member r, row i) sees new key
+      // j iff j <= i: the [n, n] mask tiled to [rep*n, n]; it depends on the shared inputs only
       String nIdx = g.op("Range", zero, nScalar, one);
       String causal =
           g.op(
               "LessOrEqual",
               g.op("Unsqueeze", nIdx, g.constLongs(0)),
               g.op("Unsqueeze", nIdx, g.constLongs(1)));
-      String sNewM =
-          g.op(
-              "Reshape",
-              g.op("Where", causal, g.op("Reshape", sNew, shape5), minus),
-              g.op("Shape", sNew));
+      String causalAdd = g.op("Tile", g.op("Where", causal, zeroF, minus), g.constLongs(rep, 1));
+      String sNewM = g.op("Add", sNew, causalAdd);
       String probs =
           g.op(
               "Softmax",

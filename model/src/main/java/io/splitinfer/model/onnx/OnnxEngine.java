@@ -341,8 +341,10 @@ public final class OnnxEngine implements InferenceEngine {
     }
     long[] pastLength = {start};
     try (FusedRanges.Lease f = fusedSession(fromLayer, toLayer)) {
-      if (f != null) {
-        x = calls.fused(f, kv, fromLayer, toLayer, x, tokens, pos, pastLength);
+      float[] y =
+          f == null ? null : calls.fused(f, kv, fromLayer, toLayer, x, tokens, pos, pastLength);
+      if (y != null) {
+        x = y;
       } else {
         for (int l = fromLayer; l <= toLayer; l++) {
           OrtSession s = session(l);

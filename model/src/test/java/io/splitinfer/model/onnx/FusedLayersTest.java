@@ -120,6 +120,42 @@ class FusedLayersTest {
     }
   }
 
+  /**
+   * After a truncate and a split switch, the layers of one cache can hold buffers of different
+   * capacities (a long prompt grew layers 3..4 to 512 slots; layer 2, imported with 10 positions,
+   * has 256): the merged range 2..4 then runs one part per call, with the same result.
+   */
+  @Test
+  void layersOfDifferentCapacityRunOnePartPerCall() throws Exception {
+    Path ck = TestModels.writeTiny(dir.resolve("ck"), LAYERS, false, DType.F32, 36);
+    ModelPackage pkg = convert(ck, OnnxConverter.Options.of(DType.F32), "f32");
+    int[] prompt = ids(300, 6);
+    int[] next = ids(2, 7);
+    float[][] out = new float[2][];
+    for (int run = 0; run < 2; run++) {
+      OnnxOptions o = OnnxOptions.defaults().withThreads(1, 1).withPrefillChunk(64);
+      try (OnnxEngine e = pkg.openEngine(run == 0 ? o.withFuseMaxBytes(0) : o)) {
+        assertEquals(run == 1, e.fuseLayers(2, LAYERS));
+        try (io.splitinfer.model.engine.KvCache ue = e.newCache(1, 2);
+            io.splitinfer.model.engine.KvCache edge = e.newCache(3, LAYERS)) {
+          float[] h = e.runLayers(1, 2, e.embed(prompt), prompt.length, ue);
+          e.runLayers(3, LAYERS, h, prompt.length, edge);
+          ue.truncate(10);
+          edge.truncate(10);
+          edge.setLayerRange(2, LAYERS);
+          edge.importLayer(2, 0, 10, ue.exportKeys(2, 0, 10), ue.exportValues(2, 0, 10));
+          ue.setLayerRange(1, 1);
+          OnnxKvCache kv = (OnnxKvCache) edge;
+          assertEquals(256, kv.capacityFor(2, 12));
+          assertEquals(512, kv.capacityFor(3, 12));
+          float[] x = e.runLayers(1, 1, e.embed(next), next.length, ue);
+          out[run] = e.head(e.runLayers(2, LAYERS, x, next.length, edge), next.length);
+        }
+      }
+    }
+    assertArrayEquals(out[0], out[1], 0f);
+  }
+
   @Test
   void partsWithExternalDataRunOnePartPerCall() throws Exception {
     Path ck = TestModels.writeTiny(dir.resolve("ck"), 2, false, DType.F16, 34);
