@@ -68,6 +68,13 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--csv", description = "Append the rows to this CSV file.")
   Path csv;
 
+  @Option(
+      names = "--profile",
+      description =
+          "Instead of the table: ONNX Runtime's profile of --steps decode steps after a prompt of"
+              + " the first --context, per op type, traces written to this directory.")
+  Path profile;
+
   @Mixin ModelCli.EngineFlags engine;
 
   /** Bytes of a part file and its external data. */
@@ -94,6 +101,10 @@ final class BenchCommand implements Callable<Integer> {
     ModelPackage p = ModelCli.openPackage(dir);
     Manifest m = p.manifest();
     int sp = split >= 0 ? split : m.config().numLayers() / 2;
+    if (profile != null) {
+      DecodeProfile.run(p, engine.options(), sp, contexts.get(0), steps, profile);
+      return 0;
+    }
     long total = ueBytes(m, m.config().numLayers()) + partBytes(m, m.headFile());
     System.out.printf(
         Locale.ROOT,

@@ -255,6 +255,18 @@ final class FusedRanges implements AutoCloseable {
     LOG.info("layers {}..{} run one part per call: {}", k >>> 32, k & 0xffffffffL, why);
   }
 
+  /** The merged sessions ready now (profiling). */
+  synchronized List<OrtSession> sessions() {
+    List<OrtSession> out = new ArrayList<>();
+    for (Entry e : ranges.values()) {
+      OrtSession s = e.session;
+      if (s != null) {
+        out.add(s);
+      }
+    }
+    return out;
+  }
+
   @Override
   public void close() {
     List<Entry> all;

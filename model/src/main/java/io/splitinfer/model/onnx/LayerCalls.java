@@ -26,10 +26,18 @@ final class LayerCalls {
   private final ModelConfig config;
   private final DirectInputs inputs;
 
+  private final PinnedOutputs pinned;
+
   LayerCalls(OrtEnvironment env, ModelConfig config, DirectInputs inputs) {
     this.env = env;
     this.config = config;
     this.inputs = inputs;
+    this.pinned = new PinnedOutputs(env, config);
+  }
+
+  /** Frees the reused output tensors. */
+  void close() {
+    pinned.close();
   }
 
   /** Output {@code name} of a run as a float array of {@code expected} floats. */
@@ -137,6 +145,9 @@ final class LayerCalls {
       feed.put(LlamaGraphs.HIDDEN, h);
       feed.put(LlamaGraphs.PAST_LENGTH, n);
       feed.put(LlamaGraphs.POSITIONS, p);
+      if (tokens == 1) {
+        return fusedStep(f, feed, kv, from, to, start);
+      }
       try (OrtSession.Result r = f.session.run(feed, f.outputs)) {
         for (int l = from; l <= to; l++) {
           store(r, kv, l, start, tokens, LayerFusion.key(l), LayerFusion.value(l));
@@ -145,6 +156,30 @@ final class LayerCalls {
       }
     } finally {
       inputs.give(in);
+    }
+  }
+
+  /** A one-token run into pinned outputs (no output allocated per call). */
+  private float[] fusedStep(
+      FusedRanges.Lease f,
+      Map<String, OnnxTensor> feed,
+      OnnxKvCache kv,
+      int from,
+      int to,
+      int start)
+      throws OrtException {
+    PinnedOutputs.Set out = pinned.take(from, to);
+    try {
+      try (OrtSession.Result r = f.session.run(feed, out.outputs)) {
+        for (int l = from; l <= to; l++) {
+          float[] k = out.read(LayerFusion.key(l), out.keys);
+          float[] v = out.read(LayerFusion.value(l), out.values);
+          kv.put(l, start, 1, k, 0, v, 0);
+        }
+        return out.read(LlamaGraphs.HIDDEN_OUT, new float[config.hiddenSize()]);
+      }
+    } finally {
+      pinned.give(from, to, out);
     }
   }
 

@@ -91,6 +91,9 @@ public final class OnnxEngine implements InferenceEngine {
         so.addConfigEntry("session.inter_op.allow_spinning", "0");
       }
       so.setCPUArenaAllocator(options.cpuArena());
+      if (options.profilePrefix() != null) {
+        so.enableProfiling(options.profilePrefix());
+      }
       so.setMemoryPatternOptimization(false);
       if (options.interOpThreads() > 0) {
         so.setInterOpNumThreads(options.interOpThreads());
@@ -479,6 +482,31 @@ public final class OnnxEngine implements InferenceEngine {
     return out;
   }
 
+  /**
+   * Ends ONNX Runtime's profiling of every session created so far (per part and merged ranges) and
+   * returns their trace files (with {@link OnnxOptions#profilePrefix()} set; empty otherwise).
+   */
+  public List<Path> endProfiling() {
+    List<Path> files = new ArrayList<>();
+    List<OrtSession> all = new ArrayList<>(fused.sessions());
+    for (int i = 0; i < sessions.length(); i++) {
+      if (sessions.get(i) != null) {
+        all.add(sessions.get(i));
+      }
+    }
+    for (OrtSession s : all) {
+      try {
+        String f = s.endProfiling();
+        if (f != null && !f.isEmpty()) {
+          files.add(Path.of(f));
+        }
+      } catch (OrtException e) {
+        LOG.debug("profiling: {}", e.getMessage());
+      }
+    }
+    return files;
+  }
+
   @Override
   public void close() {
     closed = true;
@@ -490,6 +518,7 @@ public final class OnnxEngine implements InferenceEngine {
         }
       }
       fused.close();
+      calls.close();
       sessionOptions.close();
       batch.close();
     }

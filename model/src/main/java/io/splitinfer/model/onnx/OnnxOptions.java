@@ -21,6 +21,8 @@ package io.splitinfer.model.onnx;
  *     layers (one ONNX Runtime call instead of one per layer, see {@link FusedRanges}) when their
  *     parts hold at most this many bytes; 0: never. A merged graph holds its own copy of the
  *     range's weights (ONNX Runtime pre-packs weights per session), hence the bound
+ * @param profilePrefix ONNX Runtime's profiler on: every session writes a JSON trace whose name
+ *     starts with this prefix, flushed by {@link OnnxEngine#endProfiling()}; null: off
  */
 public record OnnxOptions(
     boolean cuda,
@@ -30,7 +32,8 @@ public record OnnxOptions(
     boolean spinning,
     int prefillChunk,
     boolean cpuArena,
-    long fuseMaxBytes) {
+    long fuseMaxBytes,
+    String profilePrefix) {
   /** Default bound on the weights of a merged range of layers (bytes of their parts). */
   public static final long DEFAULT_FUSE_MAX_BYTES = 256L << 20;
 
@@ -60,7 +63,8 @@ public record OnnxOptions(
         spinning,
         DEFAULT_PREFILL_CHUNK,
         false,
-        DEFAULT_FUSE_MAX_BYTES);
+        DEFAULT_FUSE_MAX_BYTES,
+        null);
   }
 
   /**
@@ -80,36 +84,90 @@ public record OnnxOptions(
         spinning,
         prefillChunk,
         cpuArena,
-        fuseMaxBytes);
+        fuseMaxBytes,
+        profilePrefix);
   }
 
   public OnnxOptions withThreads(int intra, int inter) {
     return new OnnxOptions(
-        cuda, intra, inter, preload, spinning, prefillChunk, cpuArena, fuseMaxBytes);
+        cuda, intra, inter, preload, spinning, prefillChunk, cpuArena, fuseMaxBytes, profilePrefix);
   }
 
   public OnnxOptions withPreload(boolean on) {
     return new OnnxOptions(
-        cuda, intraOpThreads, interOpThreads, on, spinning, prefillChunk, cpuArena, fuseMaxBytes);
+        cuda,
+        intraOpThreads,
+        interOpThreads,
+        on,
+        spinning,
+        prefillChunk,
+        cpuArena,
+        fuseMaxBytes,
+        profilePrefix);
   }
 
   public OnnxOptions withSpinning(boolean on) {
     return new OnnxOptions(
-        cuda, intraOpThreads, interOpThreads, preload, on, prefillChunk, cpuArena, fuseMaxBytes);
+        cuda,
+        intraOpThreads,
+        interOpThreads,
+        preload,
+        on,
+        prefillChunk,
+        cpuArena,
+        fuseMaxBytes,
+        profilePrefix);
   }
 
   public OnnxOptions withPrefillChunk(int tokens) {
     return new OnnxOptions(
-        cuda, intraOpThreads, interOpThreads, preload, spinning, tokens, cpuArena, fuseMaxBytes);
+        cuda,
+        intraOpThreads,
+        interOpThreads,
+        preload,
+        spinning,
+        tokens,
+        cpuArena,
+        fuseMaxBytes,
+        profilePrefix);
   }
 
   public OnnxOptions withFuseMaxBytes(long bytes) {
     return new OnnxOptions(
-        cuda, intraOpThreads, interOpThreads, preload, spinning, prefillChunk, cpuArena, bytes);
+        cuda,
+        intraOpThreads,
+        interOpThreads,
+        preload,
+        spinning,
+        prefillChunk,
+        cpuArena,
+        bytes,
+        profilePrefix);
+  }
+
+  public OnnxOptions withProfiling(String prefix) {
+    return new OnnxOptions(
+        cuda,
+        intraOpThreads,
+        interOpThreads,
+        preload,
+        spinning,
+        prefillChunk,
+        cpuArena,
+        fuseMaxBytes,
+        prefix);
   }
 
   public OnnxOptions withCpuArena(boolean on) {
     return new OnnxOptions(
-        cuda, intraOpThreads, interOpThreads, preload, spinning, prefillChunk, on, fuseMaxBytes);
+        cuda,
+        intraOpThreads,
+        interOpThreads,
+        preload,
+        spinning,
+        prefillChunk,
+        on,
+        fuseMaxBytes,
+        profilePrefix);
   }
 }
