@@ -1,11 +1,9 @@
 package io.splitinfer.model.onnx;
 
-import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.ModelConfig;
@@ -19,15 +17,16 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * {@link InferenceEngine} on ONNX Runtime over the parts of a {@link ModelPackage}. One session per
- * part, created once (at open with {@link OnnxOptions#preload()}, else on first use) and reused;
- * each session's declared dims are checked against the manifest when it is created. Thread-safe for
- * calls on different caches.
+ * part ({@link PartSessions}: created at open with {@link OnnxOptions#preload()}, else on first
+ * use, dims checked against the manifest), plus merged sessions of the layer ranges that run
+ * ({@link FusedRanges}: a range of several layers becomes one call once its merged session is built
+ * in the background). The calls themselves are in {@link LayerCalls}. Thread-safe for calls on
+ * different caches.
  */
 public final class OnnxEngine implements InferenceEngine {
   private static final Logger LOG = LoggerFactory.getLogger(OnnxEngine.class);
@@ -39,20 +38,12 @@ public final class OnnxEngine implements InferenceEngine {
   private final String provider;
   private final int prefillChunk;
 
-  /** index 0 = embed, 1..L = layers, L+1 = head. */
-  private final AtomicReferenceArray<OrtSession> sessions;
-
-  /** Per session index: a layer part that reads the KV buffers in place (has past_length). */
-  private final boolean[] inPlaceKv;
-
-  /** Per session index: a layer part with the batch axis on its KV (parts-3). */
-  private final boolean[] batchAxis;
+  private final PartSessions parts;
 
   private final OnnxBatch batch;
   private final LayerCalls calls;
   private final FusedRanges fused;
 
-  private volatile boolean closed;
   private final DirectInputs inputs = new DirectInputs();
 
   private OnnxEngine(
@@ -68,9 +59,7 @@ public final class OnnxEngine implements InferenceEngine {
     this.config = pkg.config();
     this.sessionOptions = so;
     this.provider = provider;
-    this.sessions = new AtomicReferenceArray<>(config.numLayers() + 2);
-    this.inPlaceKv = new boolean[config.numLayers() + 2];
-    this.batchAxis = new boolean[config.numLayers() + 2];
+    this.parts = new PartSessions(env, pkg, so);
     this.batch = new OnnxBatch(env, config, inputs);
     this.calls = new LayerCalls(env, config, inputs);
     this.fused = new FusedRanges(env, so, pkg, fuseMaxBytes);
@@ -116,7 +105,7 @@ public final class OnnxEngine implements InferenceEngine {
         new OnnxEngine(env, pkg, so, provider, options.prefillChunk(), options.fuseMaxBytes());
     if (options.preload()) {
       try {
-        for (int i = 0; i < engine.sessions.length(); i++) {
+        for (int i = 0; i <= engine.config.numLayers() + 1; i++) {
           engine.session(i);
         }
       } catch (RuntimeException e) {
@@ -155,108 +144,7 @@ public final class OnnxEngine implements InferenceEngine {
   }
 
   private OrtSession session(int index) {
-    if (closed) {
-      throw new IllegalStateException("engine is closed");
-    }
-    OrtSession s = sessions.get(index);
-    if (s != null) {
-      return s;
-    }
-    synchronized (sessions) {
-      s = sessions.get(index);
-      if (s == null) {
-        Path part =
-            index == 0
-                ? pkg.embedPart()
-                : index == config.numLayers() + 1 ? pkg.headPart() : pkg.layerPart(index);
-        try {
-          s = env.createSession(part.toString(), sessionOptions);
-        } catch (OrtException e) {
-          throw new IllegalStateException("cannot load part " + part + ": " + e.getMessage(), e);
-        }
-        try {
-          checkDims(index, part, s);
-          inPlaceKv[index] = s.getInputInfo().containsKey(LlamaGraphs.PAST_LENGTH);
-          batchAxis[index] = index > 0 && index <= config.numLayers() && kvRank(s) == 4;
-        } catch (OrtException e) {
-          closeQuietly(s);
-          throw new IllegalStateException("cannot inspect part " + part + ": " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-          closeQuietly(s);
-          throw e;
-        }
-        sessions.set(index, s);
-      }
-      return s;
-    }
-  }
-
-  private void checkDims(int index, Path part, OrtSession s) {
-    int d = config.hiddenSize();
-    try {
-      Map<String, NodeInfo> in = s.getInputInfo();
-      Map<String, NodeInfo> out = s.getOutputInfo();
-      if (index == 0) {
-        expect(part, in, LlamaGraphs.IDS, -1);
-        expect(part, out, LlamaGraphs.EMBEDDINGS, -1, d);
-      } else if (index == config.numLayers() + 1) {
-        expect(part, in, LlamaGraphs.HIDDEN, -1, d);
-        expect(part, out, LlamaGraphs.LOGITS, -1, config.vocabSize());
-      } else {
-        int kv = config.numKvHeads();
-        int hd = config.headDim();
-        long[] kvDims = kvRank(s) == 4 ? new long[] {-1, kv, -1, hd} : new long[] {kv, -1, hd};
-        expect(part, in, LlamaGraphs.HIDDEN, -1, d);
-        expect(part, in, LlamaGraphs.PAST_KEY, kvDims);
-        expect(part, in, LlamaGraphs.PAST_VALUE, kvDims);
-        expect(part, in, LlamaGraphs.POSITIONS, -1);
-        expect(part, out, LlamaGraphs.HIDDEN_OUT, -1, d);
-        expect(part, out, LlamaGraphs.KEY, kvDims);
-        expect(part, out, LlamaGraphs.VALUE, kvDims);
-      }
-    } catch (OrtException e) {
-      throw new IllegalStateException("cannot inspect part " + part + ": " + e.getMessage(), e);
-    }
-  }
-
-  /** Rank of a layer part's past_key input (3: one session per call, 4: batch axis). */
-  private static int kvRank(OrtSession s) throws OrtException {
-    NodeInfo n = s.getInputInfo().get(LlamaGraphs.PAST_KEY);
-    return n != null && n.getInfo() instanceof TensorInfo t ? t.getShape().length : -1;
-  }
-
-  private void expect(Path part, Map<String, NodeInfo> io, String name, long... dims) {
-    NodeInfo n = io.get(name);
-    if (n == null || !(n.getInfo() instanceof TensorInfo t)) {
-      throw new IllegalStateException(
-          "part "
-              + part.getFileName()
-              + " has no tensor '"
-              + name
-              + "': not a part of this"
-              + " model package format");
-    }
-    long[] shape = t.getShape();
-    if (!Arrays.equals(shape, dims)) {
-      throw new IllegalStateException(
-          "part "
-              + part.getFileName()
-              + ": '"
-              + name
-              + "' has dims "
-              + Arrays.toString(shape)
-              + " but the manifest implies "
-              + Arrays.toString(dims)
-              + " (hidden "
-              + config.hiddenSize()
-              + ", kv heads "
-              + config.numKvHeads()
-              + ", head dim "
-              + config.headDim()
-              + ", vocab "
-              + config.vocabSize()
-              + ")");
-    }
+    return parts.get(index);
   }
 
   @Override
@@ -352,8 +240,8 @@ public final class OnnxEngine implements InferenceEngine {
         for (int l = fromLayer; l <= toLayer; l++) {
           OrtSession s = session(l);
           x =
-              inPlaceKv[l]
-                  ? calls.inPlace(s, kv, l, batchAxis[l], x, tokens, pos, pastLength)
+              parts.inPlaceKv(l)
+                  ? calls.inPlace(s, kv, l, parts.batchAxis(l), x, tokens, pos, pastLength)
                   : calls.copying(s, kv, l, x, tokens, pos, start);
         }
       }
@@ -379,7 +267,7 @@ public final class OnnxEngine implements InferenceEngine {
     }
     for (int l = from; l <= to; l++) {
       session(l);
-      if (!inPlaceKv[l] || !batchAxis[l]) {
+      if (!parts.inPlaceKv(l) || !parts.batchAxis(l)) {
         return null;
       }
     }
@@ -403,7 +291,7 @@ public final class OnnxEngine implements InferenceEngine {
     }
     for (int l = from; l <= to; l++) {
       session(l);
-      if (!inPlaceKv[l] || !batchAxis[l]) {
+      if (!parts.inPlaceKv(l) || !parts.batchAxis(l)) {
         return false;
       }
     }
@@ -444,7 +332,7 @@ public final class OnnxEngine implements InferenceEngine {
     }
     for (int l = lo; l <= hi; l++) {
       session(l);
-      if (!batchAxis[l] || items.size() < 2) {
+      if (!parts.batchAxis(l) || items.size() < 2) {
         return InferenceEngine.super.runLayersBatch(items);
       }
     }
@@ -465,7 +353,8 @@ public final class OnnxEngine implements InferenceEngine {
         if (at.size() == 1) {
           OnnxBatch.Row r = at.get(0);
           long[] at1 = {r.start};
-          r.hidden = calls.inPlace(session(l), r.cache, l, batchAxis[l], r.hidden, 1, at1, at1);
+          r.hidden =
+              calls.inPlace(session(l), r.cache, l, parts.batchAxis(l), r.hidden, 1, at1, at1);
         } else if (!at.isEmpty()) {
           batch.runLayer(session(l), l, at);
         }
@@ -489,11 +378,7 @@ public final class OnnxEngine implements InferenceEngine {
   public List<Path> endProfiling() {
     List<Path> files = new ArrayList<>();
     List<OrtSession> all = new ArrayList<>(fused.sessions());
-    for (int i = 0; i < sessions.length(); i++) {
-      if (sessions.get(i) != null) {
-        all.add(sessions.get(i));
-      }
-    }
+    all.addAll(parts.open());
     for (OrtSession s : all) {
       try {
         String f = s.endProfiling();
@@ -509,26 +394,10 @@ public final class OnnxEngine implements InferenceEngine {
 
   @Override
   public void close() {
-    closed = true;
-    synchronized (sessions) {
-      for (int i = 0; i < sessions.length(); i++) {
-        OrtSession s = sessions.getAndSet(i, null);
-        if (s != null) {
-          closeQuietly(s);
-        }
-      }
-      fused.close();
-      calls.close();
-      sessionOptions.close();
-      batch.close();
-    }
-  }
-
-  private static void closeQuietly(OrtSession s) {
-    try {
-      s.close();
-    } catch (OrtException e) {
-      LOG.debug("closing session: {}", e.getMessage());
-    }
+    fused.close();
+    parts.close();
+    calls.close();
+    sessionOptions.close();
+    batch.close();
   }
 }
