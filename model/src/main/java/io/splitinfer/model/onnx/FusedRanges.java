@@ -6,9 +6,11 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.splitinfer.model.pkg.ModelPackage;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,18 +25,24 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Sessions over merged ranges of layers ({@link LayerFusion}), built on demand and cached per range
- * [from, to]. The first run of a range schedules its build on a background thread and goes on
- * through the per-layer parts (the fallback, and what every range uses while its merged session is
- * built: the split can change at runtime); later runs use the merged session once it is ready. At
- * most {@link #MAX_RANGES} ranges are kept (least recently used goes; a session in use is closed
- * when its last run ends). A range whose parts hold more than the bound, keep weights in external
- * data, or fail to merge or load runs per layer for good (one log line). Thread-safe.
+ * [from, to]. The {@value #BUILD_AFTER_RUNS}th run of a range schedules its build on a background
+ * thread; until the merged session is ready, runs go through the per-layer parts (the fallback: the
+ * split can change at runtime, and a new range runs at once), then through the merged one. At most
+ * {@link #MAX_RANGES} ranges are kept (least recently used goes; a session in use is closed when
+ * its last run ends). A range whose parts hold more than the bound, keep weights in external data,
+ * or fail to merge or load runs per layer for good (one log line). Thread-safe.
  */
 final class FusedRanges implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(FusedRanges.class);
 
   /** Ranges kept: a UE's and an edge's current range, and the ones before a split switch. */
   static final int MAX_RANGES = 4;
+
+  /**
+   * A range is merged from its {@value}th run on (a range run only briefly, e.g. between two split
+   * switches of a busy edge, is not worth a build: it parses the parts and creates a session).
+   */
+  static final int BUILD_AFTER_RUNS = 8;
 
   private final OrtEnvironment env;
   private final OrtSession.SessionOptions options;
@@ -45,6 +53,10 @@ final class FusedRanges implements AutoCloseable {
   private final LinkedHashMap<Long, Entry> ranges = new LinkedHashMap<>(8, 0.75f, true);
 
   private final Set<Long> refused = new HashSet<>();
+
+  /** Runs of each range not merged yet. */
+  private final Map<Long, Integer> uses = new HashMap<>();
+
   private ExecutorService builder;
   private boolean closed;
 
@@ -135,9 +147,13 @@ final class FusedRanges implements AutoCloseable {
       }
       e = ranges.get(k);
       if (e == null) {
-        if (!schedule) {
+        if (!schedule || uses.merge(k, 1, Integer::sum) < BUILD_AFTER_RUNS) {
+          if (uses.size() > 4096) {
+            uses.clear();
+          }
           return null;
         }
+        uses.remove(k);
         e = new Entry();
         ranges.put(k, e);
         evictBeyondLimit();
@@ -220,10 +236,15 @@ final class FusedRanges implements AutoCloseable {
       for (int l = from; l <= to; l++) {
         parts.add(LayerFusion.read(pkg.layerPart(l)));
       }
-      byte[] merged = LayerFusion.merge(parts, from).toByteArray();
+      ByteBuffer merged = LayerFusion.serialize(LayerFusion.merge(parts, from));
       parts.clear();
       long t0 = System.nanoTime();
-      OrtSession s = env.createSession(merged, options);
+      OrtSession s;
+      try {
+        s = env.createSession(merged, options);
+      } finally {
+        DirectMemory.free(merged);
+      }
       Set<String> outputs = new HashSet<>(s.getOutputNames());
       synchronized (e) {
         synchronized (this) {
@@ -239,7 +260,7 @@ final class FusedRanges implements AutoCloseable {
           "layers {}..{} merged into one session ({} bytes, {} ms)",
           from,
           to,
-          merged.length,
+          merged.capacity(),
           (System.nanoTime() - t0) / 1_000_000);
     } catch (IOException | OrtException | RuntimeException ex) {
       refuse(k, e, ex.getMessage());

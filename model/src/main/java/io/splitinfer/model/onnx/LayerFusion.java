@@ -7,10 +7,14 @@ import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,6 +39,9 @@ import java.util.Map;
  */
 final class LayerFusion {
   private LayerFusion() {}
+
+  /** Initializers up to this size are shared between layers when their contents are equal. */
+  static final int SHARED_MAX_BYTES = 64 << 10;
 
   static String pastKey(int layer) {
     return LlamaGraphs.PAST_KEY + "." + layer;
@@ -65,10 +72,31 @@ final class LayerFusion {
     return true;
   }
 
+  /**
+   * A part's graph with its weights left in place: the file is memory-mapped and the initializers'
+   * bytes alias the mapping (protobuf aliasing), so merging a range costs almost no Java heap (a UE
+   * runs with a small fixed heap).
+   */
   static ModelProto read(Path part) throws IOException {
-    try (InputStream in = Files.newInputStream(part)) {
+    try (FileChannel ch = FileChannel.open(part, StandardOpenOption.READ)) {
+      MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
+      CodedInputStream in = CodedInputStream.newInstance(map);
+      in.enableAliasing(true);
+      in.setSizeLimit(Integer.MAX_VALUE);
       return ModelProto.parseFrom(in);
     }
+  }
+
+  /** The merged model serialized into a direct buffer (for {@code createSession(ByteBuffer)}). */
+  static ByteBuffer serialize(ModelProto m) throws IOException {
+    int size = m.getSerializedSize();
+    ByteBuffer buf = ByteBuffer.allocateDirect(size);
+    CodedOutputStream out = CodedOutputStream.newInstance(buf);
+    m.writeTo(out);
+    out.flush();
+    buf.position(0);
+    buf.limit(size);
+    return buf;
   }
 
   /** The merged graph of {@code parts} (layers from, from+1, …, in order). */
@@ -90,13 +118,16 @@ final class LayerFusion {
       GraphProto pg = part.getGraph();
       Map<String, String> rename = new HashMap<>();
       for (TensorProto t : pg.getInitializerList()) {
-        ByteString content = contentKey(t);
-        String kept = initializerByContent.get(content);
+        // only small initializers (constants, RoPE tables) are compared: weights are never equal
+        ByteString content = t.getSerializedSize() <= SHARED_MAX_BYTES ? contentKey(t) : null;
+        String kept = content == null ? null : initializerByContent.get(content);
         if (kept != null) {
           rename.put(t.getName(), kept);
         } else {
           String name = "L" + l + "/" + t.getName();
-          initializerByContent.put(content, name);
+          if (content != null) {
+            initializerByContent.put(content, name);
+          }
           rename.put(t.getName(), name);
           g.addInitializer(t.toBuilder().setName(name));
         }
