@@ -25,7 +25,7 @@ for r in $(seq 1 "$rounds"); do
       while IFS= read -r row; do
         ctx=$(echo "$row" | awk -F'|' '{gsub(/ /,"",$5); print $5}')
         ms=$(echo "$row" | awk -F'|' '{split($6,a," "); print a[1]}')
-        cpu=$(echo "$row" | awk -F'|' 'NF == 11 {gsub(/ /,"",$7); print $7}')
+        cpu=$(echo "$row" | awk -F'|' 'NF == 10 {gsub(/ /,"",$7); print $7}')
         line="$r,$(basename "$jar"),$t,$ctx,$ms,$cpu,$load"
         echo "$line"
         echo "$line" >>"$out"
