@@ -13,10 +13,8 @@ import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -305,70 +303,8 @@ public final class OnnxEngine implements InferenceEngine {
    */
   @Override
   public List<float[]> runLayersBatch(List<BatchItem> items) {
-    int lo = Integer.MAX_VALUE;
-    int hi = Integer.MIN_VALUE;
-    Set<KvCache> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-    for (BatchItem it : items) {
-      if (!(it.cache() instanceof OnnxKvCache)) {
-        throw new IllegalArgumentException("cache was not made by this engine: " + it.cache());
-      }
-      if (!seen.add(it.cache())) {
-        throw new IllegalArgumentException("one cache twice in a batch: " + it.cache());
-      }
-      checkHidden(it.hidden(), 1);
-      if (it.fromLayer() <= it.toLayer()) {
-        if (it.fromLayer() < 1 || it.toLayer() > config.numLayers()) {
-          throw new IllegalArgumentException(
-              "layers "
-                  + it.fromLayer()
-                  + ".."
-                  + it.toLayer()
-                  + " outside 1.."
-                  + config.numLayers());
-        }
-        lo = Math.min(lo, it.fromLayer());
-        hi = Math.max(hi, it.toLayer());
-      }
-    }
-    for (int l = lo; l <= hi; l++) {
-      session(l);
-      if (!parts.batchAxis(l) || items.size() < 2) {
-        return InferenceEngine.super.runLayersBatch(items);
-      }
-    }
-    OnnxBatch.Row[] rows = new OnnxBatch.Row[items.size()];
-    for (int i = 0; i < rows.length; i++) {
-      BatchItem it = items.get(i);
-      OnnxKvCache kv = (OnnxKvCache) it.cache();
-      rows[i] = new OnnxBatch.Row(kv, kv.beginRun(it.fromLayer(), it.toLayer(), 1), it.hidden());
-    }
-    for (int l = lo; l <= hi; l++) {
-      List<OnnxBatch.Row> at = new ArrayList<>();
-      for (int i = 0; i < rows.length; i++) {
-        if (items.get(i).fromLayer() <= l && l <= items.get(i).toLayer()) {
-          at.add(rows[i]);
-        }
-      }
-      try {
-        if (at.size() == 1) {
-          OnnxBatch.Row r = at.get(0);
-          long[] at1 = {r.start};
-          r.hidden =
-              calls.inPlace(session(l), r.cache, l, parts.batchAxis(l), r.hidden, 1, at1, at1);
-        } else if (!at.isEmpty()) {
-          batch.runLayer(session(l), l, at);
-        }
-      } catch (OrtException e) {
-        throw new IllegalStateException("layer " + l + " (batch) failed: " + e.getMessage(), e);
-      }
-    }
-    List<float[]> out = new ArrayList<>(rows.length);
-    for (int i = 0; i < rows.length; i++) {
-      BatchItem it = items.get(i);
-      rows[i].cache.endRun(rows[i].start, 1);
-      out.add(rows[i].hidden == it.hidden() ? it.hidden().clone() : rows[i].hidden);
-    }
-    return out;
+    List<float[]> out = batch.decode(items, parts, calls);
+    return out != null ? out : InferenceEngine.super.runLayersBatch(items);
   }
 
   /**
