@@ -249,8 +249,11 @@ public final class LlamaGraphs {
               attr("epsilon", (float) c.rmsNormEps()));
       String h2 = skip[0];
       String x1 = skip[3];
-      String gate = g.linear(h2, "gate", w.gate(), f, d, fmt);
-      String up = g.linear(h2, "up", w.up(), f, d, fmt);
+      // gate and up as one projection [T, 2f], split in two
+      String gateUp = g.linear(h2, "gate_up", concat(w.gate(), w.up()), 2 * f, d, fmt);
+      String lastAxis = g.constLongs(-1);
+      String gate = g.op("Slice", gateUp, g.constLongs(0), g.constLongs(f), lastAxis);
+      String up = g.op("Slice", gateUp, g.constLongs(f), g.constLongs(2L * f), lastAxis);
       String act = g.op("Mul", g.op("Mul", gate, g.op("Sigmoid", gate)), up);
       String down = g.linear(act, "down", w.down(), d, f, fmt);
       g.opInto(HIDDEN_OUT, "Add", new String[] {x1, down});
