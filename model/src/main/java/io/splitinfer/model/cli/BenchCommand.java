@@ -11,6 +11,8 @@ import io.splitinfer.model.pkg.ModelPackage;
 import io.splitinfer.model.reference.ReferenceEngine;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -66,6 +68,13 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--csv", description = "Append the rows to this CSV file.")
   Path csv;
 
+  @Option(
+      names = "--profile",
+      description =
+          "Instead of the table: ONNX Runtime's profile of --steps decode steps after a prompt of"
+              + " the first --context, per op type, traces written to this directory.")
+  Path profile;
+
   @Mixin ModelCli.EngineFlags engine;
 
   /** Bytes of a part file and its external data. */
@@ -92,24 +101,37 @@ final class BenchCommand implements Callable<Integer> {
     ModelPackage p = ModelCli.openPackage(dir);
     Manifest m = p.manifest();
     int sp = split >= 0 ? split : m.config().numLayers() / 2;
+    if (profile != null) {
+      DecodeProfile.run(p, engine.options(), sp, contexts.get(0), steps, profile);
+      return 0;
+    }
     long total = ueBytes(m, m.config().numLayers()) + partBytes(m, m.headFile());
     System.out.printf(
         Locale.ROOT,
         "| weights | parts MB | UE parts MB (p = %d) | context | decode ms/token, median"
-            + " [min, max] of %d run medians | RSS MB | peak RSS MB |%n|---|---|---|---|---|---|---|%n",
+            + " [min, max] of %d run medians | calling thread's CPU ms/token | RSS MB | peak RSS MB"
+            + " |%n|---|---|---|---|---|---|---|---|%n",
         sp,
         runs);
     try (OnnxEngine e = p.openEngine(engine.options().withPreload(true))) {
+      // what a serving process reaches after its first tokens: the two ranges merged (when the
+      // options allow it), built before timing instead of in the background during it
+      e.fuseLayers(1, sp);
+      e.fuseLayers(sp + 1, m.config().numLayers());
       for (int ctx : contexts) {
         double[] med = new double[runs];
+        double[] cpu = new double[runs];
         for (int r = 0; r < runs; r++) {
-          med[r] = decodeMedian(e, sp, ctx);
+          double[] d = decode(e, sp, ctx);
+          med[r] = d[0];
+          cpu[r] = d[1];
         }
         Arrays.sort(med);
+        Arrays.sort(cpu);
         String row =
             String.format(
                 Locale.ROOT,
-                "| %s | %.1f | %.1f | %d | %.2f [%.2f, %.2f] | %.0f | %.0f |",
+                "| %s | %.1f | %.1f | %d | %.2f [%.2f, %.2f] | %.2f | %.0f | %.0f |",
                 m.dtype(),
                 total / 1e6,
                 ueBytes(m, sp) / 1e6,
@@ -117,11 +139,12 @@ final class BenchCommand implements Callable<Integer> {
                 med[runs / 2],
                 med[0],
                 med[runs - 1],
+                cpu[runs / 2],
                 ProcMemory.mb("VmRSS"),
                 ProcMemory.mb("VmHWM"));
         System.out.println(row);
         if (csv != null) {
-          appendCsv(m, sp, total, ctx, med);
+          appendCsv(m, sp, total, ctx, med, cpu[runs / 2]);
         }
       }
     }
@@ -131,7 +154,8 @@ final class BenchCommand implements Callable<Integer> {
     return 0;
   }
 
-  private void appendCsv(Manifest m, int sp, long total, int ctx, double[] med) throws IOException {
+  private void appendCsv(Manifest m, int sp, long total, int ctx, double[] med, double cpu)
+      throws IOException {
     boolean fresh = !Files.exists(csv);
     try (PrintWriter w =
         new PrintWriter(
@@ -139,11 +163,11 @@ final class BenchCommand implements Callable<Integer> {
       if (fresh) {
         w.println(
             "model,weights,parts_bytes,split,ue_bytes,context,runs,steps,decode_ms_median,"
-                + "decode_ms_min,decode_ms_max,rss_mb,peak_rss_mb,threads");
+                + "decode_ms_min,decode_ms_max,rss_mb,peak_rss_mb,threads,cpu_ms_median");
       }
       w.printf(
           Locale.ROOT,
-          "%s,%s,%d,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.1f,%.1f,%d%n",
+          "%s,%s,%d,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.1f,%.1f,%d,%.3f%n",
           m.modelId(),
           m.dtype(),
           total,
@@ -157,7 +181,8 @@ final class BenchCommand implements Callable<Integer> {
           med[runs - 1],
           ProcMemory.mb("VmRSS"),
           ProcMemory.mb("VmHWM"),
-          engine.threads);
+          engine.threads,
+          cpu);
     }
   }
 
@@ -190,26 +215,41 @@ final class BenchCommand implements Callable<Integer> {
 
   /** Median decode-step time (ms) over {@link #steps} steps after 5 untimed ones. */
   private double decodeMedian(InferenceEngine e, int sp, int context) {
+    return decode(e, sp, context)[0];
+  }
+
+  /**
+   * {median wall ms, median CPU ms of the calling thread} per decode step over {@link #steps} steps
+   * after 5 untimed ones. With one ONNX Runtime thread the calling thread does all the work, so its
+   * CPU time is the step's compute without the waits for a core that other processes cause.
+   */
+  private double[] decode(InferenceEngine e, int sp, int context) {
     ModelConfig c = e.config();
     int[] prompt = new int[context];
     for (int i = 0; i < context; i++) {
       prompt[i] = (i * 31 + 7) % c.vocabSize();
     }
     List<Double> ms = new ArrayList<>();
+    List<Double> cpu = new ArrayList<>();
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     try (SplitRunner r = new SplitRunner(e, sp)) {
       float[] logits = r.forward(prompt);
       int next = Logits.argmax(logits, (context - 1) * c.vocabSize(), c.vocabSize());
       for (int i = 0; i < 5 + steps; i++) {
+        long c0 = threads.getCurrentThreadCpuTime();
         long t0 = System.nanoTime();
         logits = r.forward(new int[] {next});
         long t1 = System.nanoTime();
+        long c1 = threads.getCurrentThreadCpuTime();
         next = Logits.argmax(logits, 0, c.vocabSize());
         if (i >= 5) {
           ms.add((t1 - t0) / 1e6);
+          cpu.add((c1 - c0) / 1e6);
         }
       }
     }
     ms.sort(null);
-    return ms.get(ms.size() / 2);
+    cpu.sort(null);
+    return new double[] {ms.get(ms.size() / 2), cpu.get(cpu.size() / 2)};
   }
 }

@@ -87,8 +87,17 @@ public final class ModelCli implements Callable<Integer> {
         description = "Enable ONNX Runtime's CPU memory arena (off: memory goes back after a run).")
     boolean arena;
 
+    @Option(
+        names = "--fuse-max-mb",
+        defaultValue = "" + (OnnxOptions.DEFAULT_FUSE_MAX_BYTES >> 20),
+        description =
+            "Run a range of contiguous layers as one merged graph when their parts hold at most"
+                + " this many MB (0: one call per layer).")
+    long fuseMaxMb;
+
     OnnxOptions options() {
       return OnnxOptions.defaults()
+          .withFuseMaxBytes(fuseMaxMb << 20)
           .withThreads(threads, 0)
           .withCuda(cuda)
           .withSpinning(spin)

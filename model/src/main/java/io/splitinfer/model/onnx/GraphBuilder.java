@@ -109,6 +109,14 @@ final class GraphBuilder implements AutoCloseable {
         .build();
   }
 
+  static AttributeProto attr(String name, float v) {
+    return AttributeProto.newBuilder()
+        .setName(name)
+        .setType(AttributeProto.AttributeType.FLOAT)
+        .setF(v)
+        .build();
+  }
+
   static AttributeProto attr(String name, long... v) {
     AttributeProto.Builder a =
         AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
@@ -220,6 +228,26 @@ final class GraphBuilder implements AutoCloseable {
       n.addInput(i);
     }
     n.addOutput(out);
+    for (AttributeProto a : attrs) {
+      n.addAttribute(a);
+    }
+    graph.addNode(n);
+    return out;
+  }
+
+  /** A {@code com.microsoft} node with {@code outputs} outputs (all named); returns their names. */
+  String[] msOpOutputs(String opType, String[] inputs, int outputs, AttributeProto... attrs) {
+    usesMsDomain = true;
+    NodeProto.Builder n =
+        NodeProto.newBuilder().setOpType(opType).setDomain(MS_DOMAIN).setName(fresh("n_" + opType));
+    for (String i : inputs) {
+      n.addInput(i);
+    }
+    String[] out = new String[outputs];
+    for (int i = 0; i < outputs; i++) {
+      out[i] = fresh(opType.toLowerCase(java.util.Locale.ROOT));
+      n.addOutput(out[i]);
+    }
     for (AttributeProto a : attrs) {
       n.addAttribute(a);
     }

@@ -2,7 +2,6 @@ package io.splitinfer.model.onnx;
 
 import static io.splitinfer.model.onnx.GraphBuilder.attr;
 
-import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import io.splitinfer.model.checkpoint.Checkpoint;
@@ -106,7 +105,15 @@ public final class LlamaGraphs {
     }
   }
 
-  /** One decoder layer with KV-cache inputs and outputs. */
+  /**
+   * One decoder layer with KV-cache inputs and outputs. Few nodes (at d = 256 and one new row the
+   * cost of a layer is mostly ONNX Runtime's per-node overhead, see model/README.md "Where decode
+   * time goes"): RMSNorm as {@code SimplifiedLayerNormalization}, the residual add and the second
+   * norm as one {@code SkipSimplifiedLayerNormalization}, Q, K and V as one projection, RoPE on the
+   * query and key heads together, rotate_half as a product with a fixed signed permutation, and the
+   * dims B and T read from the shared inputs {@code past_length} and {@code positions} (so the RoPE
+   * and shape nodes of several layers fused into one graph are computed once).
+   */
   public static ModelProto layer(
       ModelConfig c,
       int layer,
@@ -129,36 +136,51 @@ public final class LlamaGraphs {
       g.input(POSITIONS, INT64, "T");
 
       String h = rmsNorm(g, HIDDEN, g.weight("input_norm", w.inputNorm(), DType.F32, d), c);
-      String q = g.linear(h, "q", w.q(), c.qDim(), d, fmt);
-      String k = g.linear(h, "k", w.k(), c.kvDim(), d, fmt);
-      String v = g.linear(h, "v", w.v(), c.kvDim(), d, fmt);
-      String tDim = g.op("Slice", g.op("Shape", HIDDEN), g.constLongs(0), g.constLongs(1));
-      String bDim = g.op("Slice", g.op("Shape", PAST_KEY), g.constLongs(0), g.constLongs(1));
+      // one projection for q, k, v: [T, (nh + 2 kvh) * hd], heads in that order
+      int heads3 = nh + 2 * kvh;
+      float[] wqkv = concat(w.q(), w.k(), w.v());
+      String qkv = g.linear(h, "qkv", wqkv, heads3 * hd, d, fmt);
+      String tDim = g.op("Shape", POSITIONS);
+      String bDim = g.op("Shape", PAST_LENGTH);
       String cDim = g.op("Slice", g.op("Shape", PAST_KEY), g.constLongs(2), g.constLongs(3));
       String nDim = g.op("Div", tDim, bDim);
-      // rows are session-major: [T, heads*hd] -> [B, n, heads, hd] -> [B, heads, n, hd]
       String perm = "perm";
-      String q4 = heads(g, q, bDim, nh, hd);
-      String k4 = heads(g, k, bDim, kvh, hd);
-      String v4 = heads(g, v, bDim, kvh, hd);
+      // rows are session-major: [T, heads3*hd] -> [B, n, heads3, hd] -> [B, heads3, n, hd]
+      String qkv4 =
+          g.op(
+              "Transpose",
+              new String[] {g.op("Reshape", qkv, dims(g, bDim, -1, heads3, hd))},
+              attr(perm, 0L, 2L, 1L, 3L));
+      String headAxis = g.constLongs(1);
+      String qk4 = g.op("Slice", qkv4, g.constLongs(0), g.constLongs(nh + kvh), headAxis);
+      String v4 = VALUE;
+      g.opInto(
+          VALUE,
+          "Slice",
+          new String[] {qkv4, g.constLongs(nh + kvh), g.constLongs(heads3), headAxis});
 
-      // RoPE: freqs[t, i] = float(pos_t) * inv_freq[i]; emb = [freqs, freqs] -> [B, 1, n, hd]
+      // RoPE: angle[t, i] = float(pos_t) * inv_freq[i mod hd/2] -> cos, sin [B, 1, n, hd]
       float[] inv = c.ropeScaling().inverseFrequencies(c.ropeTheta(), hd);
-      String invFreq = g.weight("inv_freq", inv, DType.F32, 1, hd / 2);
+      float[] invFull = new float[hd];
+      System.arraycopy(inv, 0, invFull, 0, hd / 2);
+      System.arraycopy(inv, 0, invFull, hd / 2, hd / 2);
+      String invFreq = g.weight("inv_freq", invFull, DType.F32, 1, hd);
       String pos =
           g.op(
               "Unsqueeze",
               g.op("Cast", new String[] {POSITIONS}, attr("to", (long) FLOAT)),
               g.constLongs(1));
-      String freqs = g.op("Mul", pos, invFreq);
-      String emb = g.op("Concat", new String[] {freqs, freqs}, attr("axis", -1L));
+      String emb = g.op("Mul", pos, invFreq);
       String rowShape = dims(g, bDim, 1, -1, hd);
       String cos = g.op("Reshape", g.op("Cos", emb), rowShape);
       String sin = g.op("Reshape", g.op("Sin", emb), rowShape);
-      String qr = rope(g, q4, cos, sin, hd);
-      String kr = rope(g, k4, cos, sin, hd);
-      g.opInto(KEY, "Identity", new String[] {kr});
-      g.opInto(VALUE, "Identity", new String[] {v4});
+      // x * cos + rotate_half(x) * sin, rotate_half(x) = x . R (exact: one +-1 per column)
+      String rot = g.weight("rotate_half", rotateHalf(hd), DType.F32, hd, hd);
+      String qkr = g.op("Add", g.op("Mul", qk4, cos), g.op("Mul", g.op("MatMul", qk4, rot), sin));
+      String qr = g.op("Slice", qkr, g.constLongs(0), g.constLongs(nh), headAxis);
+      String kr = KEY;
+      g.opInto(
+          KEY, "Slice", new String[] {qkr, g.constLongs(nh), g.constLongs(nh + kvh), headAxis});
 
       // Attention per session b over its cache buffer [kvh, C, hd] (read in place; entries >=
       // past_length[b] masked) and over its new entries [kvh, n, hd], without concatenating keys
@@ -185,26 +207,25 @@ public final class LlamaGraphs {
               "Less",
               g.op("Range", zero, cScalar, one),
               g.op("Reshape", PAST_LENGTH, g.constLongs(-1, 1, 1, 1)));
-      String sPastM = g.op("Where", validPast, sPast, minus);
+      // masks as additive terms (0 or -FLT_MAX; s + -FLT_MAX rounds to -FLT_MAX, so the scores
+      // equal a Where's), built small and broadcast by Add
+      String zeroF = g.constScalar(0f);
+      String sPastM = g.op("Add", sPast, g.op("Where", validPast, zeroF, minus));
       String sNew =
           g.op(
               "Div",
               g.op("MatMul", qg, g.op("Transpose", new String[] {kr}, attr(perm, 0L, 1L, 3L, 2L))),
               scale);
-      // causal among a session's new rows: [B, kvh, rep, n, n], key j visible to row i iff j <= i
-      String shape5 =
-          g.op("Concat", new String[] {bDim, g.constLongs(kvh, rep), nDim, nDim}, attr("axis", 0L));
+      // causal among a session's new rows: score row r*n + i (group member r, row i) sees new key
+      // j iff j <= i: the [n, n] mask tiled to [rep*n, n]; it depends on the shared inputs only
       String nIdx = g.op("Range", zero, nScalar, one);
       String causal =
           g.op(
               "LessOrEqual",
               g.op("Unsqueeze", nIdx, g.constLongs(0)),
               g.op("Unsqueeze", nIdx, g.constLongs(1)));
-      String sNewM =
-          g.op(
-              "Reshape",
-              g.op("Where", causal, g.op("Reshape", sNew, shape5), minus),
-              g.op("Shape", sNew));
+      String causalAdd = g.op("Tile", g.op("Where", causal, zeroF, minus), g.constLongs(rep, 1));
+      String sNewM = g.op("Add", sNew, causalAdd);
       String probs =
           g.op(
               "Softmax",
@@ -219,11 +240,20 @@ public final class LlamaGraphs {
       String ctxT = g.op("Transpose", new String[] {ctxHeads}, attr(perm, 0L, 2L, 1L, 3L));
       String ctx2 = g.op("Reshape", ctxT, g.constLongs(-1, c.qDim()));
       String o = g.linear(ctx2, "o", w.o(), d, c.qDim(), fmt);
-      String x1 = g.op("Add", HIDDEN, o);
-
-      String h2 = rmsNorm(g, x1, g.weight("post_norm", w.postNorm(), DType.F32, d), c);
-      String gate = g.linear(h2, "gate", w.gate(), f, d, fmt);
-      String up = g.linear(h2, "up", w.up(), f, d, fmt);
+      // x1 = hidden + o and h2 = RMSNorm(x1) in one node (outputs 0 and 3)
+      String[] skip =
+          g.msOpOutputs(
+              "SkipSimplifiedLayerNormalization",
+              new String[] {o, HIDDEN, g.weight("post_norm", w.postNorm(), DType.F32, d)},
+              4,
+              attr("epsilon", (float) c.rmsNormEps()));
+      String h2 = skip[0];
+      String x1 = skip[3];
+      // gate and up as one projection [T, 2f], split in two
+      String gateUp = g.linear(h2, "gate_up", concat(w.gate(), w.up()), 2 * f, d, fmt);
+      String lastAxis = g.constLongs(-1);
+      String gate = g.op("Slice", gateUp, g.constLongs(0), g.constLongs(f), lastAxis);
+      String up = g.op("Slice", gateUp, g.constLongs(f), g.constLongs(2L * f), lastAxis);
       String act = g.op("Mul", g.op("Mul", gate, g.op("Sigmoid", gate)), up);
       String down = g.linear(act, "down", w.down(), d, f, fmt);
       g.opInto(HIDDEN_OUT, "Add", new String[] {x1, down});
@@ -235,12 +265,30 @@ public final class LlamaGraphs {
     }
   }
 
-  /** [T, heads * hd] -> [B, n, heads, hd] -> [B, heads, n, hd]. */
-  private static String heads(GraphBuilder g, String x, String bDim, int heads, int hd) {
-    return g.op(
-        "Transpose",
-        new String[] {g.op("Reshape", x, dims(g, bDim, -1, heads, hd))},
-        attr("perm", 0L, 2L, 1L, 3L));
+  /** Row-wise concatenation of [rows_i, k] matrices (Hugging Face [out, in] orientation). */
+  private static float[] concat(float[]... parts) {
+    int n = 0;
+    for (float[] p : parts) {
+      n += p.length;
+    }
+    float[] out = new float[n];
+    int at = 0;
+    for (float[] p : parts) {
+      System.arraycopy(p, 0, out, at, p.length);
+      at += p.length;
+    }
+    return out;
+  }
+
+  /** R [hd, hd] with x . R = rotate_half(x) = [-x[half:], x[:half]]. */
+  static float[] rotateHalf(int hd) {
+    int half = hd / 2;
+    float[] r = new float[hd * hd];
+    for (int j = 0; j < half; j++) {
+      r[(j + half) * hd + j] = -1f;
+      r[j * hd + j + half] = 1f;
+    }
+    return r;
   }
 
   /** The shape [B, rest...] with B from the 1-element tensor {@code bDim}. */
@@ -248,26 +296,13 @@ public final class LlamaGraphs {
     return g.op("Concat", new String[] {bDim, g.constLongs(rest)}, attr("axis", 0L));
   }
 
-  /** x [.., hd] -> x * cos + rotate_half(x) * sin. */
-  private static String rope(GraphBuilder g, String x, String cos, String sin, int hd) {
-    int half = hd / 2;
-    String axis = g.constLongs(-1);
-    String x1 = g.op("Slice", x, g.constLongs(0), g.constLongs(half), axis);
-    String x2 = g.op("Slice", x, g.constLongs(half), g.constLongs(hd), axis);
-    String rot = g.op("Concat", new String[] {g.op("Neg", x2), x1}, attr("axis", -1L));
-    return g.op("Add", g.op("Mul", x, cos), g.op("Mul", rot, sin));
-  }
-
-  /** x * 1/sqrt(mean(x^2) + eps) * w, in float32. */
+  /** x * 1/sqrt(mean(x^2) + eps) * w, in float32 (ONNX Runtime's SimplifiedLayerNormalization). */
   private static String rmsNorm(GraphBuilder g, String x, String weight, ModelConfig c) {
-    String ms =
-        g.op(
-            "ReduceMean",
-            new String[] {g.op("Mul", x, x)},
-            new AttributeProto[] {attr("axes", new long[] {-1L}), attr("keepdims", 1L)});
-    String r =
-        g.op("Reciprocal", g.op("Sqrt", g.op("Add", ms, g.constScalar((float) c.rmsNormEps()))));
-    return g.op("Mul", weight, g.op("Mul", x, r));
+    return g.op(
+        "SimplifiedLayerNormalization",
+        new String[] {x, weight},
+        attr("axis", -1L),
+        attr("epsilon", (float) c.rmsNormEps()));
   }
 
   /** [rows, cols] -> [cols, rows]. */

@@ -4,11 +4,16 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import io.splitinfer.model.engine.InferenceEngine;
+import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.ModelConfig;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -50,6 +55,81 @@ final class OnnxBatch implements AutoCloseable {
   private final ReentrantLock lock = new ReentrantLock();
   private ByteBuffer keyBytes;
   private ByteBuffer valueBytes;
+
+  /**
+   * Decode steps of several sessions, layer by layer: at layer l, the sessions whose range holds l
+   * run it in one call ({@link #runLayer}); a layer with one such session runs as alone (KV in
+   * place). Validates the items first; returns null (nothing run) when they should run one by one:
+   * fewer than two items, or parts without the batch axis (older packages).
+   */
+  List<float[]> decode(
+      List<InferenceEngine.BatchItem> items, PartSessions parts, LayerCalls calls) {
+    int lo = Integer.MAX_VALUE;
+    int hi = Integer.MIN_VALUE;
+    Set<KvCache> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+    for (InferenceEngine.BatchItem it : items) {
+      if (!(it.cache() instanceof OnnxKvCache)) {
+        throw new IllegalArgumentException("cache was not made by this engine: " + it.cache());
+      }
+      if (!seen.add(it.cache())) {
+        throw new IllegalArgumentException("one cache twice in a batch: " + it.cache());
+      }
+      if (it.hidden().length != config.hiddenSize()) {
+        throw new IllegalArgumentException(
+            "hidden has " + it.hidden().length + " floats, expected 1 x " + config.hiddenSize());
+      }
+      if (it.fromLayer() <= it.toLayer()) {
+        if (it.fromLayer() < 1 || it.toLayer() > config.numLayers()) {
+          throw new IllegalArgumentException(
+              "layers "
+                  + it.fromLayer()
+                  + ".."
+                  + it.toLayer()
+                  + " outside 1.."
+                  + config.numLayers());
+        }
+        lo = Math.min(lo, it.fromLayer());
+        hi = Math.max(hi, it.toLayer());
+      }
+    }
+    for (int l = lo; l <= hi; l++) {
+      if (!parts.batchAxis(l) || items.size() < 2) {
+        return null;
+      }
+    }
+    Row[] rows = new Row[items.size()];
+    for (int i = 0; i < rows.length; i++) {
+      InferenceEngine.BatchItem it = items.get(i);
+      OnnxKvCache kv = (OnnxKvCache) it.cache();
+      rows[i] = new Row(kv, kv.beginRun(it.fromLayer(), it.toLayer(), 1), it.hidden());
+    }
+    for (int l = lo; l <= hi; l++) {
+      List<Row> at = new ArrayList<>();
+      for (int i = 0; i < rows.length; i++) {
+        if (items.get(i).fromLayer() <= l && l <= items.get(i).toLayer()) {
+          at.add(rows[i]);
+        }
+      }
+      try {
+        if (at.size() == 1) {
+          Row r = at.get(0);
+          long[] at1 = {r.start};
+          r.hidden = calls.inPlace(parts.get(l), r.cache, l, true, r.hidden, 1, at1, at1);
+        } else if (!at.isEmpty()) {
+          runLayer(parts.get(l), l, at);
+        }
+      } catch (OrtException e) {
+        throw new IllegalStateException("layer " + l + " (batch) failed: " + e.getMessage(), e);
+      }
+    }
+    List<float[]> out = new ArrayList<>(rows.length);
+    for (int i = 0; i < rows.length; i++) {
+      InferenceEngine.BatchItem it = items.get(i);
+      rows[i].cache.endRun(rows[i].start, 1);
+      out.add(rows[i].hidden == it.hidden() ? it.hidden().clone() : rows[i].hidden);
+    }
+    return out;
+  }
 
   /**
    * @param inputs the engine's reused direct buffers for hidden-state inputs (a heap-wrapped input
@@ -102,9 +182,9 @@ final class OnnxBatch implements AutoCloseable {
                       LlamaGraphs.PAST_LENGTH, n,
                       LlamaGraphs.POSITIONS, p),
                   OUTPUTS)) {
-        float[] y = OnnxEngine.floats(out, LlamaGraphs.HIDDEN_OUT, b * d);
-        float[] newK = OnnxEngine.floats(out, LlamaGraphs.KEY, b * kvh * hd);
-        float[] newV = OnnxEngine.floats(out, LlamaGraphs.VALUE, b * kvh * hd);
+        float[] y = LayerCalls.floats(out, LlamaGraphs.HIDDEN_OUT, b * d);
+        float[] newK = LayerCalls.floats(out, LlamaGraphs.KEY, b * kvh * hd);
+        float[] newV = LayerCalls.floats(out, LlamaGraphs.VALUE, b * kvh * hd);
         for (int i = 0; i < b; i++) {
           Row r = rows.get(i);
           r.cache.put(layer, r.start, 1, newK, i * kvh * hd, newV, i * kvh * hd);

@@ -36,9 +36,11 @@ public final class OnnxConverter {
   /**
    * Revision of the parts this converter writes (2: layer parts read the KV buffers in place via
    * {@code past_length}; 3: a leading batch axis B on the KV inputs and outputs, so decode steps of
-   * several sessions run in one call). Keys the default model's conversion cache.
+   * several sessions run in one call; 4: the same I/O with fewer nodes: fused RMSNorm, one QKV
+   * projection, RoPE on query and key heads together, B and T from the shared inputs). Keys the
+   * default model's conversion cache.
    */
-  public static final String PART_FORMAT_REVISION = "parts-3";
+  public static final String PART_FORMAT_REVISION = "parts-4";
 
   /** Initializers of at least this many bytes go to external data when a part would pass 2 GB. */
   public static final long DEFAULT_EXTERNAL_THRESHOLD = 1L << 20;

@@ -1,12 +1,9 @@
 package io.splitinfer.model.onnx;
 
-import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.ModelConfig;
@@ -16,24 +13,21 @@ import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * {@link InferenceEngine} on ONNX Runtime over the parts of a {@link ModelPackage}. One session per
- * part, created once (at open with {@link OnnxOptions#preload()}, else on first use) and reused;
- * each session's declared dims are checked against the manifest when it is created. Thread-safe for
- * calls on different caches.
+ * part ({@link PartSessions}: created at open with {@link OnnxOptions#preload()}, else on first
+ * use, dims checked against the manifest), plus merged sessions of the layer ranges that run
+ * ({@link FusedRanges}: a range of several layers becomes one call once its merged session is built
+ * in the background). The calls themselves are in {@link LayerCalls}. Thread-safe for calls on
+ * different caches.
  */
 public final class OnnxEngine implements InferenceEngine {
   private static final Logger LOG = LoggerFactory.getLogger(OnnxEngine.class);
-  private static final Set<String> LAYER_OUTPUTS =
-      Set.of(LlamaGraphs.HIDDEN_OUT, LlamaGraphs.KEY, LlamaGraphs.VALUE);
 
   private final OrtEnvironment env;
   private final ModelPackage pkg;
@@ -42,18 +36,12 @@ public final class OnnxEngine implements InferenceEngine {
   private final String provider;
   private final int prefillChunk;
 
-  /** index 0 = embed, 1..L = layers, L+1 = head. */
-  private final AtomicReferenceArray<OrtSession> sessions;
-
-  /** Per session index: a layer part that reads the KV buffers in place (has past_length). */
-  private final boolean[] inPlaceKv;
-
-  /** Per session index: a layer part with the batch axis on its KV (parts-3). */
-  private final boolean[] batchAxis;
+  private final PartSessions parts;
 
   private final OnnxBatch batch;
+  private final LayerCalls calls;
+  private final FusedRanges fused;
 
-  private volatile boolean closed;
   private final DirectInputs inputs = new DirectInputs();
 
   private OnnxEngine(
@@ -61,17 +49,18 @@ public final class OnnxEngine implements InferenceEngine {
       ModelPackage pkg,
       OrtSession.SessionOptions so,
       String provider,
-      int prefillChunk) {
+      int prefillChunk,
+      long fuseMaxBytes) {
     this.env = env;
     this.prefillChunk = prefillChunk;
     this.pkg = pkg;
     this.config = pkg.config();
     this.sessionOptions = so;
     this.provider = provider;
-    this.sessions = new AtomicReferenceArray<>(config.numLayers() + 2);
-    this.inPlaceKv = new boolean[config.numLayers() + 2];
-    this.batchAxis = new boolean[config.numLayers() + 2];
+    this.parts = new PartSessions(env, pkg, so);
     this.batch = new OnnxBatch(env, config, inputs);
+    this.calls = new LayerCalls(env, config, inputs);
+    this.fused = new FusedRanges(env, so, pkg, fuseMaxBytes);
   }
 
   /** Opens an engine over a verified package. */
@@ -89,6 +78,9 @@ public final class OnnxEngine implements InferenceEngine {
         so.addConfigEntry("session.inter_op.allow_spinning", "0");
       }
       so.setCPUArenaAllocator(options.cpuArena());
+      if (options.profilePrefix() != null) {
+        so.enableProfiling(options.profilePrefix());
+      }
       so.setMemoryPatternOptimization(false);
       if (options.interOpThreads() > 0) {
         so.setInterOpNumThreads(options.interOpThreads());
@@ -107,10 +99,11 @@ public final class OnnxEngine implements InferenceEngine {
       so.close();
       throw new IllegalStateException("cannot configure ONNX Runtime: " + e.getMessage(), e);
     }
-    OnnxEngine engine = new OnnxEngine(env, pkg, so, provider, options.prefillChunk());
+    OnnxEngine engine =
+        new OnnxEngine(env, pkg, so, provider, options.prefillChunk(), options.fuseMaxBytes());
     if (options.preload()) {
       try {
-        for (int i = 0; i < engine.sessions.length(); i++) {
+        for (int i = 0; i <= engine.config.numLayers() + 1; i++) {
           engine.session(i);
         }
       } catch (RuntimeException e) {
@@ -149,108 +142,7 @@ public final class OnnxEngine implements InferenceEngine {
   }
 
   private OrtSession session(int index) {
-    if (closed) {
-      throw new IllegalStateException("engine is closed");
-    }
-    OrtSession s = sessions.get(index);
-    if (s != null) {
-      return s;
-    }
-    synchronized (sessions) {
-      s = sessions.get(index);
-      if (s == null) {
-        Path part =
-            index == 0
-                ? pkg.embedPart()
-                : index == config.numLayers() + 1 ? pkg.headPart() : pkg.layerPart(index);
-        try {
-          s = env.createSession(part.toString(), sessionOptions);
-        } catch (OrtException e) {
-          throw new IllegalStateException("cannot load part " + part + ": " + e.getMessage(), e);
-        }
-        try {
-          checkDims(index, part, s);
-          inPlaceKv[index] = s.getInputInfo().containsKey(LlamaGraphs.PAST_LENGTH);
-          batchAxis[index] = index > 0 && index <= config.numLayers() && kvRank(s) == 4;
-        } catch (OrtException e) {
-          closeQuietly(s);
-          throw new IllegalStateException("cannot inspect part " + part + ": " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-          closeQuietly(s);
-          throw e;
-        }
-        sessions.set(index, s);
-      }
-      return s;
-    }
-  }
-
-  private void checkDims(int index, Path part, OrtSession s) {
-    int d = config.hiddenSize();
-    try {
-      Map<String, NodeInfo> in = s.getInputInfo();
-      Map<String, NodeInfo> out = s.getOutputInfo();
-      if (index == 0) {
-        expect(part, in, LlamaGraphs.IDS, -1);
-        expect(part, out, LlamaGraphs.EMBEDDINGS, -1, d);
-      } else if (index == config.numLayers() + 1) {
-        expect(part, in, LlamaGraphs.HIDDEN, -1, d);
-        expect(part, out, LlamaGraphs.LOGITS, -1, config.vocabSize());
-      } else {
-        int kv = config.numKvHeads();
-        int hd = config.headDim();
-        long[] kvDims = kvRank(s) == 4 ? new long[] {-1, kv, -1, hd} : new long[] {kv, -1, hd};
-        expect(part, in, LlamaGraphs.HIDDEN, -1, d);
-        expect(part, in, LlamaGraphs.PAST_KEY, kvDims);
-        expect(part, in, LlamaGraphs.PAST_VALUE, kvDims);
-        expect(part, in, LlamaGraphs.POSITIONS, -1);
-        expect(part, out, LlamaGraphs.HIDDEN_OUT, -1, d);
-        expect(part, out, LlamaGraphs.KEY, kvDims);
-        expect(part, out, LlamaGraphs.VALUE, kvDims);
-      }
-    } catch (OrtException e) {
-      throw new IllegalStateException("cannot inspect part " + part + ": " + e.getMessage(), e);
-    }
-  }
-
-  /** Rank of a layer part's past_key input (3: one session per call, 4: batch axis). */
-  private static int kvRank(OrtSession s) throws OrtException {
-    NodeInfo n = s.getInputInfo().get(LlamaGraphs.PAST_KEY);
-    return n != null && n.getInfo() instanceof TensorInfo t ? t.getShape().length : -1;
-  }
-
-  private void expect(Path part, Map<String, NodeInfo> io, String name, long... dims) {
-    NodeInfo n = io.get(name);
-    if (n == null || !(n.getInfo() instanceof TensorInfo t)) {
-      throw new IllegalStateException(
-          "part "
-              + part.getFileName()
-              + " has no tensor '"
-              + name
-              + "': not a part of this"
-              + " model package format");
-    }
-    long[] shape = t.getShape();
-    if (!Arrays.equals(shape, dims)) {
-      throw new IllegalStateException(
-          "part "
-              + part.getFileName()
-              + ": '"
-              + name
-              + "' has dims "
-              + Arrays.toString(shape)
-              + " but the manifest implies "
-              + Arrays.toString(dims)
-              + " (hidden "
-              + config.hiddenSize()
-              + ", kv heads "
-              + config.numKvHeads()
-              + ", head dim "
-              + config.headDim()
-              + ", vocab "
-              + config.vocabSize()
-              + ")");
-    }
+    return parts.get(index);
   }
 
   @Override
@@ -267,7 +159,7 @@ public final class OnnxEngine implements InferenceEngine {
     try (OnnxTensor t =
             OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {ids.length});
         OrtSession.Result r = s.run(Map.of(LlamaGraphs.IDS, t))) {
-      return floats(r, LlamaGraphs.EMBEDDINGS, tokenIds.length * config.hiddenSize());
+      return LayerCalls.floats(r, LlamaGraphs.EMBEDDINGS, tokenIds.length * config.hiddenSize());
     } catch (OrtException e) {
       throw new IllegalStateException("embed failed: " + e.getMessage(), e);
     }
@@ -280,7 +172,7 @@ public final class OnnxEngine implements InferenceEngine {
     FloatBuffer in = inputs.take(hidden, hidden.length);
     try (OnnxTensor t = OnnxTensor.createTensor(env, in, new long[] {tokens, config.hiddenSize()});
         OrtSession.Result r = s.run(Map.of(LlamaGraphs.HIDDEN, t))) {
-      return floats(r, LlamaGraphs.LOGITS, tokens * config.vocabSize());
+      return LayerCalls.floats(r, LlamaGraphs.LOGITS, tokens * config.vocabSize());
     } catch (OrtException e) {
       throw new IllegalStateException("head failed: " + e.getMessage(), e);
     } finally {
@@ -298,19 +190,6 @@ public final class OnnxEngine implements InferenceEngine {
               + " x "
               + config.hiddenSize());
     }
-  }
-
-  /** Output {@code name} of a run as a float array of {@code expected} floats. */
-  static float[] floats(OrtSession.Result r, String name, int expected) {
-    OnnxValue v = r.get(name).orElseThrow(() -> new IllegalStateException("no output " + name));
-    FloatBuffer fb = ((OnnxTensor) v).getFloatBuffer();
-    if (fb.remaining() != expected) {
-      throw new IllegalStateException(
-          "output " + name + " has " + fb.remaining() + " floats, expected " + expected);
-    }
-    float[] out = new float[expected];
-    fb.get(out);
-    return out;
   }
 
   @Override
@@ -350,21 +229,71 @@ public final class OnnxEngine implements InferenceEngine {
       pos[t] = start + t;
     }
     long[] pastLength = {start};
-    for (int l = fromLayer; l <= toLayer; l++) {
-      OrtSession s = session(l);
-      try {
-        float[][] out =
-            inPlaceKv[l]
-                ? runInPlace(s, kv, l, x, tokens, pos, pastLength)
-                : runCopying(s, kv, l, x, tokens, pos, start);
-        x = out[0];
-        kv.put(l, start, tokens, out[1], 0, out[2], 0);
-      } catch (OrtException e) {
-        throw new IllegalStateException("layer " + l + " failed: " + e.getMessage(), e);
+    try (FusedRanges.Lease f = fusedSession(fromLayer, toLayer)) {
+      float[] y =
+          f == null ? null : calls.fused(f, kv, fromLayer, toLayer, x, tokens, pos, pastLength);
+      if (y != null) {
+        x = y;
+      } else {
+        for (int l = fromLayer; l <= toLayer; l++) {
+          OrtSession s = session(l);
+          x =
+              parts.inPlaceKv(l)
+                  ? calls.inPlace(s, kv, l, parts.batchAxis(l), x, tokens, pos, pastLength)
+                  : calls.copying(s, kv, l, x, tokens, pos, start);
+        }
       }
+    } catch (OrtException e) {
+      throw new IllegalStateException(
+          "layers " + fromLayer + ".." + toLayer + " failed: " + e.getMessage(), e);
     }
     kv.endRun(start, tokens);
     return x == hidden ? hidden.clone() : x;
+  }
+
+  /**
+   * The merged session of layers [from, to] when it is ready, null otherwise (its build is
+   * scheduled when every layer of the range is a parts-3 layer: KV in place, batch axis).
+   */
+  private FusedRanges.Lease fusedSession(int from, int to) {
+    if (to <= from) {
+      return null;
+    }
+    FusedRanges.Lease f = fused.acquire(from, to, false);
+    if (f != null) {
+      return f;
+    }
+    for (int l = from; l <= to; l++) {
+      session(l);
+      if (!parts.inPlaceKv(l) || !parts.batchAxis(l)) {
+        return null;
+      }
+    }
+    return fused.acquire(from, to, true);
+  }
+
+  /** Whether layers [from, to] run as one merged call now (tests). */
+  boolean layersMerged(int from, int to) {
+    try (FusedRanges.Lease f = fused.acquire(from, to, false)) {
+      return f != null;
+    }
+  }
+
+  /**
+   * Builds the merged session of layers [from, to] now (otherwise it is built in the background on
+   * the range's first run); true when the range runs as one call from now on.
+   */
+  public boolean fuseLayers(int from, int to) {
+    if (from < 1 || to > config.numLayers() || to <= from) {
+      return false;
+    }
+    for (int l = from; l <= to; l++) {
+      session(l);
+      if (!parts.inPlaceKv(l) || !parts.batchAxis(l)) {
+        return false;
+      }
+    }
+    return fused.buildNow(from, to);
   }
 
   /**
@@ -374,152 +303,37 @@ public final class OnnxEngine implements InferenceEngine {
    */
   @Override
   public List<float[]> runLayersBatch(List<BatchItem> items) {
-    int lo = Integer.MAX_VALUE;
-    int hi = Integer.MIN_VALUE;
-    Set<KvCache> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-    for (BatchItem it : items) {
-      if (!(it.cache() instanceof OnnxKvCache)) {
-        throw new IllegalArgumentException("cache was not made by this engine: " + it.cache());
-      }
-      if (!seen.add(it.cache())) {
-        throw new IllegalArgumentException("one cache twice in a batch: " + it.cache());
-      }
-      checkHidden(it.hidden(), 1);
-      if (it.fromLayer() <= it.toLayer()) {
-        if (it.fromLayer() < 1 || it.toLayer() > config.numLayers()) {
-          throw new IllegalArgumentException(
-              "layers "
-                  + it.fromLayer()
-                  + ".."
-                  + it.toLayer()
-                  + " outside 1.."
-                  + config.numLayers());
-        }
-        lo = Math.min(lo, it.fromLayer());
-        hi = Math.max(hi, it.toLayer());
-      }
-    }
-    for (int l = lo; l <= hi; l++) {
-      session(l);
-      if (!batchAxis[l] || items.size() < 2) {
-        return InferenceEngine.super.runLayersBatch(items);
-      }
-    }
-    OnnxBatch.Row[] rows = new OnnxBatch.Row[items.size()];
-    for (int i = 0; i < rows.length; i++) {
-      BatchItem it = items.get(i);
-      OnnxKvCache kv = (OnnxKvCache) it.cache();
-      rows[i] = new OnnxBatch.Row(kv, kv.beginRun(it.fromLayer(), it.toLayer(), 1), it.hidden());
-    }
-    for (int l = lo; l <= hi; l++) {
-      List<OnnxBatch.Row> at = new ArrayList<>();
-      for (int i = 0; i < rows.length; i++) {
-        if (items.get(i).fromLayer() <= l && l <= items.get(i).toLayer()) {
-          at.add(rows[i]);
-        }
-      }
+    List<float[]> out = batch.decode(items, parts, calls);
+    return out != null ? out : InferenceEngine.super.runLayersBatch(items);
+  }
+
+  /**
+   * Ends ONNX Runtime's profiling of every session created so far (per part and merged ranges) and
+   * returns their trace files (with {@link OnnxOptions#profilePrefix()} set; empty otherwise).
+   */
+  public List<Path> endProfiling() {
+    List<Path> files = new ArrayList<>();
+    List<OrtSession> all = new ArrayList<>(fused.sessions());
+    all.addAll(parts.open());
+    for (OrtSession s : all) {
       try {
-        if (at.size() == 1) {
-          OnnxBatch.Row r = at.get(0);
-          float[][] out =
-              runInPlace(
-                  session(l), r.cache, l, r.hidden, 1, new long[] {r.start}, new long[] {r.start});
-          r.cache.put(l, r.start, 1, out[1], 0, out[2], 0);
-          r.hidden = out[0];
-        } else if (!at.isEmpty()) {
-          batch.runLayer(session(l), l, at);
+        String f = s.endProfiling();
+        if (f != null && !f.isEmpty()) {
+          files.add(Path.of(f));
         }
       } catch (OrtException e) {
-        throw new IllegalStateException("layer " + l + " (batch) failed: " + e.getMessage(), e);
+        LOG.debug("profiling: {}", e.getMessage());
       }
     }
-    List<float[]> out = new ArrayList<>(rows.length);
-    for (int i = 0; i < rows.length; i++) {
-      BatchItem it = items.get(i);
-      rows[i].cache.endRun(rows[i].start, 1);
-      out.add(rows[i].hidden == it.hidden() ? it.hidden().clone() : rows[i].hidden);
-    }
-    return out;
-  }
-
-  /** {hidden_out, key, value} of a layer part that reads the KV buffers in place. */
-  private float[][] runInPlace(
-      OrtSession s, OnnxKvCache kv, int l, float[] x, int tokens, long[] pos, long[] pastLength)
-      throws OrtException {
-    OnnxTensor[] past = kv.inPlace(env, l, (int) pastLength[0] + tokens, batchAxis[l]);
-    FloatBuffer in = inputs.take(x, tokens * config.hiddenSize());
-    try (OnnxTensor h = OnnxTensor.createTensor(env, in, new long[] {tokens, config.hiddenSize()});
-        OnnxTensor n = OnnxTensor.createTensor(env, LongBuffer.wrap(pastLength), new long[] {1});
-        OnnxTensor p = OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {tokens});
-        OrtSession.Result r =
-            s.run(
-                Map.of(
-                    LlamaGraphs.HIDDEN, h,
-                    LlamaGraphs.PAST_KEY, past[0],
-                    LlamaGraphs.PAST_VALUE, past[1],
-                    LlamaGraphs.PAST_LENGTH, n,
-                    LlamaGraphs.POSITIONS, p),
-                LAYER_OUTPUTS)) {
-      return outputs(r, tokens);
-    } finally {
-      inputs.give(in);
-    }
-  }
-
-  /** The same for parts of the older format: the first P positions are copied per call. */
-  private float[][] runCopying(
-      OrtSession s, OnnxKvCache kv, int l, float[] x, int tokens, long[] pos, int start)
-      throws OrtException {
-    FloatBuffer[] past = kv.pastCopy(l, start);
-    long[] pastShape = {config.numKvHeads(), start, config.headDim()};
-    FloatBuffer in = inputs.take(x, tokens * config.hiddenSize());
-    try (OnnxTensor h = OnnxTensor.createTensor(env, in, new long[] {tokens, config.hiddenSize()});
-        OnnxTensor k = OnnxTensor.createTensor(env, past[0], pastShape);
-        OnnxTensor v = OnnxTensor.createTensor(env, past[1], pastShape);
-        OnnxTensor p = OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {tokens});
-        OrtSession.Result r =
-            s.run(
-                Map.of(
-                    LlamaGraphs.HIDDEN, h,
-                    LlamaGraphs.PAST_KEY, k,
-                    LlamaGraphs.PAST_VALUE, v,
-                    LlamaGraphs.POSITIONS, p),
-                LAYER_OUTPUTS)) {
-      return outputs(r, tokens);
-    } finally {
-      inputs.give(in);
-    }
-  }
-
-  private float[][] outputs(OrtSession.Result r, int tokens) {
-    int n = config.numKvHeads() * tokens * config.headDim();
-    return new float[][] {
-      floats(r, LlamaGraphs.HIDDEN_OUT, tokens * config.hiddenSize()),
-      floats(r, LlamaGraphs.KEY, n),
-      floats(r, LlamaGraphs.VALUE, n)
-    };
+    return files;
   }
 
   @Override
   public void close() {
-    closed = true;
-    synchronized (sessions) {
-      for (int i = 0; i < sessions.length(); i++) {
-        OrtSession s = sessions.getAndSet(i, null);
-        if (s != null) {
-          closeQuietly(s);
-        }
-      }
-      sessionOptions.close();
-      batch.close();
-    }
-  }
-
-  private static void closeQuietly(OrtSession s) {
-    try {
-      s.close();
-    } catch (OrtException e) {
-      LOG.debug("closing session: {}", e.getMessage());
-    }
+    fused.close();
+    parts.close();
+    calls.close();
+    sessionOptions.close();
+    batch.close();
   }
 }
