@@ -26,11 +26,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Sessions over merged ranges of layers ({@link LayerFusion}), built on demand and cached per range
  * [from, to]. The {@value #BUILD_AFTER_RUNS}th run of a range schedules its build on a background
- * thread; until the merged session is ready, runs go through the per-layer parts (the fallback: the
- * split can change at runtime, and a new range runs at once), then through the merged one. At most
- * {@link #MAX_RANGES} ranges are kept (least recently used goes; a session in use is closed when
- * its last run ends). A range whose parts hold more than the bound, keep weights in external data,
- * or fail to merge or load runs per layer for good (one log line). Thread-safe.
+ * thread (the engine counts runs of at most {@value #COUNTED_MAX_ROWS} positions, not prefill
+ * chunks); until the merged session is ready, runs go through the per-layer parts (the fallback:
+ * the split can change at runtime, and a new range runs at once), then through the merged one. At
+ * most {@link #MAX_RANGES} ranges are kept (least recently used goes; a session in use is closed
+ * when its last run ends). A range whose parts hold more than the bound, keep weights in external
+ * data, or fail to merge or load runs per layer for good (one log line). Thread-safe.
  */
 final class FusedRanges implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(FusedRanges.class);
@@ -43,6 +44,12 @@ final class FusedRanges implements AutoCloseable {
    * switches of a busy edge, is not worth a build: it parses the parts and creates a session).
    */
   static final int BUILD_AFTER_RUNS = 8;
+
+  /**
+   * Most positions of a run that counts toward a build: decode steps (1) and speculative rounds (up
+   * to 17 rows) do, prefill chunks (128 by default, 64 in the UE image) do not.
+   */
+  static final int COUNTED_MAX_ROWS = 32;
 
   private final OrtEnvironment env;
   private final OrtSession.SessionOptions options;

@@ -229,7 +229,7 @@ public final class OnnxEngine implements InferenceEngine {
       pos[t] = start + t;
     }
     long[] pastLength = {start};
-    try (FusedRanges.Lease f = fusedSession(fromLayer, toLayer)) {
+    try (FusedRanges.Lease f = fusedSession(fromLayer, toLayer, tokens)) {
       float[] y =
           f == null ? null : calls.fused(f, kv, fromLayer, toLayer, x, tokens, pos, pastLength);
       if (y != null) {
@@ -252,15 +252,17 @@ public final class OnnxEngine implements InferenceEngine {
   }
 
   /**
-   * The merged session of layers [from, to] when it is ready, null otherwise (its build is
-   * scheduled when every layer of the range is a parts-3 layer: KV in place, batch axis).
+   * The merged session of layers [from, to] when it is ready, null otherwise. A decode step (one
+   * new position) counts toward the range's build, which is scheduled when every layer of the range
+   * is a parts-3 layer (KV in place, batch axis); prefill chunks do not count, so a long prompt
+   * alone does not add a merged session's memory.
    */
-  private FusedRanges.Lease fusedSession(int from, int to) {
+  private FusedRanges.Lease fusedSession(int from, int to, int tokens) {
     if (to <= from) {
       return null;
     }
     FusedRanges.Lease f = fused.acquire(from, to, false);
-    if (f != null) {
+    if (f != null || tokens > FusedRanges.COUNTED_MAX_ROWS) {
       return f;
     }
     for (int l = from; l <= to; l++) {
