@@ -3,6 +3,7 @@ package io.splitinfer.ue;
 import io.grpc.Channel;
 import io.splitinfer.proto.v1.DType;
 import io.splitinfer.proto.v1.Scores;
+import io.splitinfer.proto.v1.SwitchMethod;
 import java.util.Arrays;
 import java.util.function.Consumer;
 
@@ -107,9 +108,7 @@ public final class StepScorer {
         long t0 = System.nanoTime();
         boolean switched = s.follow(splits.current(step));
         SwitchCostModel.Estimate sw = s.lastSwitch();
-        if (switched
-            && sw != null
-            && sw.method() == io.splitinfer.proto.v1.SwitchMethod.SWITCH_METHOD_RECOMPUTE) {
+        if (switched && sw != null && sw.method() == SwitchMethod.SWITCH_METHOD_RECOMPUTE) {
           recomputedLayerPositions += sw.recomputeLayerPositions();
         }
         if (pilotEvery > 0 && step % pilotEvery == 0) {

@@ -46,7 +46,9 @@ final class SwitchBenchCommand implements Callable<Integer> {
   @Option(
       names = "--methods",
       defaultValue = "transfer,recompute,auto",
-      description = "Switch methods: transfer, recompute, auto (the cost model picks).")
+      description =
+          "Switch methods: transfer, recompute, auto (the cost model picks), clean (auto, but the"
+              + " UE always recomputes the layers it gains).")
   String methods;
 
   @Option(names = "--before", defaultValue = "8", description = "Normal steps before the switch.")
@@ -188,14 +190,9 @@ final class SwitchBenchCommand implements Callable<Integer> {
   }
 
   private SwitchCostModel.Config config(String method) {
-    return switch (method) {
-      case "transfer" -> SwitchCostModel.Config.forced(SwitchMethod.SWITCH_METHOD_KV_TRANSFER);
-      case "recompute" -> SwitchCostModel.Config.forced(SwitchMethod.SWITCH_METHOD_RECOMPUTE);
-      case "auto" -> SwitchCostModel.Config.auto().withLinkMbps(linkMbps);
-      default ->
-          throw new IllegalArgumentException(
-              "unknown method " + method + " (transfer, recompute, auto)");
-    };
+    SwitchCostModel.Config c = SwitchCostModel.Config.parse(method);
+    // a method picked by cost starts from the configured link rate
+    return c.forced() == null ? c.withLinkMbps(linkMbps) : c;
   }
 
   private SwitchCostModel.Estimate lastEstimate;

@@ -234,29 +234,14 @@ public final class UeSession implements AutoCloseable {
    * Returns the bytes this message took on the wire.
    */
   public long send(int[] ids, int[] targets, boolean sample, long step) {
-    int tokens = ids.length;
-    long c0 = System.nanoTime();
-    float[] h = engine.runLayers(1, split, engine.embed(ids), tokens, cache);
-    costs.observeCompute(split, tokens, System.nanoTime() - c0);
-    remember(ids, h);
-    HiddenState.Builder hb =
-        HiddenState.newBuilder()
-            .setSessionId(id)
-            .setEpoch(epoch)
-            .setSplitLayer(split)
-            .setFirstPosition(position)
-            .setTensor(TensorCodec.encode(h, wire, tokens, h.length / tokens))
-            .setSample(sample)
-            .setStep(step);
+    float[] h = ownLayers(ids);
+    HiddenState.Builder hb = hidden(ids, h, sample, step);
     if (targets != null) {
       for (int t : targets) {
         hb.addTargetIds(t);
       }
     }
-    long before = stream.bytesSent();
-    stream.send(UeMessage.newBuilder().setHidden(hb).build());
-    position += tokens;
-    return stream.bytesSent() - before;
+    return sendHidden(hb, ids.length);
   }
 
   /**
@@ -265,10 +250,7 @@ public final class UeSession implements AutoCloseable {
    * and returns its [1, d] row at layer p.
    */
   public float[] draftRow(int id) {
-    long c0 = System.nanoTime();
-    float[] h = engine.runLayers(1, split, engine.embed(new int[] {id}), 1, cache);
-    costs.observeCompute(split, 1, System.nanoTime() - c0);
-    return h;
+    return draftRows(new int[] {id});
   }
 
   /**
@@ -276,6 +258,11 @@ public final class UeSession implements AutoCloseable {
    * 1..p); returns [ids.length, d].
    */
   public float[] draftRows(int[] ids) {
+    return ownLayers(ids);
+  }
+
+  /** Embeds {@code ids} and runs layers 1..p over them at the cache's next positions (timed). */
+  private float[] ownLayers(int[] ids) {
     long c0 = System.nanoTime();
     float[] h = engine.runLayers(1, split, engine.embed(ids), ids.length, cache);
     costs.observeCompute(split, ids.length, System.nanoTime() - c0);
@@ -288,22 +275,34 @@ public final class UeSession implements AutoCloseable {
    * HiddenState.draft_ids). Returns the bytes it took on the wire.
    */
   public long sendDraft(int[] ids, float[] rows, int[] draftIds, long step) {
-    remember(ids, rows);
-    HiddenState.Builder hb =
-        HiddenState.newBuilder()
-            .setSessionId(id)
-            .setEpoch(epoch)
-            .setSplitLayer(split)
-            .setFirstPosition(position)
-            .setTensor(TensorCodec.encode(rows, wire, ids.length, rows.length / ids.length))
-            .setSample(true)
-            .setStep(step);
+    HiddenState.Builder hb = hidden(ids, rows, true, step);
     for (int d : draftIds) {
       hb.addDraftIds(d);
     }
+    return sendHidden(hb, ids.length);
+  }
+
+  /**
+   * Keeps {@code ids} and their rows {@code h} (layer p) and starts their HiddenState at the next
+   * position: the part every HiddenState the UE sends has in common.
+   */
+  private HiddenState.Builder hidden(int[] ids, float[] h, boolean sample, long step) {
+    remember(ids, h);
+    return HiddenState.newBuilder()
+        .setSessionId(id)
+        .setEpoch(epoch)
+        .setSplitLayer(split)
+        .setFirstPosition(position)
+        .setTensor(TensorCodec.encode(h, wire, ids.length, h.length / ids.length))
+        .setSample(sample)
+        .setStep(step);
+  }
+
+  /** Sends a HiddenState of {@code rows} positions; returns the bytes it took on the wire. */
+  private long sendHidden(HiddenState.Builder hb, int rows) {
     long before = stream.bytesSent();
     stream.send(UeMessage.newBuilder().setHidden(hb).build());
-    position += ids.length;
+    position += rows;
     return stream.bytesSent() - before;
   }
 

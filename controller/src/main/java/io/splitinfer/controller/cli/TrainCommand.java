@@ -150,18 +150,7 @@ final class TrainCommand implements Callable<Integer> {
               Double.POSITIVE_INFINITY);
       reward = alg;
     }
-    EnvConfig envConfig = s.env();
-    if (episodeLength > 0) {
-      envConfig =
-          new EnvConfig(
-              envConfig.numLayers(),
-              envConfig.pMin(),
-              envConfig.pMax(),
-              episodeLength,
-              envConfig.sigmaMin(),
-              envConfig.sigmaMax(),
-              envConfig.hThreshold());
-    }
+    EnvConfig envConfig = episodeLength > 0 ? s.env().withEpisodeLength(episodeLength) : s.env();
     SplitEnvironment env =
         new SplitEnvironment(envConfig, c, reward, objective, seed + 1000)
             .withPrivacyFloor(privacyFloor);

@@ -54,6 +54,11 @@ public record EnvConfig(
     return new EnvConfig(numLayers, 1, numLayers - 1, 5, 0.0, sigmaMax, 1.0);
   }
 
+  /** The same environment with episodes of {@code steps} steps. */
+  public EnvConfig withEpisodeLength(int steps) {
+    return new EnvConfig(numLayers, pMin, pMax, steps, sigmaMin, sigmaMax, hThreshold);
+  }
+
   public int numSplits() {
     return pMax - pMin + 1;
   }

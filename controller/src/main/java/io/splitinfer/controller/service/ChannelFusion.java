@@ -97,8 +97,7 @@ public final class ChannelFusion {
     if (dof > 0 && ev0.sigmaDof() >= config.minSigmaDof() && !Double.isNaN(inc.sigma())) {
       double fused = Math.sqrt(ss / dof);
       double tol = 4 / Math.sqrt(2.0 * ev0.sigmaDof()) + sigmaDelta;
-      double limit = Math.max(tol * Math.max(fused, inc.sigma()), SIGMA_RESOLUTION);
-      if (Math.abs(inc.sigma() - fused) > limit + 1e-6) {
+      if (sigmaDiffers(inc.sigma(), fused, tol)) {
         n = 0;
         k = 0;
         dof = 0;
@@ -248,7 +247,15 @@ public final class ChannelFusion {
    * σ moved beyond the hysteresis: by more than sigmaDelta relative and the resolution absolute.
    */
   private static boolean sigmaMoved(double estimate, double inForce, Hysteresis h) {
-    double limit = Math.max(h.sigmaDelta() * Math.max(estimate, inForce), SIGMA_RESOLUTION);
-    return Math.abs(estimate - inForce) > limit + 1e-6;
+    return sigmaDiffers(estimate, inForce, h.sigmaDelta());
+  }
+
+  /**
+   * Whether two σ differ by more than {@code relative} of the larger and by more than {@value
+   * #SIGMA_RESOLUTION}: the one rule behind change points and moves of the state in force.
+   */
+  private static boolean sigmaDiffers(double a, double b, double relative) {
+    double limit = Math.max(relative * Math.max(a, b), SIGMA_RESOLUTION);
+    return Math.abs(a - b) > limit + 1e-6;
   }
 }
