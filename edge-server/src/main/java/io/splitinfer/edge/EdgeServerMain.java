@@ -15,6 +15,7 @@ import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.onnx.OnnxOptions;
 import io.splitinfer.model.pkg.DefaultModel;
 import io.splitinfer.model.pkg.ModelPackage;
+import io.splitinfer.model.tokenizer.PieceCache;
 import io.splitinfer.model.tokenizer.TextTokenizer;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -244,7 +245,7 @@ public final class EdgeServerMain implements Callable<Integer> {
         TextTokenizer tok = pkg.hasTokenizer() ? pkg.openTokenizer() : null;
         MetricsHttpServer http =
             metricsPort >= 0 ? new MetricsHttpServer(registry, mHost, metricsPort).start() : null) {
-      IntFunction<String> text = tok != null ? tok::piece : id -> "<" + id + ">";
+      IntFunction<String> text = tok != null ? new PieceCache(tok) : id -> "<" + id + ">";
       SplitInferenceService service =
           new SplitInferenceService(
               new EdgeModel(pkg.id(), pkg.sha256(), engine, text),

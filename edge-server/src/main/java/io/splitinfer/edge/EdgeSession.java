@@ -4,6 +4,8 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.splitinfer.core.trace.StepMark;
+import io.splitinfer.core.trace.StepMark.Point;
 import io.splitinfer.model.engine.ModelConfig;
 import io.splitinfer.proto.TensorFormatException;
 import io.splitinfer.proto.v1.EdgeMessage;
@@ -127,6 +129,7 @@ final class EdgeSession implements StreamObserver<UeMessage> {
 
   @Override
   public void onNext(UeMessage msg) {
+    StepMark.at(Point.EDGE_ARRIVED);
     lock.lock();
     try {
       requested = false;
@@ -182,6 +185,7 @@ final class EdgeSession implements StreamObserver<UeMessage> {
         requestNext();
       } finally {
         lock.unlock();
+        StepMark.at(Point.EDGE_DONE);
       }
     }
   }
@@ -480,7 +484,9 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     if (reply == null) {
       return;
     }
+    StepMark.at(Point.EDGE_REPLY_BEGIN);
     out.send(reply);
+    StepMark.at(Point.EDGE_REPLY_END);
     if (reply.hasToken() || reply.hasVerified()) {
       Token last =
           reply.hasToken()

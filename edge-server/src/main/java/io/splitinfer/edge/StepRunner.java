@@ -1,5 +1,7 @@
 package io.splitinfer.edge;
 
+import io.splitinfer.core.trace.StepMark;
+import io.splitinfer.core.trace.StepMark.Point;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.Logits;
@@ -73,7 +75,9 @@ final class StepRunner {
         y = engine.runLayers(s.split + 1, mc.numLayers(), x, tokens, s.cache);
       }
     } else {
+      StepMark.at(Point.EDGE_COMPUTE_BEGIN);
       y = engine.runLayers(s.split + 1, mc.numLayers(), x, tokens, s.cache);
+      StepMark.at(Point.EDGE_LAYERS_END);
     }
     return reply(s, h, y, null, t0);
   }
@@ -127,7 +131,9 @@ final class StepRunner {
     }
     float[] last = y.length == d ? y : Arrays.copyOfRange(y, (tokens - 1) * d, tokens * d);
     float[] lastLogits = logits != null && tokens == 1 ? logits : engine.head(last, 1);
+    StepMark.at(Point.EDGE_HEAD_END);
     Sampler.Sample sample = s.sampler.sample(lastLogits, 0, mc.vocabSize());
+    StepMark.at(Point.EDGE_SAMPLED);
     metrics.step(tokens == 1, System.nanoTime() - t0);
     s.generated++;
     metrics.token();

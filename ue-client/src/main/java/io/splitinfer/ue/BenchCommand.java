@@ -18,7 +18,9 @@ import picocli.CommandLine.Option;
 /**
  * Split over the network against the whole model in this process (same engine, same threads):
  * per-token decode latency, prefill throughput, bytes per decode step vs the floor. Greedy, so the
- * split run must also produce the monolithic tokens, which is checked.
+ * split run must also produce the monolithic tokens, which is checked. Runs alternate (monolithic,
+ * then each split) round by round after {@code --warmup} rounds, so that the ratio compares runs
+ * taken under the same load: the ratio column is the median of the per-round ratios.
  */
 @Command(
     name = "bench",
@@ -39,9 +41,17 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(
       names = "--repeats",
-      defaultValue = "5",
-      description = "Measured runs per row (after one warm-up).")
+      defaultValue = "10",
+      description = "Measured rounds (one run of every row each).")
   int repeats;
+
+  @Option(
+      names = "--warmup",
+      defaultValue = "20",
+      description =
+          "Unmeasured rounds first: both JVMs' JIT compilers need a few thousand steps before the"
+              + " per-token path is compiled.")
+  int warmup;
 
   @Option(names = "--out", description = "Directory for bench.csv and bench.json.")
   Path out;
@@ -50,12 +60,36 @@ final class BenchCommand implements Callable<Integer> {
       String mode,
       int split,
       double decodeMsPerToken,
+      double decodeMinMs,
+      double decodeMaxMs,
       double prefillTokensPerS,
       double ratio,
       double bytesPerStep,
       long floorBytes,
       double overheadPercent,
       boolean tokensMatch) {}
+
+  /** One split row's runs. */
+  private final class Cell {
+    final int split;
+    final double[] decode = new double[repeats];
+    final double[] prefill = new double[repeats];
+    final double[] ratio = new double[repeats];
+    boolean match = true;
+    GenerationResult last;
+
+    Cell(int split) {
+      this.split = split;
+    }
+  }
+
+  static double min(double[] v) {
+    return Arrays.stream(v).min().orElse(Double.NaN);
+  }
+
+  static double max(double[] v) {
+    return Arrays.stream(v).max().orElse(Double.NaN);
+  }
 
   static double median(double[] v) {
     double[] s = v.clone();
@@ -83,56 +117,71 @@ final class BenchCommand implements Callable<Integer> {
         prompt[i] = 3 + rnd.nextInt(info.getVocabSize() - 3);
       }
       LocalGenerator local = new LocalGenerator(m.engine);
+      GenerateRequest req =
+          GenerateRequest.greedy(prompt, newTokens)
+              .withWireDtype(common.dtype())
+              .withUeId(common.ueId());
+      List<Cell> cells = new ArrayList<>();
+      for (int p : ps) {
+        cells.add(new Cell(p));
+      }
       int[] reference = null;
       double[] monoDecode = new double[repeats];
       double[] monoPrefill = new double[repeats];
-      for (int r = -1; r < repeats; r++) {
+      for (int r = -warmup - 1; r < repeats; r++) {
         LocalGenerator.Result res = local.greedy(prompt, newTokens, chunk);
         reference = res.tokens();
         if (r >= 0) {
           monoDecode[r] = Arrays.stream(res.decodeStepNanos()).average().orElse(0) / 1e6;
           monoPrefill[r] = promptTokens / (res.prefillNanos() / 1e9);
         }
+        for (Cell c : cells) {
+          GenerationResult g = client.generator().generate(req, c.split, t -> {});
+          c.match &= Arrays.equals(g.tokenIds(), reference);
+          c.last = g;
+          if (r >= 0) {
+            c.decode[r] = g.decodeNanos() / 1e6 / (g.tokenIds().length - 1);
+            c.prefill[r] = promptTokens / (g.timeToFirstTokenNanos() / 1e9);
+            c.ratio[r] = c.decode[r] / monoDecode[r];
+          }
+        }
       }
       double mono = median(monoDecode);
       List<Row> rows = new ArrayList<>();
-      rows.add(new Row("monolithic", layers, mono, median(monoPrefill), 1.0, 0, 0, 0, true));
-      GenerateRequest req =
-          GenerateRequest.greedy(prompt, newTokens)
-              .withWireDtype(common.dtype())
-              .withUeId(common.ueId());
-      for (int p : ps) {
-        double[] dec = new double[repeats];
-        double[] pre = new double[repeats];
-        GenerationResult last = null;
-        boolean match = true;
-        for (int r = -1; r < repeats; r++) {
-          GenerationResult g = client.generator().generate(req, p, t -> {});
-          match &= Arrays.equals(g.tokenIds(), reference);
-          last = g;
-          if (r >= 0) {
-            dec[r] = g.decodeNanos() / 1e6 / (g.tokenIds().length - 1);
-            pre[r] = promptTokens / (g.timeToFirstTokenNanos() / 1e9);
-          }
-        }
-        double d = median(dec);
+      rows.add(
+          new Row(
+              "monolithic",
+              layers,
+              mono,
+              min(monoDecode),
+              max(monoDecode),
+              median(monoPrefill),
+              1.0,
+              0,
+              0,
+              0,
+              true));
+      for (Cell c : cells) {
         rows.add(
             new Row(
                 "split",
-                p,
-                d,
-                median(pre),
-                d / mono,
-                last.bytesPerDecodeStep(),
-                last.floorBytesPerStep(),
-                last.framingOverheadPercent(),
-                match));
+                c.split,
+                median(c.decode),
+                min(c.decode),
+                max(c.decode),
+                median(c.prefill),
+                median(c.ratio),
+                c.last.bytesPerDecodeStep(),
+                c.last.floorBytesPerStep(),
+                c.last.framingOverheadPercent(),
+                c.match));
       }
       StringBuilder table = new StringBuilder();
       table.append(
           String.format(
               Locale.ROOT,
-              "model %s: L=%d d=%d vocab=%d | prompt %d, new %d, repeats %d, wire %s, threads %d%n",
+              "model %s: L=%d d=%d vocab=%d | prompt %d, new %d, rounds %d after %d warm-up, wire %s,"
+                  + " threads %d%n",
               info.getModelId(),
               layers,
               info.getHiddenSize(),
@@ -140,24 +189,28 @@ final class BenchCommand implements Callable<Integer> {
               promptTokens,
               newTokens,
               repeats,
+              warmup,
               common.wireDtype,
               common.threads));
       table.append(
-          "| mode | p | decode ms/token | ratio vs mono | prefill tok/s | bytes/step | floor | framing | tokens == mono |\n");
+          "| mode | p | decode ms/token, median [min, max] of rounds | ratio vs mono (median of"
+              + " rounds) | prefill tok/s | bytes/step | floor | framing | tokens == mono |\n");
       table.append("|---|---|---|---|---|---|---|---|---|\n");
       StringBuilder csv =
           new StringBuilder(
-              "mode,split,decode_ms_per_token,ratio,prefill_tokens_per_s,bytes_per_step,floor_bytes,overhead_percent,tokens_match\n");
+              "mode,split,decode_ms_per_token,decode_min_ms,decode_max_ms,ratio,prefill_tokens_per_s,bytes_per_step,floor_bytes,overhead_percent,tokens_match\n");
       StringBuilder json = new StringBuilder("[\n");
       for (int i = 0; i < rows.size(); i++) {
         Row r = rows.get(i);
         table.append(
             String.format(
                 Locale.ROOT,
-                "| %s | %d | %.3f | %.3f | %.1f | %.1f | %d | %.2f%% | %s |%n",
+                "| %s | %d | %.3f [%.3f, %.3f] | %.3f | %.1f | %.1f | %d | %.2f%% | %s |%n",
                 r.mode(),
                 r.split(),
                 r.decodeMsPerToken(),
+                r.decodeMinMs(),
+                r.decodeMaxMs(),
                 r.ratio(),
                 r.prefillTokensPerS(),
                 r.bytesPerStep(),
@@ -167,10 +220,12 @@ final class BenchCommand implements Callable<Integer> {
         csv.append(
             String.format(
                 Locale.ROOT,
-                "%s,%d,%.4f,%.4f,%.2f,%.1f,%d,%.3f,%s%n",
+                "%s,%d,%.4f,%.4f,%.4f,%.4f,%.2f,%.1f,%d,%.3f,%s%n",
                 r.mode(),
                 r.split(),
                 r.decodeMsPerToken(),
+                r.decodeMinMs(),
+                r.decodeMaxMs(),
                 r.ratio(),
                 r.prefillTokensPerS(),
                 r.bytesPerStep(),
@@ -180,12 +235,15 @@ final class BenchCommand implements Callable<Integer> {
         json.append(
             String.format(
                 Locale.ROOT,
-                "  {\"mode\":\"%s\",\"split\":%d,\"decode_ms_per_token\":%.4f,\"ratio\":%.4f,"
+                "  {\"mode\":\"%s\",\"split\":%d,\"decode_ms_per_token\":%.4f,"
+                    + "\"decode_min_ms\":%.4f,\"decode_max_ms\":%.4f,\"ratio\":%.4f,"
                     + "\"prefill_tokens_per_s\":%.2f,\"bytes_per_step\":%.1f,\"floor_bytes\":%d,"
                     + "\"overhead_percent\":%.3f,\"tokens_match\":%s}%s%n",
                 r.mode(),
                 r.split(),
                 r.decodeMsPerToken(),
+                r.decodeMinMs(),
+                r.decodeMaxMs(),
                 r.ratio(),
                 r.prefillTokensPerS(),
                 r.bytesPerStep(),

@@ -5,6 +5,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.splitinfer.core.trace.StepMark;
 import io.splitinfer.proto.v1.EdgeMessage;
 import io.splitinfer.proto.v1.SplitInferenceGrpc;
 import io.splitinfer.proto.v1.UeMessage;
@@ -65,6 +66,7 @@ final class SessionStream implements AutoCloseable {
 
               @Override
               public void onNext(EdgeMessage value) {
+                StepMark.at(StepMark.Point.UE_ARRIVED);
                 inbox.add(value);
               }
 

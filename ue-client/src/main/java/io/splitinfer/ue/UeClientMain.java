@@ -34,7 +34,8 @@ import picocli.CommandLine.Option;
       ServeCommand.class,
       SwitchBenchCommand.class,
       ScaleBenchCommand.class,
-      SpecBenchCommand.class
+      SpecBenchCommand.class,
+      HopProfileCommand.class
     })
 public final class UeClientMain implements Callable<Integer> {
   @Override

@@ -2,6 +2,8 @@ package io.splitinfer.ue;
 
 import io.grpc.Channel;
 import io.grpc.Status;
+import io.splitinfer.core.trace.StepMark;
+import io.splitinfer.core.trace.StepMark.Point;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.KvRecompute;
@@ -263,9 +265,16 @@ public final class UeSession implements AutoCloseable {
 
   /** Embeds {@code ids} and runs layers 1..p over them at the cache's next positions (timed). */
   private float[] ownLayers(int[] ids) {
+    boolean decode = ids.length == 1;
+    if (decode) {
+      StepMark.at(Point.UE_COMPUTE_BEGIN);
+    }
     long c0 = System.nanoTime();
     float[] h = engine.runLayers(1, split, engine.embed(ids), ids.length, cache);
     costs.observeCompute(split, ids.length, System.nanoTime() - c0);
+    if (decode) {
+      StepMark.at(Point.UE_COMPUTE_END);
+    }
     return h;
   }
 
@@ -301,7 +310,10 @@ public final class UeSession implements AutoCloseable {
   /** Sends a HiddenState of {@code rows} positions; returns the bytes it took on the wire. */
   private long sendHidden(HiddenState.Builder hb, int rows) {
     long before = stream.bytesSent();
-    stream.send(UeMessage.newBuilder().setHidden(hb).build());
+    UeMessage m = UeMessage.newBuilder().setHidden(hb).build();
+    StepMark.at(Point.UE_SEND_BEGIN);
+    stream.send(m);
+    StepMark.at(Point.UE_SEND_END);
     position += rows;
     return stream.bytesSent() - before;
   }
@@ -328,7 +340,9 @@ public final class UeSession implements AutoCloseable {
   }
 
   public Token nextToken() {
-    return expect(EdgeMessage.KindCase.TOKEN).getToken();
+    Token t = expect(EdgeMessage.KindCase.TOKEN).getToken();
+    StepMark.at(Point.UE_TAKEN);
+    return t;
   }
 
   public Scores nextScores() {
