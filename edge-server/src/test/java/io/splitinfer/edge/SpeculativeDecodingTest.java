@@ -4,12 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.splitinfer.model.draft.NgramTable;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.proto.v1.SamplingParams;
 import io.splitinfer.ue.Drafter;
 import io.splitinfer.ue.GenerateRequest;
 import io.splitinfer.ue.GenerationResult;
 import io.splitinfer.ue.LocalGenerator;
+import io.splitinfer.ue.LookupDrafter;
 import io.splitinfer.ue.SpecDecoder;
 import io.splitinfer.ue.SpecK;
 import io.splitinfer.ue.SplitGenerator;
@@ -131,6 +133,27 @@ class SpeculativeDecodingTest {
         SplitGenerator lookup = rig.client().generator().withSpeculation(k, false, "lookup");
         assertArrayEquals(
             expected, lookup.generate(req, split, t -> {}).tokenIds(), what + " (lookup)");
+
+        // an n-gram draft table trained on this case's continuation and on noise: drafts that
+        // agree and drafts that do not
+        int[] noise = prompt(cases, 64);
+        NgramTable table =
+            NgramTable.train(
+                java.util.List.of(concat(prompt, expected), noise),
+                engine.config().vocabSize(),
+                2,
+                1,
+                "test");
+        SpecDecoder ngram =
+            new SpecDecoder(new LookupDrafter(engine, table), new SpecK(k, cases.nextBoolean()));
+        assertArrayEquals(
+            expected,
+            rig.client()
+                .generator()
+                .withSpeculation(ngram)
+                .generate(req, split, t -> {})
+                .tokenIds(),
+            what + " (n-gram table)");
 
         SpecDecoder script =
             new SpecDecoder(

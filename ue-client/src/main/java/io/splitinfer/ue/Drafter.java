@@ -1,6 +1,12 @@
 package io.splitinfer.ue;
 
+import io.splitinfer.model.draft.NgramTable;
 import io.splitinfer.model.engine.InferenceEngine;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * Proposes the tokens of a speculative round on the UE ({@link SpecDecoder}). Whatever drafts, the
@@ -20,14 +26,36 @@ public interface Drafter {
   /** Drafts {@code k >= 1} tokens after {@code last} on session {@code s}. */
   Draft draft(UeSession s, int last, int k);
 
-  /** The drafter a CLI names: {@code early-exit} or {@code lookup} (prompt lookup + early exit). */
+  /**
+   * The drafter a CLI names: {@code early-exit}, {@code lookup} (prompt lookup + early exit), or
+   * {@code ngram} (prompt lookup, then the embedded default model's n-gram draft table, then early
+   * exit; {@code ngram:FILE} reads the table of another model from FILE, as {@code model
+   * train-ngram} writes it).
+   */
   static Drafter named(String name, InferenceEngine engine) {
+    if (name.equals("ngram") || name.startsWith("ngram:")) {
+      try {
+        NgramTable table =
+            name.equals("ngram")
+                ? NgramTable.embeddedDefault()
+                : readTable(Path.of(name.substring("ngram:".length())));
+        return new LookupDrafter(engine, table);
+      } catch (IOException e) {
+        throw new IllegalArgumentException("drafter " + name + ": " + e.getMessage(), e);
+      }
+    }
     return switch (name) {
       case "early-exit" -> new EarlyExitDrafter(engine);
       case "lookup" -> new LookupDrafter(engine);
       default ->
           throw new IllegalArgumentException(
-              "unknown drafter '" + name + "' (early-exit or lookup)");
+              "unknown drafter '" + name + "' (early-exit, lookup, ngram or ngram:FILE)");
     };
+  }
+
+  private static NgramTable readTable(Path file) throws IOException {
+    try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+      return NgramTable.read(in);
+    }
   }
 }

@@ -128,7 +128,10 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(
       names = "--drafter",
       defaultValue = "early-exit",
-      description = "early-exit (layers 1..p + head) or lookup (prompt lookup, early exit else).")
+      description =
+          "early-exit (layers 1..p + head), lookup (prompt lookup, early exit else) or ngram"
+              + " (prompt lookup, the default model's n-gram draft table, early exit else;"
+              + " ngram:FILE for another model's table).")
   String drafter;
 
   @Override
@@ -144,8 +147,12 @@ final class GenerateCommand implements Callable<Integer> {
     if (specK < 0) {
       throw new CliErrors.Refused("--spec-k must be >= 0, got " + specK);
     }
-    if (!drafter.equals("early-exit") && !drafter.equals("lookup")) {
-      throw new CliErrors.Refused("--drafter must be early-exit or lookup, got " + drafter);
+    if (!drafter.equals("early-exit")
+        && !drafter.equals("lookup")
+        && !drafter.equals("ngram")
+        && !drafter.startsWith("ngram:")) {
+      throw new CliErrors.Refused(
+          "--drafter must be early-exit, lookup, ngram or ngram:FILE, got " + drafter);
     }
     List<ManagedChannel> edges = new ArrayList<>();
     ManagedChannel ctl = null;

@@ -1,5 +1,6 @@
 package io.splitinfer.ue;
 
+import io.splitinfer.model.draft.NgramTable;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.Logits;
 import java.util.Arrays;
@@ -8,18 +9,33 @@ import java.util.Arrays;
  * Prompt-lookup drafting with the early exit as fallback: each draft is the token that followed the
  * most recent earlier occurrence of the sequence's last {@code n} tokens (n = {@link #MAX_NGRAM}
  * down to {@link #MIN_NGRAM}) in the prompt, the tokens received and the drafts so far; where there
- * is none, the early exit's greedy token ({@link EarlyExitDrafter}). A lookup hit costs no head
- * call. Like the early exit, the rows sent are the UE's layers over the round's inputs, computed
- * one by one as the drafts are made.
+ * is none, the token an {@link NgramTable} (a small n-gram draft model trained on the model's
+ * training text) gives for the sequence, when there is one; then the early exit's greedy token
+ * ({@link EarlyExitDrafter}). Lookup and table drafts cost no head call, and their rows run in one
+ * call of layers 1..p; early-exit drafts run row by row as they are made.
  */
 public final class LookupDrafter implements Drafter {
   static final int MAX_NGRAM = 3;
   static final int MIN_NGRAM = 2;
 
   private final InferenceEngine engine;
+  private final NgramTable table;
 
   public LookupDrafter(InferenceEngine engine) {
+    this(engine, null);
+  }
+
+  /** With {@code table} (null: none) after the lookup; its vocabulary must be the model's. */
+  public LookupDrafter(InferenceEngine engine, NgramTable table) {
+    if (table != null && table.vocabSize() != engine.config().vocabSize()) {
+      throw new IllegalArgumentException(
+          "the n-gram draft table is for a vocabulary of "
+              + table.vocabSize()
+              + " tokens, the model has "
+              + engine.config().vocabSize());
+    }
     this.engine = engine;
+    this.table = table;
   }
 
   @Override
@@ -33,10 +49,13 @@ public final class LookupDrafter implements Drafter {
     int[] ids = new int[k + 1];
     int[] drafts = new int[k];
     ids[0] = last;
-    // Drafts by lookup alone as far as it goes (token ids only, no rows needed)...
+    // Drafts by lookup (then the table) as far as they go (token ids only, no rows needed)...
     int hits = 0;
     while (hits < k) {
       int next = lookup(seq, len);
+      if (next < 0 && table != null) {
+        next = table.next(seq, len);
+      }
       if (next < 0) {
         break;
       }

@@ -54,7 +54,7 @@ final class SpecBenchCommand implements Callable<Integer> {
   @Option(
       names = "--drafters",
       defaultValue = "early-exit",
-      description = "Comma-separated drafters of the speculative rows: early-exit, lookup.")
+      description = "Comma-separated drafters of the speculative rows: early-exit, lookup, ngram.")
   String drafters;
 
   @Option(names = "--prompts", defaultValue = "4", description = "Held-out prompts per run.")

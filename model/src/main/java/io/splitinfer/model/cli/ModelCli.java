@@ -42,7 +42,8 @@ import picocli.CommandLine.Parameters;
       ModelCli.Generate.class,
       BenchCommand.class,
       MemoryCommand.class,
-      PrivacyCommand.class
+      PrivacyCommand.class,
+      TrainNgramCommand.class
     })
 public final class ModelCli implements Callable<Integer> {
   @Override

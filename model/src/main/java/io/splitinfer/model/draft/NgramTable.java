@@ -1,0 +1,239 @@
+package io.splitinfer.model.draft;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A small n-gram draft model: for each context of 1..{@link #maxContext} tokens seen often enough
+ * in a training token stream, the token that most often followed it. {@link #next} looks up the
+ * longest context that has an entry (backoff). It proposes drafts for speculative decoding at no
+ * compute: greedy speculation stays exact whatever it proposes, so only the acceptance depends on
+ * it. Trained by {@link #train} ({@code model train-ngram}), stored as {@link #write} writes it.
+ *
+ * <p>Keys pack a context as {@code bits} per token (the vocabulary's id width), the context length
+ * in the top bits; entries are sorted by key and found by binary search.
+ */
+public final class NgramTable {
+  private static final int MAGIC = 0x53504e47; // "SPNG"
+  private static final int VERSION = 1;
+
+  private final int vocabSize;
+  private final int maxContext;
+  private final String tokenizerSha256;
+  private final int bits;
+  private final long[] keys;
+  private final int[] next;
+
+  private NgramTable(
+      int vocabSize, int maxContext, String tokenizerSha256, long[] keys, int[] next) {
+    this.vocabSize = vocabSize;
+    this.maxContext = maxContext;
+    this.tokenizerSha256 = tokenizerSha256;
+    this.bits = bitsFor(vocabSize);
+    if ((long) bits * maxContext > 58) {
+      throw new IllegalArgumentException(
+          "contexts of " + maxContext + " tokens of " + bits + " bits do not fit a key");
+    }
+    this.keys = keys;
+    this.next = next;
+  }
+
+  public int vocabSize() {
+    return vocabSize;
+  }
+
+  public int maxContext() {
+    return maxContext;
+  }
+
+  /** SHA-256 of the tokenizer.json whose ids the table holds. */
+  public String tokenizerSha256() {
+    return tokenizerSha256;
+  }
+
+  /** Contexts with an entry. */
+  public int size() {
+    return keys.length;
+  }
+
+  /**
+   * The token that most often followed the longest context of {@code seq[0, len)}'s last tokens
+   * with an entry, or -1 when none has one.
+   */
+  public int next(int[] seq, int len) {
+    for (int n = Math.min(maxContext, len); n >= 1; n--) {
+      int i = Arrays.binarySearch(keys, key(seq, len - n, n));
+      if (i >= 0) {
+        return next[i];
+      }
+    }
+    return -1;
+  }
+
+  private long key(int[] seq, int from, int n) {
+    long k = n;
+    for (int t = 0; t < n; t++) {
+      k = (k << bits) | seq[from + t];
+    }
+    return k;
+  }
+
+  private static int bitsFor(int vocab) {
+    return Math.max(1, 32 - Integer.numberOfLeadingZeros(Math.max(1, vocab - 1)));
+  }
+
+  /**
+   * Counts every (context, next) pair of {@code streams} for contexts of 1..maxContext tokens and
+   * keeps, per context, the most frequent next token (the smallest id on a tie) when it followed
+   * the context at least {@code minCount} times.
+   */
+  public static NgramTable train(
+      List<int[]> streams, int vocabSize, int maxContext, int minCount, String tokenizerSha256) {
+    int bits = bitsFor(vocabSize);
+    if ((long) bits * (maxContext + 1) > 63) {
+      throw new IllegalArgumentException(
+          "a context of " + maxContext + " tokens plus the next does not fit 63 bits");
+    }
+    List<long[]> keptKeys = new ArrayList<>();
+    List<int[]> keptNext = new ArrayList<>();
+    long mask = (1L << bits) - 1;
+    for (int n = 1; n <= maxContext; n++) {
+      int total = 0;
+      for (int[] s : streams) {
+        total += Math.max(0, s.length - n);
+      }
+      long[] pairs = new long[total];
+      int p = 0;
+      for (int[] s : streams) {
+        for (int i = n; i < s.length; i++) {
+          long k = 0;
+          for (int t = i - n; t <= i; t++) {
+            if (s[t] < 0 || s[t] >= vocabSize) {
+              throw new IllegalArgumentException("token id " + s[t] + " outside the vocabulary");
+            }
+            k = (k << bits) | s[t];
+          }
+          pairs[p++] = k;
+        }
+      }
+      Arrays.sort(pairs);
+      long[] ks = new long[pairs.length];
+      int[] nx = new int[pairs.length];
+      int kept = 0;
+      int i = 0;
+      while (i < pairs.length) {
+        long ctx = pairs[i] >>> bits;
+        int best = -1;
+        int bestCount = 0;
+        while (i < pairs.length && pairs[i] >>> bits == ctx) {
+          int j = i;
+          while (j < pairs.length && pairs[j] == pairs[i]) {
+            j++;
+          }
+          if (j - i > bestCount) {
+            bestCount = j - i;
+            best = (int) (pairs[i] & mask);
+          }
+          i = j;
+        }
+        if (bestCount >= minCount) {
+          ks[kept] = ((long) n << (bits * n)) | ctx;
+          nx[kept] = best;
+          kept++;
+        }
+      }
+      keptKeys.add(Arrays.copyOf(ks, kept));
+      keptNext.add(Arrays.copyOf(nx, kept));
+    }
+    // keys of context length n + 1 are all above those of length n (the length tag sits above n
+    // tokens' bits), and each length's keys come out sorted: concatenating keeps them sorted
+    int total = keptKeys.stream().mapToInt(k -> k.length).sum();
+    long[] keys = new long[total];
+    int[] next = new int[total];
+    int at = 0;
+    for (int o = 0; o < keptKeys.size(); o++) {
+      int len = keptKeys.get(o).length;
+      System.arraycopy(keptKeys.get(o), 0, keys, at, len);
+      System.arraycopy(keptNext.get(o), 0, next, at, len);
+      at += len;
+    }
+    return new NgramTable(vocabSize, maxContext, tokenizerSha256, keys, next);
+  }
+
+  /** Where the default model's table is on the classpath (model/training/README.md, "Draft"). */
+  public static final String DEFAULT_RESOURCE = "splitinfer/default-model-draft/ngram.bin";
+
+  /** The embedded default model's table. */
+  public static NgramTable embeddedDefault() throws IOException {
+    try (InputStream in = NgramTable.class.getClassLoader().getResourceAsStream(DEFAULT_RESOURCE)) {
+      if (in == null) {
+        throw new IOException("no embedded n-gram draft table (" + DEFAULT_RESOURCE + ")");
+      }
+      return read(new java.io.BufferedInputStream(in));
+    }
+  }
+
+  /** Writes the table (big-endian): magic, version, vocab, max context, tokenizer sha, entries. */
+  public void write(OutputStream out) throws IOException {
+    DataOutputStream d = new DataOutputStream(out);
+    d.writeInt(MAGIC);
+    d.writeInt(VERSION);
+    d.writeInt(vocabSize);
+    d.writeInt(maxContext);
+    d.writeUTF(tokenizerSha256);
+    d.writeInt(keys.length);
+    for (long k : keys) {
+      d.writeLong(k);
+    }
+    for (int n : next) {
+      d.writeInt(n);
+    }
+    d.flush();
+  }
+
+  /** Reads what {@link #write} wrote; throws IOException on anything else. */
+  public static NgramTable read(InputStream in) throws IOException {
+    DataInputStream d = new DataInputStream(in);
+    if (d.readInt() != MAGIC) {
+      throw new IOException("not an n-gram draft table (bad magic)");
+    }
+    int version = d.readInt();
+    if (version != VERSION) {
+      throw new IOException("n-gram draft table version " + version + ", expected " + VERSION);
+    }
+    int vocab = d.readInt();
+    int maxContext = d.readInt();
+    String sha = d.readUTF();
+    int n = d.readInt();
+    if (vocab <= 0 || maxContext <= 0 || maxContext > 8 || n < 0 || n > 1 << 26) {
+      throw new IOException(
+          "n-gram draft table header out of range: vocab "
+              + vocab
+              + ", context "
+              + maxContext
+              + ", entries "
+              + n);
+    }
+    long[] keys = new long[n];
+    int[] next = new int[n];
+    for (int i = 0; i < n; i++) {
+      keys[i] = d.readLong();
+      if (i > 0 && keys[i] <= keys[i - 1]) {
+        throw new IOException("n-gram draft table keys not strictly increasing at entry " + i);
+      }
+    }
+    for (int i = 0; i < n; i++) {
+      next[i] = d.readInt();
+      if (next[i] < 0 || next[i] >= vocab) {
+        throw new IOException("n-gram draft table entry " + i + " names token " + next[i]);
+      }
+    }
+    return new NgramTable(vocab, maxContext, sha, keys, next);
+  }
+}

@@ -1,0 +1,69 @@
+package io.splitinfer.model.draft;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class NgramTableTest {
+  @Test
+  void takesTheMostFrequentNextTokenOfTheLongestContextWithAnEntry() {
+    // after "1 2": 3 twice, 4 once; after "5 2": 6 twice; after "2" alone: 3 (2x) ties 6 (2x) -> 3
+    int[] a = {1, 2, 3, 1, 2, 3, 1, 2, 4, 5, 2, 6, 5, 2, 6, 7};
+    NgramTable t = NgramTable.train(List.of(a), 8, 2, 2, "sha");
+    assertEquals(3, t.next(new int[] {1, 2}, 2));
+    assertEquals(6, t.next(new int[] {5, 2}, 2));
+    assertEquals(3, t.next(new int[] {7, 2}, 2), "unseen '7 2': backs off to '2'");
+    assertEquals(-1, t.next(new int[] {7}, 1), "7 was followed by nothing twice");
+    assertEquals(-1, t.next(new int[] {}, 0));
+    assertEquals(3, t.next(new int[] {9, 9, 1, 2, 0}, 4), "only seq[0, len) counts");
+  }
+
+  @Test
+  void minCountDropsRareContexts() {
+    int[] a = {1, 2, 3, 1, 2, 3, 4, 5};
+    NgramTable loose = NgramTable.train(List.of(a), 8, 1, 1, "sha");
+    NgramTable strict = NgramTable.train(List.of(a), 8, 1, 2, "sha");
+    assertEquals(5, loose.next(new int[] {4}, 1));
+    assertEquals(-1, strict.next(new int[] {4}, 1));
+    assertEquals(3, strict.next(new int[] {2}, 1));
+  }
+
+  @Test
+  void writesAndReadsTheSameTableAndRefusesOtherBytes() throws IOException {
+    int[] a = new int[2000];
+    java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+    for (int i = 0; i < a.length; i++) {
+      a[i] = r.nextInt(20);
+    }
+    NgramTable t = NgramTable.train(List.of(a), 4096, 3, 2, "abc");
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    t.write(out);
+    NgramTable back = NgramTable.read(new ByteArrayInputStream(out.toByteArray()));
+    assertEquals(t.size(), back.size());
+    assertEquals("abc", back.tokenizerSha256());
+    for (int i = 3; i < a.length; i++) {
+      assertEquals(t.next(a, i), back.next(a, i));
+    }
+    byte[] bad = out.toByteArray();
+    bad[0] ^= 1;
+    assertThrows(IOException.class, () -> NgramTable.read(new ByteArrayInputStream(bad)));
+    byte[] cut = java.util.Arrays.copyOf(out.toByteArray(), out.size() - 3);
+    assertThrows(IOException.class, () -> NgramTable.read(new ByteArrayInputStream(cut)));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> NgramTable.train(List.of(new int[] {1, 99}), 8, 1, 1, "x"));
+  }
+
+  @Test
+  void theEmbeddedDefaultTableReads() throws IOException {
+    NgramTable t = NgramTable.embeddedDefault();
+    assertEquals(4096, t.vocabSize());
+    assertTrue(t.size() > 1000, "entries: " + t.size());
+  }
+}
