@@ -13,6 +13,7 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.splitinfer.model.draft.NgramTable;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.onnx.OnnxOptions;
 import io.splitinfer.model.pkg.DefaultModel;
@@ -24,6 +25,10 @@ import io.splitinfer.proto.v1.SplitControllerGrpc;
 import io.splitinfer.proto.v1.SplitDecision;
 import io.splitinfer.proto.v1.UeRegistration;
 import io.splitinfer.proto.v1.WatchSplitRequest;
+import io.splitinfer.ue.Drafter;
+import io.splitinfer.ue.LookupDrafter;
+import io.splitinfer.ue.SpecDecoder;
+import io.splitinfer.ue.SpecK;
 import io.splitinfer.ue.SplitSource;
 import io.splitinfer.ue.UeClient;
 import io.splitinfer.ue.UeClientMain;
@@ -48,6 +53,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -112,14 +118,24 @@ class OpenAiEndpointTest {
   static OpenAiServer ueServer(
       ManagedChannel edgeChannel, int maxConcurrent, Supplier<SplitSource> splits)
       throws IOException {
+    return ueServer(edgeChannel, maxConcurrent, splits, () -> null);
+  }
+
+  static OpenAiServer ueServer(
+      ManagedChannel edgeChannel,
+      int maxConcurrent,
+      Supplier<SplitSource> splits,
+      Supplier<SpecDecoder> speculation)
+      throws IOException {
     SplitCompletionBackend backend =
         new SplitCompletionBackend(
-            new UeClient(edgeChannel, new UeModel(pkg.id(), pkg.sha256(), engine)),
-            tokenizer,
-            ChatTemplate.fromTokenizerConfig(pkg.file("tokenizer_config.json").orElse(null)),
-            splits,
-            DType.DTYPE_F32,
-            "ue-http");
+                new UeClient(edgeChannel, new UeModel(pkg.id(), pkg.sha256(), engine)),
+                tokenizer,
+                ChatTemplate.fromTokenizerConfig(pkg.file("tokenizer_config.json").orElse(null)),
+                splits,
+                DType.DTYPE_F32,
+                "ue-http")
+            .withSpeculation(speculation);
     return new OpenAiServer(backend, new OpenAiServer.Options(maxConcurrent, 1 << 20, 0))
         .start(new InetSocketAddress("127.0.0.1", 0));
   }
@@ -232,6 +248,57 @@ class OpenAiEndpointTest {
         assertEquals(SPLIT + "@0", r.headers().firstValue("X-Splitinfer-Splits").orElseThrow());
       }
     }
+  }
+
+  @Test
+  void speculativeRequestsGiveTheSameTextAndStopMidRound() throws Exception {
+    String want = generateCli(PROMPT);
+    String stop = want.substring(want.length() / 2, want.length() / 2 + 4);
+    // one drafter shared by concurrent requests (as serve does), a decoder of its own per request
+    Drafter drafter = new LookupDrafter(engine, NgramTable.embeddedDefault());
+    List<SpecDecoder> used = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Supplier<SpecDecoder> decoders =
+        () -> {
+          SpecDecoder d = new SpecDecoder(drafter, new SpecK(4, false));
+          used.add(d);
+          return d;
+        };
+    HttpClient http = HttpClient.newHttpClient();
+    try (OpenAiServer ue = ueServer(channel, 3, () -> SplitSource.fixed(SPLIT), decoders)) {
+      URI uri = URI.create("http://127.0.0.1:" + ue.port() + "/v1/completions");
+      List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+      for (String s : new String[] {null, null, stop}) {
+        com.fasterxml.jackson.databind.node.ObjectNode body =
+            JSON.createObjectNode()
+                .put("prompt", PROMPT)
+                .put("max_tokens", MAX_TOKENS)
+                .put("temperature", 0);
+        if (s != null) {
+          body.put("stop", s);
+        }
+        all.add(
+            http.sendAsync(
+                HttpRequest.newBuilder(uri)
+                    .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString()));
+      }
+      for (int i = 0; i < all.size(); i++) {
+        HttpResponse<String> r = all.get(i).get(2, TimeUnit.MINUTES);
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode choice = JSON.readTree(r.body()).get("choices").get(0);
+        String expected = i < 2 ? want : want.substring(0, want.indexOf(stop));
+        assertEquals(expected, choice.get("text").asText(), "request " + i);
+        assertEquals(i < 2 ? "length" : "stop", choice.get("finish_reason").asText());
+      }
+    }
+    assertEquals(3, used.size());
+    for (SpecDecoder d : used) {
+      assertTrue(d.stats().rounds() > 0, "every request decoded speculatively");
+    }
+    assertTrue(
+        used.stream().mapToLong(d -> d.stats().accepted()).sum() > 0,
+        "the n-gram table's drafts were accepted somewhere");
   }
 
   @Test

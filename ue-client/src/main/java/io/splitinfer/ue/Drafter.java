@@ -2,10 +2,7 @@ package io.splitinfer.ue;
 
 import io.splitinfer.model.draft.NgramTable;
 import io.splitinfer.model.engine.InferenceEngine;
-import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -38,7 +35,7 @@ public interface Drafter {
         NgramTable table =
             name.equals("ngram")
                 ? NgramTable.embeddedDefault()
-                : readTable(Path.of(name.substring("ngram:".length())));
+                : NgramTable.read(Path.of(name.substring("ngram:".length())));
         return new LookupDrafter(engine, table);
       } catch (IOException e) {
         throw new IllegalArgumentException("drafter " + name + ": " + e.getMessage(), e);
@@ -51,11 +48,5 @@ public interface Drafter {
           throw new IllegalArgumentException(
               "unknown drafter '" + name + "' (early-exit, lookup, ngram or ngram:FILE)");
     };
-  }
-
-  private static NgramTable readTable(Path file) throws IOException {
-    try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
-      return NgramTable.read(in);
-    }
   }
 }

@@ -112,27 +112,7 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--pilot-length", defaultValue = "1024", description = "Pilot symbols per pilot.")
   int pilotLength;
 
-  @Option(
-      names = "--spec-k",
-      defaultValue = "0",
-      description =
-          "Speculative decoding: draft k tokens per round trip with the UE's early exit (0 = off).")
-  int specK;
-
-  @Option(
-      names = "--spec-adaptive",
-      defaultValue = "false",
-      description = "Adapt k within [1, --spec-k] by acceptance.")
-  boolean specAdaptive;
-
-  @Option(
-      names = "--drafter",
-      defaultValue = "early-exit",
-      description =
-          "early-exit (layers 1..p + head), lookup (prompt lookup, early exit else) or ngram"
-              + " (prompt lookup, the default model's n-gram draft table, early exit else;"
-              + " ngram:FILE for another model's table).")
-  String drafter;
+  @Mixin SpecFlags spec;
 
   @Override
   public Integer call() throws Exception {
@@ -144,16 +124,7 @@ final class GenerateCommand implements Callable<Integer> {
     if (maxTokens < 1) {
       throw new CliErrors.Refused("--max-tokens must be >= 1, got " + maxTokens);
     }
-    if (specK < 0) {
-      throw new CliErrors.Refused("--spec-k must be >= 0, got " + specK);
-    }
-    if (!drafter.equals("early-exit")
-        && !drafter.equals("lookup")
-        && !drafter.equals("ngram")
-        && !drafter.startsWith("ngram:")) {
-      throw new CliErrors.Refused(
-          "--drafter must be early-exit, lookup, ngram or ngram:FILE, got " + drafter);
-    }
+    spec.check();
     List<ManagedChannel> edges = new ArrayList<>();
     ManagedChannel ctl = null;
     try {
@@ -260,7 +231,8 @@ final class GenerateCommand implements Callable<Integer> {
         source = SplitSource.fixed(split != null ? split : info.getNumLayers() / 2);
       }
       GenerationResult r;
-      SplitGenerator generator = client.generator().withSpeculation(specK, specAdaptive, drafter);
+      SplitGenerator generator =
+          client.generator().withSpeculation(spec.decoder(spec.drafter(m.engine)));
       try {
         r = generator.generate(req, source, t -> out.print(t.getText()));
       } finally {

@@ -66,8 +66,11 @@ final class ServeCommand implements Callable<Integer> {
       description = "Seeds the sampler seeds of requests that give no seed.")
   long seed;
 
+  @Mixin SpecFlags spec;
+
   @Override
   public Integer call() throws Exception {
+    spec.check();
     // The JDK server reads these once, when its first server is created.
     System.setProperty("sun.net.httpserver.maxReqTime", Integer.toString(readTimeoutS));
     System.setProperty("sun.net.httpserver.maxReqHeaders", "100");
@@ -90,8 +93,10 @@ final class ServeCommand implements Callable<Integer> {
       ChatTemplate template =
           ChatTemplate.fromTokenizerConfig(m.pkg.file("tokenizer_config.json").orElse(null));
       log.info("model {} ({}), chat format {}", m.pkg.id(), m.pkg.dir(), template);
+      Drafter drafter = spec.drafter(m.engine);
       SplitCompletionBackend backend =
-          new SplitCompletionBackend(client, m.tokenizer, template, splits, common.dtype(), ueId);
+          new SplitCompletionBackend(client, m.tokenizer, template, splits, common.dtype(), ueId)
+              .withSpeculation(() -> spec.decoder(drafter));
       CountDownLatch stopped = new CountDownLatch(1);
       try (OpenAiServer server =
           new OpenAiServer(backend, new OpenAiServer.Options(maxConcurrent, maxBodyBytes, seed))

@@ -1,10 +1,13 @@
 package io.splitinfer.model.draft;
 
+import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -175,7 +178,7 @@ public final class NgramTable {
       if (in == null) {
         throw new IOException("no embedded n-gram draft table (" + DEFAULT_RESOURCE + ")");
       }
-      return read(new java.io.BufferedInputStream(in));
+      return read(new BufferedInputStream(in));
     }
   }
 
@@ -197,8 +200,23 @@ public final class NgramTable {
     d.flush();
   }
 
+  /** Reads a table file; its entry count must fit the file's size. */
+  public static NgramTable read(Path file) throws IOException {
+    try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+      return read(in, Files.size(file));
+    }
+  }
+
   /** Reads what {@link #write} wrote; throws IOException on anything else. */
   public static NgramTable read(InputStream in) throws IOException {
+    return read(in, Long.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #read(InputStream)}, refusing a header that claims more entries than {@code bytes}
+   * (the stream's length) can hold before anything is allocated for them.
+   */
+  private static NgramTable read(InputStream in, long bytes) throws IOException {
     DataInputStream d = new DataInputStream(in);
     if (d.readInt() != MAGIC) {
       throw new IOException("not an n-gram draft table (bad magic)");
@@ -211,7 +229,12 @@ public final class NgramTable {
     int maxContext = d.readInt();
     String sha = d.readUTF();
     int n = d.readInt();
-    if (vocab <= 0 || maxContext <= 0 || maxContext > 8 || n < 0 || n > 1 << 26) {
+    if (vocab <= 0
+        || maxContext <= 0
+        || maxContext > 8
+        || n < 0
+        || n > 1 << 26
+        || (long) n * (Long.BYTES + Integer.BYTES) > bytes) {
       throw new IOException(
           "n-gram draft table header out of range: vocab "
               + vocab

@@ -3,8 +3,8 @@ package io.splitinfer.model.onnx;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.ArrayDeque;
 import java.util.Iterator;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -25,19 +25,26 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class DirectInputs {
   static final int MAX_POOLED = 16;
-  private final ConcurrentLinkedDeque<FloatBuffer> free = new ConcurrentLinkedDeque<>();
-  private final AtomicInteger pooled = new AtomicInteger();
+
+  /** Idle buffers, most recently given first; guarded by itself. */
+  private final ArrayDeque<FloatBuffer> free = new ArrayDeque<>();
+
   private final AtomicInteger allocated = new AtomicInteger();
 
   /** A direct buffer holding {@code src[0, n)}, positioned at 0 with limit n. */
   FloatBuffer take(float[] src, int n) {
     FloatBuffer b = null;
-    for (Iterator<FloatBuffer> it = free.iterator(); it.hasNext(); ) {
-      FloatBuffer c = it.next();
-      if (c.capacity() >= n && free.removeFirstOccurrence(c)) {
-        pooled.decrementAndGet();
-        b = c;
-        break;
+    // Removed by position, never by equals: FloatBuffer.equals compares contents, so removing
+    // "the first buffer equal to c" could take out another idle buffer holding the same values
+    // and leave c in the pool while a run uses it (DirectInputsTest).
+    synchronized (free) {
+      for (Iterator<FloatBuffer> it = free.iterator(); it.hasNext(); ) {
+        FloatBuffer c = it.next();
+        if (c.capacity() >= n) {
+          it.remove();
+          b = c;
+          break;
+        }
       }
     }
     if (b == null) {
@@ -56,10 +63,10 @@ final class DirectInputs {
 
   /** Returns {@code b} once the tensor built on it is closed. */
   void give(FloatBuffer b) {
-    if (pooled.incrementAndGet() <= MAX_POOLED) {
-      free.push(b);
-    } else {
-      pooled.decrementAndGet();
+    synchronized (free) {
+      if (free.size() < MAX_POOLED) {
+        free.push(b);
+      }
     }
   }
 

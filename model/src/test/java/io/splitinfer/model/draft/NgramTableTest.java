@@ -61,6 +61,25 @@ class NgramTableTest {
   }
 
   @Test
+  void aHeaderClaimingMoreEntriesThanTheFileHoldsIsRefusedBeforeAllocating(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws IOException {
+    NgramTable t = NgramTable.train(List.of(new int[] {1, 2, 1, 2, 1, 2}), 8, 1, 1, "x");
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    t.write(out);
+    byte[] b = out.toByteArray();
+    java.nio.file.Path good = dir.resolve("good.bin");
+    java.nio.file.Files.write(good, b);
+    assertEquals(t.size(), NgramTable.read(good).size());
+    // the entry count sits after magic, version, vocab, context and the UTF sha ("x": 2 + 1 bytes)
+    int at = 4 * 4 + 3;
+    java.nio.ByteBuffer.wrap(b, at, 4).putInt(1 << 25);
+    java.nio.file.Path lying = dir.resolve("lying.bin");
+    java.nio.file.Files.write(lying, b);
+    IOException e = assertThrows(IOException.class, () -> NgramTable.read(lying));
+    assertTrue(e.getMessage().contains("entries 33554432"), e.getMessage());
+  }
+
+  @Test
   void theEmbeddedDefaultTableReads() throws IOException {
     NgramTable t = NgramTable.embeddedDefault();
     assertEquals(4096, t.vocabSize());

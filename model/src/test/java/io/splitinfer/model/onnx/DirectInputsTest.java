@@ -1,6 +1,7 @@
 package io.splitinfer.model.onnx;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,5 +36,64 @@ class DirectInputsTest {
     in.give(x);
     in.give(y);
     assertSame(y, in.take(new float[600], 600));
+  }
+
+  @Test
+  void aBufferInUseIsNeverHandedOutAgainEvenWhenAnotherHoldsTheSameValues() {
+    // FloatBuffer.equals compares contents: taking a buffer out of the pool by equality removed
+    // another buffer holding the same values and left the taken one in the pool, so the next run
+    // (two sessions at the same position of the same prompt) got the same buffer while the first
+    // still used it, and one session computed on the other's hidden state.
+    DirectInputs in = new DirectInputs();
+    float[] small = new float[200];
+    float[] large = new float[300];
+    java.util.Arrays.fill(small, 0.5f);
+    FloatBuffer x = in.take(large, 300); // capacity 512
+    in.give(x);
+    FloatBuffer y = in.take(small, 200); // x again, now holding 200 values
+    FloatBuffer z = in.take(small, 200); // a new one of capacity 256 with the same 200 values
+    assertSame(x, y);
+    assertTrue(z.capacity() < 300 && z.equals(y), "two buffers, equal contents");
+    in.give(y);
+    in.give(z);
+    FloatBuffer first = in.take(large, 300);
+    FloatBuffer second = in.take(large, 300);
+    assertSame(x, first);
+    assertNotSame(first, second, "the buffer in use was handed out twice");
+  }
+
+  @Test
+  void concurrentTakersNeverShareABuffer() throws Exception {
+    DirectInputs in = new DirectInputs();
+    float[] same = new float[256];
+    java.util.Arrays.fill(same, 1f);
+    java.util.Set<FloatBuffer> held =
+        java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    java.util.concurrent.atomic.AtomicInteger shared =
+        new java.util.concurrent.atomic.AtomicInteger();
+    Thread[] ts = new Thread[4];
+    for (int t = 0; t < ts.length; t++) {
+      ts[t] =
+          new Thread(
+              () -> {
+                for (int i = 0; i < 20_000; i++) {
+                  FloatBuffer b = in.take(same, 1 + (i % 2) * 255);
+                  synchronized (held) {
+                    if (!held.add(b)) {
+                      shared.incrementAndGet();
+                    }
+                  }
+                  synchronized (held) {
+                    held.remove(b);
+                  }
+                  in.give(b);
+                }
+              });
+      ts[t].start();
+    }
+    for (Thread t : ts) {
+      t.join();
+    }
+    assertEquals(0, shared.get(), "a buffer was held by two runs at once");
   }
 }

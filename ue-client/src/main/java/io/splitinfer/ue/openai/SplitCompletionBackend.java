@@ -7,6 +7,7 @@ import io.splitinfer.proto.v1.DType;
 import io.splitinfer.proto.v1.SamplingParams;
 import io.splitinfer.proto.v1.Token;
 import io.splitinfer.ue.GenerateRequest;
+import io.splitinfer.ue.SpecDecoder;
 import io.splitinfer.ue.SplitSource;
 import io.splitinfer.ue.UeClient;
 import java.io.IOException;
@@ -30,6 +31,7 @@ public final class SplitCompletionBackend implements CompletionBackend {
   private final Supplier<SplitSource> splits;
   private final DType wireDtype;
   private final String ueId;
+  private Supplier<SpecDecoder> speculation = () -> null;
 
   /**
    * @param client the UE's edge client (channel + model); owned by the caller
@@ -54,6 +56,16 @@ public final class SplitCompletionBackend implements CompletionBackend {
     this.splits = splits;
     this.wireDtype = wireDtype;
     this.ueId = ueId;
+  }
+
+  /**
+   * Decodes every request speculatively with the decoder {@code decoders} gives (one per request;
+   * null = one token per round trip). Greedy requests stay token for token what they were; sampled
+   * ones keep their distribution (the edge's speculative sampling rule).
+   */
+  public SplitCompletionBackend withSpeculation(Supplier<SpecDecoder> decoders) {
+    this.speculation = decoders;
+    return this;
   }
 
   @Override
@@ -131,6 +143,7 @@ public final class SplitCompletionBackend implements CompletionBackend {
     try {
       client
           .generator()
+          .withSpeculation(speculation.get())
           .generate(
               req,
               recorded,

@@ -1,0 +1,64 @@
+package io.splitinfer.ue;
+
+import io.splitinfer.model.engine.InferenceEngine;
+import picocli.CommandLine.Option;
+
+/**
+ * Speculative decoding flags of the commands that generate ({@code generate}, {@code serve}): k,
+ * adaptive k and the drafter. {@link #check} refuses bad values before anything is loaded; {@link
+ * #drafter} builds the drafter once (it is stateless and may serve concurrent generations); {@link
+ * #decoder} gives each generation its own {@link SpecDecoder} (its k and statistics).
+ */
+public final class SpecFlags {
+  @Option(
+      names = "--spec-k",
+      defaultValue = "0",
+      description = "Speculative decoding: draft k tokens per round trip (0 = off).")
+  int k;
+
+  @Option(
+      names = "--spec-adaptive",
+      defaultValue = "false",
+      description = "Adapt k within [1, --spec-k] by acceptance.")
+  boolean adaptive;
+
+  @Option(
+      names = "--drafter",
+      defaultValue = "early-exit",
+      description =
+          "early-exit (layers 1..p + head), lookup (prompt lookup, early exit else) or ngram"
+              + " (prompt lookup, the default model's n-gram draft table, early exit else;"
+              + " ngram:FILE for another model's table).")
+  String drafter;
+
+  /** Refuses a negative k or an unknown drafter name (exit 2, before anything is loaded). */
+  void check() {
+    if (k < 0) {
+      throw new CliErrors.Refused("--spec-k must be >= 0, got " + k);
+    }
+    if (!drafter.equals("early-exit")
+        && !drafter.equals("lookup")
+        && !drafter.equals("ngram")
+        && !drafter.startsWith("ngram:")) {
+      throw new CliErrors.Refused(
+          "--drafter must be early-exit, lookup, ngram or ngram:FILE, got " + drafter);
+    }
+  }
+
+  /** The drafter, or null when speculation is off; throws CliErrors.Refused for a bad table. */
+  Drafter drafter(InferenceEngine engine) {
+    if (k == 0) {
+      return null;
+    }
+    try {
+      return Drafter.named(drafter, engine);
+    } catch (IllegalArgumentException e) {
+      throw new CliErrors.Refused(e.getMessage());
+    }
+  }
+
+  /** A decoder of its own for one generation with {@code drafter}, or null (off). */
+  SpecDecoder decoder(Drafter d) {
+    return d == null ? null : new SpecDecoder(d, new SpecK(k, adaptive));
+  }
+}
