@@ -30,12 +30,23 @@ public interface Drafter {
    * train-ngram} writes it).
    */
   static Drafter named(String name, InferenceEngine engine) {
+    return named(name, engine, null);
+  }
+
+  /**
+   * As {@link #named(String, InferenceEngine)}; an n-gram table must also have been trained with
+   * the tokenizer in {@code tokenizerJson} (null: not checked, only the vocabulary size is).
+   */
+  static Drafter named(String name, InferenceEngine engine, Path tokenizerJson) {
     if (name.equals("ngram") || name.startsWith("ngram:")) {
       try {
         NgramTable table =
             name.equals("ngram")
                 ? NgramTable.embeddedDefault()
                 : NgramTable.read(Path.of(name.substring("ngram:".length())));
+        if (tokenizerJson != null) {
+          table.checkTokenizer(tokenizerJson);
+        }
         return new LookupDrafter(engine, table);
       } catch (IOException e) {
         throw new IllegalArgumentException("drafter " + name + ": " + e.getMessage(), e);

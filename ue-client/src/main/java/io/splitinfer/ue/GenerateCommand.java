@@ -231,8 +231,7 @@ final class GenerateCommand implements Callable<Integer> {
         source = SplitSource.fixed(split != null ? split : info.getNumLayers() / 2);
       }
       GenerationResult r;
-      SplitGenerator generator =
-          client.generator().withSpeculation(spec.decoder(spec.drafter(m.engine)));
+      SplitGenerator generator = client.generator().withSpeculation(spec.decoder(spec.drafter(m)));
       try {
         r = generator.generate(req, source, t -> out.print(t.getText()));
       } finally {

@@ -93,7 +93,7 @@ final class ServeCommand implements Callable<Integer> {
       ChatTemplate template =
           ChatTemplate.fromTokenizerConfig(m.pkg.file("tokenizer_config.json").orElse(null));
       log.info("model {} ({}), chat format {}", m.pkg.id(), m.pkg.dir(), template);
-      Drafter drafter = spec.drafter(m.engine);
+      Drafter drafter = spec.drafter(m);
       SplitCompletionBackend backend =
           new SplitCompletionBackend(client, m.tokenizer, template, splits, common.dtype(), ueId)
               .withSpeculation(() -> spec.decoder(drafter));

@@ -1,6 +1,5 @@
 package io.splitinfer.ue;
 
-import io.splitinfer.model.engine.InferenceEngine;
 import picocli.CommandLine.Option;
 
 /**
@@ -43,15 +42,23 @@ public final class SpecFlags {
       throw new CliErrors.Refused(
           "--drafter must be early-exit, lookup, ngram or ngram:FILE, got " + drafter);
     }
+    if (drafter.startsWith("ngram:")
+        && !java.nio.file.Files.isRegularFile(java.nio.file.Path.of(drafter.substring(6)))) {
+      throw new CliErrors.Refused(
+          "--drafter " + drafter + ": no such n-gram draft table file " + drafter.substring(6));
+    }
   }
 
-  /** The drafter, or null when speculation is off; throws CliErrors.Refused for a bad table. */
-  Drafter drafter(InferenceEngine engine) {
+  /**
+   * The drafter for {@code m}, or null when speculation is off; throws CliErrors.Refused for a
+   * table that is unreadable or made for another vocabulary or tokenizer.
+   */
+  Drafter drafter(LoadedModel m) {
     if (k == 0) {
       return null;
     }
     try {
-      return Drafter.named(drafter, engine);
+      return Drafter.named(drafter, m.engine, m.pkg.file("tokenizer.json").orElse(null));
     } catch (IllegalArgumentException e) {
       throw new CliErrors.Refused(e.getMessage());
     }

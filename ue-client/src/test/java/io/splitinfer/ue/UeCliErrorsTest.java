@@ -164,6 +164,23 @@ class UeCliErrorsTest {
   }
 
   @Test
+  void badSpeculationFlagsAreRefusedUpFront() throws Exception {
+    oneLine(
+        run("", "generate", "--edge", edge, "--prompt", "ids:5,6", "--spec-k", "-1"),
+        CliErrors.USAGE,
+        "--spec-k must be >= 0, got -1");
+    oneLine(
+        run("", "generate", "--edge", edge, "--prompt", "ids:5,6", "--drafter", "oracle"),
+        CliErrors.USAGE,
+        "--drafter must be early-exit, lookup, ngram or ngram:FILE, got oracle");
+    String missing = dir.resolve("no-table.bin").toString();
+    oneLine(
+        run("", "generate", "--edge", edge, "--prompt", "ids:5,6", "--drafter", "ngram:" + missing),
+        CliErrors.USAGE,
+        "no such n-gram draft table file " + missing);
+  }
+
+  @Test
   void aMissingPromptFileIsOneLine() {
     oneLine(
         run("", "generate", "--edge", edge, "--prompt-file", dir.resolve("nope").toString()),

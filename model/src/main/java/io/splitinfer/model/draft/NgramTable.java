@@ -60,6 +60,33 @@ public final class NgramTable {
     return tokenizerSha256;
   }
 
+  /**
+   * Refuses a table trained with another tokenizer than the one in {@code tokenizerJson} (its ids
+   * would mean other tokens: drafts stay harmless for greedy output, but are almost all rejected).
+   */
+  public void checkTokenizer(Path tokenizerJson) throws IOException {
+    String sha;
+    try {
+      sha =
+          java.util.HexFormat.of()
+              .formatHex(
+                  java.security.MessageDigest.getInstance("SHA-256")
+                      .digest(Files.readAllBytes(tokenizerJson)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    if (!sha.equals(tokenizerSha256)) {
+      throw new IllegalArgumentException(
+          "the n-gram draft table was trained with the tokenizer of sha256 "
+              + tokenizerSha256
+              + ", not this model's ("
+              + tokenizerJson
+              + ": "
+              + sha
+              + ")");
+    }
+  }
+
   /** Contexts with an entry. */
   public int size() {
     return keys.length;

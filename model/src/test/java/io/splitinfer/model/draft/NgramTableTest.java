@@ -80,9 +80,23 @@ class NgramTableTest {
   }
 
   @Test
-  void theEmbeddedDefaultTableReads() throws IOException {
+  void theEmbeddedDefaultTableReadsAndIsTheDefaultModelsTokenizers(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws IOException {
     NgramTable t = NgramTable.embeddedDefault();
     assertEquals(4096, t.vocabSize());
     assertTrue(t.size() > 1000, "entries: " + t.size());
+    java.nio.file.Path tok = dir.resolve("tokenizer.json");
+    try (java.io.InputStream in =
+        getClass()
+            .getClassLoader()
+            .getResourceAsStream(
+                io.splitinfer.model.pkg.DefaultModel.RESOURCE_DIR + "tokenizer.json")) {
+      java.nio.file.Files.copy(in, tok);
+    }
+    t.checkTokenizer(tok);
+    java.nio.file.Files.writeString(tok, "{}");
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> t.checkTokenizer(tok));
+    assertTrue(e.getMessage().contains("trained with the tokenizer of sha256"), e.getMessage());
   }
 }
