@@ -6,15 +6,12 @@ import io.splitinfer.core.trace.StepMark;
 import io.splitinfer.core.trace.StepMark.Point;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
-import io.splitinfer.model.engine.KvRecompute;
 import io.splitinfer.proto.KvBlocks;
 import io.splitinfer.proto.TensorCodec;
 import io.splitinfer.proto.v1.ChannelEstimate;
 import io.splitinfer.proto.v1.DType;
 import io.splitinfer.proto.v1.EdgeMessage;
 import io.splitinfer.proto.v1.HiddenState;
-import io.splitinfer.proto.v1.HistoryHidden;
-import io.splitinfer.proto.v1.KvTransfer;
 import io.splitinfer.proto.v1.ModelInfo;
 import io.splitinfer.proto.v1.Pilot;
 import io.splitinfer.proto.v1.SamplingParams;
@@ -24,39 +21,31 @@ import io.splitinfer.proto.v1.SessionClose;
 import io.splitinfer.proto.v1.SessionDone;
 import io.splitinfer.proto.v1.SessionMode;
 import io.splitinfer.proto.v1.SessionOpen;
-import io.splitinfer.proto.v1.SplitSwitch;
-import io.splitinfer.proto.v1.SplitSwitchAck;
-import io.splitinfer.proto.v1.SwitchMethod;
 import io.splitinfer.proto.v1.Token;
 import io.splitinfer.proto.v1.UeMessage;
 import io.splitinfer.proto.v1.Verified;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Iterator;
 import java.util.List;
 import java.util.UUID;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One Session stream seen from the UE, the one home of the data-plane protocol on this side: open
  * (the only SessionOpen builder), hidden states for GENERATE or SCORE, waiting for a Token, Scores
- * or Done, split switches with their KV moves in both directions (the export through {@link
- * KvBlocks}), pilots and close. It owns the stream, the UE's KV cache of layers 1..p, the split,
- * epoch and next position, and the channel estimates that arrive in between. Generation ({@link
- * SplitGenerator}), scoring ({@link SplitScorer}, {@link StepScorer}), eval-ppl and bench all go
- * through it. It does not decide splits (a {@link SplitSource} does) and does not sample (the edge
- * does). One thread at a time.
+ * or Done, split switches with their KV moves in both directions (built by the session's {@link
+ * UeSwitcher}; the export through {@link KvBlocks}), pilots and close. It owns the stream, the UE's
+ * KV cache of layers 1..p, the split, epoch and next position, and the channel estimates that
+ * arrive in between. Generation ({@link SplitGenerator}), scoring ({@link SplitScorer}, {@link
+ * StepScorer}), eval-ppl and bench all go through it. It does not decide splits (a {@link
+ * SplitSource} does) and does not sample (the edge does). One thread at a time.
  *
- * <p>Switches: a {@link SwitchCostModel} picks KV transfer or recompute per switch (logged). The UE
- * does not wait for the edge's ack when it need not: moving layers to the edge, and recomputing
- * layers it gains, it goes on with the next HiddenState at once (the edge handles its stream in
- * order) and checks the ack when it arrives. For recompute it keeps the token history and the
- * hidden states at the current split for every position (d floats each).
+ * <p>Switches: {@link #follow} hands the move to its {@link UeSwitcher} (a {@link SwitchCostModel}
+ * picks KV transfer or recompute per switch, logged). The UE does not wait for the edge's ack when
+ * it need not: moving layers to the edge, and recomputing layers it gains, it goes on with the next
+ * HiddenState at once (the edge handles its stream in order) and checks the ack when it arrives
+ * ({@link #take}). For recompute the switcher keeps the token history and the hidden states at the
+ * current split for every position (d floats each).
  */
 public final class UeSession implements AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(UeSession.class);
 
   /**
    * What a session is opened with.
@@ -108,12 +97,7 @@ public final class UeSession implements AutoCloseable {
   private final DType wire;
   private final List<ChannelEstimate> estimates = new ArrayList<>();
   private final SessionAccepted accepted;
-  private final ArrayDeque<SplitSource.Choice> pendingAcks = new ArrayDeque<>();
-  private SwitchCostModel costs = new SwitchCostModel(SwitchCostModel.Config.auto());
-  private SwitchCostModel.Estimate lastSwitch;
-  private int[] tokens = new int[64];
-  private float[] history = new float[0];
-  private int historyLayer;
+  private final UeSwitcher switches;
   private int split;
   private long epoch;
   private long position;
@@ -126,8 +110,8 @@ public final class UeSession implements AutoCloseable {
     this.id = UUID.randomUUID().toString();
     this.wire = o.wire();
     this.split = at.split();
-    this.historyLayer = split;
     this.epoch = at.epoch();
+    this.switches = new UeSwitcher(stream, cache, engine, id, split, this::maxChunk, this::take);
     stream.send(
         UeMessage.newBuilder()
             .setOpen(
@@ -216,13 +200,13 @@ public final class UeSession implements AutoCloseable {
 
   /** Uses {@code model} to pick KV transfer or recompute at switches (default: by cost). */
   public UeSession useSwitchCosts(SwitchCostModel model) {
-    this.costs = model;
+    switches.useCosts(model);
     return this;
   }
 
   /** The cost estimate and method of the last switch that moved layers, or null. */
   public SwitchCostModel.Estimate lastSwitch() {
-    return lastSwitch;
+    return switches.lastSwitch();
   }
 
   /** Channel estimates the edge returned so far. */
@@ -271,7 +255,7 @@ public final class UeSession implements AutoCloseable {
     }
     long c0 = System.nanoTime();
     float[] h = engine.runLayers(1, split, engine.embed(ids), ids.length, cache);
-    costs.observeCompute(split, ids.length, System.nanoTime() - c0);
+    switches.costs().observeCompute(split, ids.length, System.nanoTime() - c0);
     if (decode) {
       StepMark.at(Point.UE_COMPUTE_END);
     }
@@ -296,7 +280,7 @@ public final class UeSession implements AutoCloseable {
    * position: the part every HiddenState the UE sends has in common.
    */
   private HiddenState.Builder hidden(int[] ids, float[] h, boolean sample, long step) {
-    remember(ids, h);
+    switches.remember(position, split, ids, h);
     return HiddenState.newBuilder()
         .setSessionId(id)
         .setEpoch(epoch)
@@ -320,7 +304,7 @@ public final class UeSession implements AutoCloseable {
 
   /** The token ids sent so far, positions [0, {@link #position}) (a drafter's context). */
   public int[] sentTokens() {
-    return Arrays.copyOf(tokens, (int) position);
+    return switches.sentTokens((int) position);
   }
 
   /** The edge's answer to a speculative HiddenState. */
@@ -364,204 +348,17 @@ public final class UeSession implements AutoCloseable {
   }
 
   /**
-   * Applies {@code next} if its epoch is newer than the session's: SplitSwitch at the next
-   * position, then the KV of the moving layers (to the edge, or from it) or its recompute (the
-   * method the cost model picks). Waits for the edge's ack only when the edge sends KV (the UE
-   * gains layers by transfer); otherwise the ack is checked when it arrives. Returns whether it
-   * switched.
+   * Applies {@code next} if its epoch is newer than the session's ({@link UeSwitcher#apply}: the
+   * SplitSwitch at the next position and the KV moves); returns whether it switched.
    */
   public boolean follow(SplitSource.Choice next) {
     if (next.epoch() <= epoch) {
       return false;
     }
-    int oldSplit = split;
-    int newSplit = next.split();
-    int n = (int) position;
-    var ue = engine.config();
-    int d = ue.hiddenSize();
-    SwitchMethod method = SwitchMethod.SWITCH_METHOD_KV_TRANSFER;
-    lastSwitch = null;
-    if (newSplit != oldSplit && n > 0) {
-      int kvWidth = ue.numKvHeads() * ue.headDim();
-      lastSwitch =
-          newSplit < oldSplit
-              ? costs.choose(
-                  oldSplit - newSplit, newSplit, n, kvWidth, (long) n * d * Float.BYTES, false)
-              : costs.choose(
-                  newSplit - oldSplit,
-                  historyLayer == oldSplit ? 0 : oldSplit,
-                  n,
-                  kvWidth,
-                  0,
-                  true);
-      method = lastSwitch.method();
-      log.info(
-          "split switch {} -> {} (epoch {}) at {} positions: {}",
-          oldSplit,
-          newSplit,
-          next.epoch(),
-          n,
-          lastSwitch);
-    }
-    boolean recompute = method == SwitchMethod.SWITCH_METHOD_RECOMPUTE;
-    stream.send(
-        UeMessage.newBuilder()
-            .setSplitSwitch(
-                SplitSwitch.newBuilder()
-                    .setSessionId(id)
-                    .setEpoch(next.epoch())
-                    .setNewSplit(newSplit)
-                    .setEffectivePosition(position)
-                    .setReason("split decision epoch " + next.epoch())
-                    .setMethod(method))
-            .build());
-    if (newSplit < oldSplit && recompute) {
-      // The edge gains layers newSplit+1..oldSplit and recomputes them from our hidden states
-      // at layer newSplit, which the UE re-runs from the token history.
-      float[] h = rerun(newSplit, n);
-      for (int from = 0; from < n; from += maxChunk()) {
-        int to = Math.min(n, from + maxChunk());
-        stream.send(
-            UeMessage.newBuilder()
-                .setHistory(
-                    HistoryHidden.newBuilder()
-                        .setSessionId(id)
-                        .setEpoch(next.epoch())
-                        .setSplitLayer(newSplit)
-                        .setFirstPosition(from)
-                        .setTensor(
-                            TensorCodec.encode(
-                                Arrays.copyOfRange(h, from * d, to * d),
-                                DType.DTYPE_F32,
-                                to - from,
-                                d)))
-                .build());
-      }
-      cache.setLayerRange(1, newSplit);
-      history = h;
-      historyLayer = newSplit;
-      pendingAcks.add(next);
-    } else if (newSplit < oldSplit) {
-      // The edge gains layers newSplit+1..oldSplit: send their KV, then drop them here.
-      Iterator<KvTransfer> blocks =
-          KvBlocks.export(
-              new KvBlocks.Plan(
-                  id,
-                  next.epoch(),
-                  newSplit + 1,
-                  oldSplit,
-                  n,
-                  maxChunk(),
-                  ue.numKvHeads(),
-                  ue.headDim()),
-              cache::exportKeys,
-              cache::exportValues);
-      blocks.forEachRemaining(kv -> stream.send(UeMessage.newBuilder().setKv(kv).build()));
-      cache.setLayerRange(1, newSplit);
-      historyLayer = n == 0 ? newSplit : -1;
-      pendingAcks.add(next);
-    } else if (newSplit > oldSplit && recompute) {
-      // The UE gains layers oldSplit+1..newSplit and recomputes their KV over the hidden states
-      // at layer oldSplit (kept, or re-run from the token history); the edge sends no KV.
-      float[] base = historyLayer == oldSplit ? history : rerun(oldSplit, n);
-      cache.setLayerRange(1, newSplit);
-      long c0 = System.nanoTime();
-      history = KvRecompute.run(engine, cache, oldSplit + 1, newSplit, base, n, maxChunk());
-      costs.observeCompute(newSplit - oldSplit, n, System.nanoTime() - c0);
-      historyLayer = newSplit;
-      pendingAcks.add(next);
-    } else if (newSplit > oldSplit) {
-      // The UE gains layers oldSplit+1..newSplit: the edge sends their KV before its ack.
-      cache.setLayerRange(1, newSplit);
-      long t0 = System.nanoTime();
-      long bytes = importUntilAck(next);
-      costs.observeLink(bytes, System.nanoTime() - t0);
-      historyLayer = n == 0 ? newSplit : -1;
-    } else {
-      pendingAcks.add(next);
-    }
-    split = newSplit;
+    switches.apply(next, split, (int) position);
+    split = next.split();
     epoch = next.epoch();
     return true;
-  }
-
-  /** The hidden states at the output of {@code layer} for positions [0, n), from the tokens. */
-  private float[] rerun(int layer, int n) {
-    int[] ids = Arrays.copyOf(tokens, n);
-    if (layer == 0) {
-      return engine.embed(ids);
-    }
-    int d = engine.config().hiddenSize();
-    float[] out = new float[n * d];
-    try (KvCache scratch = engine.newCache(1, layer)) {
-      long c0 = System.nanoTime();
-      for (int from = 0; from < n; from += maxChunk()) {
-        int to = Math.min(n, from + maxChunk());
-        float[] h =
-            engine.runLayers(
-                1, layer, engine.embed(Arrays.copyOfRange(ids, from, to)), to - from, scratch);
-        System.arraycopy(h, 0, out, from * d, h.length);
-      }
-      costs.observeCompute(layer, n, System.nanoTime() - c0);
-    }
-    return out;
-  }
-
-  /** Keeps the sent token ids, and their hidden states while they are at the current split. */
-  private void remember(int[] ids, float[] h) {
-    int n = (int) position;
-    if (tokens.length < n + ids.length) {
-      tokens = Arrays.copyOf(tokens, Math.max(2 * tokens.length, n + ids.length));
-    }
-    System.arraycopy(ids, 0, tokens, n, ids.length);
-    if (historyLayer == split) {
-      int d = h.length / ids.length;
-      if (history.length < (n + ids.length) * d) {
-        history = Arrays.copyOf(history, Math.max(2 * history.length, (n + ids.length) * d));
-      }
-      System.arraycopy(h, 0, history, n * d, h.length);
-    }
-  }
-
-  private static void checkAck(SplitSwitchAck ack, SplitSource.Choice expected) {
-    if (ack.getEpoch() != expected.epoch() || ack.getSplit() != expected.split()) {
-      throw Status.INTERNAL
-          .withDescription(
-              "edge acknowledged split "
-                  + ack.getSplit()
-                  + " epoch "
-                  + ack.getEpoch()
-                  + ", expected "
-                  + expected.split()
-                  + " epoch "
-                  + expected.epoch())
-          .asRuntimeException();
-    }
-  }
-
-  /** Imports the edge's KvTransfer blocks until its SplitSwitchAck; returns the KV bytes. */
-  private long importUntilAck(SplitSource.Choice expected) {
-    long bytes = 0;
-    while (true) {
-      EdgeMessage m = take("the KV and ack of a split switch");
-      if (m.hasSplitAck()) {
-        checkAck(m.getSplitAck(), expected);
-        return bytes;
-      }
-      if (!m.hasKv()) {
-        throw Status.INTERNAL
-            .withDescription("unexpected " + m.getKindCase() + " during a split switch")
-            .asRuntimeException();
-      }
-      KvTransfer kv = m.getKv();
-      bytes += kv.getSerializedSize();
-      cache.importLayer(
-          kv.getLayer(),
-          (int) kv.getFirstPosition(),
-          KvBlocks.tokens(kv),
-          TensorCodec.decode(kv.getKey()),
-          TensorCodec.decode(kv.getValue()));
-    }
   }
 
   /** Next message of {@code kind}, collecting channel estimates that arrive in between. */
@@ -590,8 +387,8 @@ public final class UeSession implements AutoCloseable {
       }
       if (m.hasChannelEstimate()) {
         estimates.add(m.getChannelEstimate());
-      } else if (m.hasSplitAck() && !pendingAcks.isEmpty()) {
-        checkAck(m.getSplitAck(), pendingAcks.poll());
+      } else if (m.hasSplitAck() && switches.ackPending()) {
+        switches.checkPendingAck(m.getSplitAck());
       } else {
         return m;
       }
