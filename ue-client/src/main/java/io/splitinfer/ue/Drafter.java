@@ -27,7 +27,8 @@ public interface Drafter {
    * The drafter a CLI names: {@code early-exit}, {@code lookup} (prompt lookup + early exit), or
    * {@code ngram} (prompt lookup, then the embedded default model's n-gram draft table, then early
    * exit; {@code ngram:FILE} reads the table of another model from FILE, as {@code model
-   * train-ngram} writes it).
+   * train-ngram} writes it); {@code auto} is {@code ngram} where the embedded table was trained
+   * with this model's tokenizer, else {@code early-exit}.
    */
   static Drafter named(String name, InferenceEngine engine) {
     return named(name, engine, null);
@@ -38,6 +39,17 @@ public interface Drafter {
    * the tokenizer in {@code tokenizerJson} (null: not checked, only the vocabulary size is).
    */
   static Drafter named(String name, InferenceEngine engine, Path tokenizerJson) {
+    if (name.equals("auto")) {
+      // the drafter that measured best (ue-client README), where its table fits this model
+      if (tokenizerJson != null) {
+        try {
+          return named("ngram", engine, tokenizerJson);
+        } catch (IllegalArgumentException notThisModel) {
+          // another vocabulary or tokenizer: no table for this model
+        }
+      }
+      return new EarlyExitDrafter(engine);
+    }
     if (name.equals("ngram") || name.startsWith("ngram:")) {
       try {
         NgramTable table =
@@ -57,7 +69,7 @@ public interface Drafter {
       case "lookup" -> new LookupDrafter(engine);
       default ->
           throw new IllegalArgumentException(
-              "unknown drafter '" + name + "' (early-exit, lookup, ngram or ngram:FILE)");
+              "unknown drafter '" + name + "' (auto, early-exit, lookup, ngram or ngram:FILE)");
     };
   }
 }

@@ -23,11 +23,12 @@ public final class SpecFlags {
 
   @Option(
       names = "--drafter",
-      defaultValue = "early-exit",
+      defaultValue = "auto",
       description =
-          "early-exit (layers 1..p + head), lookup (prompt lookup, early exit else) or ngram"
+          "early-exit (layers 1..p + head), lookup (prompt lookup, early exit else), ngram"
               + " (prompt lookup, the default model's n-gram draft table, early exit else;"
-              + " ngram:FILE for another model's table).")
+              + " ngram:FILE for another model's table) or auto (ngram where the embedded table"
+              + " fits the model's tokenizer, else early-exit).")
   String drafter;
 
   /** Refuses a negative k or an unknown drafter name (exit 2, before anything is loaded). */
@@ -35,12 +36,13 @@ public final class SpecFlags {
     if (k < 0) {
       throw new CliErrors.Refused("--spec-k must be >= 0, got " + k);
     }
-    if (!drafter.equals("early-exit")
+    if (!drafter.equals("auto")
+        && !drafter.equals("early-exit")
         && !drafter.equals("lookup")
         && !drafter.equals("ngram")
         && !drafter.startsWith("ngram:")) {
       throw new CliErrors.Refused(
-          "--drafter must be early-exit, lookup, ngram or ngram:FILE, got " + drafter);
+          "--drafter must be auto, early-exit, lookup, ngram or ngram:FILE, got " + drafter);
     }
     if (drafter.startsWith("ngram:")
         && !java.nio.file.Files.isRegularFile(java.nio.file.Path.of(drafter.substring(6)))) {

@@ -172,7 +172,7 @@ class UeCliErrorsTest {
     oneLine(
         run("", "generate", "--edge", edge, "--prompt", "ids:5,6", "--drafter", "oracle"),
         CliErrors.USAGE,
-        "--drafter must be early-exit, lookup, ngram or ngram:FILE, got oracle");
+        "--drafter must be auto, early-exit, lookup, ngram or ngram:FILE, got oracle");
     String missing = dir.resolve("no-table.bin").toString();
     oneLine(
         run("", "generate", "--edge", edge, "--prompt", "ids:5,6", "--drafter", "ngram:" + missing),
