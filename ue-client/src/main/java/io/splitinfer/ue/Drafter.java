@@ -34,6 +34,14 @@ public interface Drafter {
     return named(name, engine, null);
   }
 
+  /** Whether {@link #named} knows {@code name} (a FILE of ngram:FILE is not looked at). */
+  static boolean isName(String name) {
+    return switch (name) {
+      case "auto", "early-exit", "lookup", "ngram" -> true;
+      default -> name.startsWith("ngram:");
+    };
+  }
+
   /**
    * As {@link #named(String, InferenceEngine)}; an n-gram table must also have been trained with
    * the tokenizer in {@code tokenizerJson} (null: not checked, only the vocabulary size is).

@@ -36,11 +36,7 @@ public final class SpecFlags {
     if (k < 0) {
       throw new CliErrors.Refused("--spec-k must be >= 0, got " + k);
     }
-    if (!drafter.equals("auto")
-        && !drafter.equals("early-exit")
-        && !drafter.equals("lookup")
-        && !drafter.equals("ngram")
-        && !drafter.startsWith("ngram:")) {
+    if (!Drafter.isName(drafter)) {
       throw new CliErrors.Refused(
           "--drafter must be auto, early-exit, lookup, ngram or ngram:FILE, got " + drafter);
     }

@@ -4,6 +4,7 @@ import io.splitinfer.model.draft.NgramTable;
 import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.Logits;
 import io.splitinfer.model.onnx.OnnxEngine;
+import io.splitinfer.model.pkg.Manifest;
 import io.splitinfer.model.pkg.ModelPackage;
 import io.splitinfer.model.ppl.Perplexity;
 import io.splitinfer.model.tokenizer.TextTokenizer;
@@ -11,9 +12,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -94,11 +93,7 @@ final class TrainNgramCommand implements Callable<Integer> {
     if (files.isEmpty()) {
       throw new IOException("no .txt speeches in " + speeches);
     }
-    String sha =
-        HexFormat.of()
-            .formatHex(
-                MessageDigest.getInstance("SHA-256")
-                    .digest(Files.readAllBytes(p.dir().resolve("tokenizer.json"))));
+    String sha = Manifest.sha256(p.dir().resolve("tokenizer.json"));
     int vocab = p.config().vocabSize();
     List<int[]> streams = new ArrayList<>();
     long tokens = 0;

@@ -1,5 +1,6 @@
 package io.splitinfer.model.draft;
 
+import io.splitinfer.model.pkg.Manifest;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -65,16 +66,7 @@ public final class NgramTable {
    * would mean other tokens: drafts stay harmless for greedy output, but are almost all rejected).
    */
   public void checkTokenizer(Path tokenizerJson) throws IOException {
-    String sha;
-    try {
-      sha =
-          java.util.HexFormat.of()
-              .formatHex(
-                  java.security.MessageDigest.getInstance("SHA-256")
-                      .digest(Files.readAllBytes(tokenizerJson)));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    String sha = Manifest.sha256(tokenizerJson);
     if (!sha.equals(tokenizerSha256)) {
       throw new IllegalArgumentException(
           "the n-gram draft table was trained with the tokenizer of sha256 "
@@ -130,6 +122,13 @@ public final class NgramTable {
       throw new IllegalArgumentException(
           "a context of " + maxContext + " tokens plus the next does not fit 63 bits");
     }
+    for (int[] s : streams) {
+      for (int t : s) {
+        if (t < 0 || t >= vocabSize) {
+          throw new IllegalArgumentException("token id " + t + " outside the vocabulary");
+        }
+      }
+    }
     List<long[]> keptKeys = new ArrayList<>();
     List<int[]> keptNext = new ArrayList<>();
     long mask = (1L << bits) - 1;
@@ -144,9 +143,6 @@ public final class NgramTable {
         for (int i = n; i < s.length; i++) {
           long k = 0;
           for (int t = i - n; t <= i; t++) {
-            if (s[t] < 0 || s[t] >= vocabSize) {
-              throw new IllegalArgumentException("token id " + s[t] + " outside the vocabulary");
-            }
             k = (k << bits) | s[t];
           }
           pairs[p++] = k;
