@@ -11,6 +11,8 @@ import io.splitinfer.core.cli.FlagDefaults;
 import io.splitinfer.core.cli.HostPort;
 import io.splitinfer.core.metrics.MetricsHttpServer;
 import io.splitinfer.core.security.TlsFlags;
+import io.splitinfer.model.cli.EngineKindConverter;
+import io.splitinfer.model.engine.EngineKind;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.onnx.OnnxOptions;
 import io.splitinfer.model.pkg.DefaultModel;
@@ -49,8 +51,18 @@ public final class EdgeServerMain implements Callable<Integer> {
   @Option(
       names = "--threads",
       defaultValue = "0",
-      description = "ONNX Runtime intra-op threads (0 = runtime default).")
+      description =
+          "Engine threads (ONNX Runtime intra-op, 0 = runtime default; vector engine, 0 = 1).")
   int threads;
+
+  @Option(
+      names = "--engine",
+      defaultValue = "onnx",
+      converter = EngineKindConverter.class,
+      description =
+          "onnx or vector (the Java Vector API engine, f32/f16 packages; needs java --add-modules"
+              + " jdk.incubator.vector). UEs must run the same kind.")
+  EngineKind engineKind;
 
   @Option(
       names = "--cuda",
@@ -241,7 +253,8 @@ public final class EdgeServerMain implements Callable<Integer> {
     // scripts/netns-pool-e2e.sh with EDGES=2).
     NioEventLoopGroup ctlLoop = null;
     try (InferenceEngine engine =
-            pkg.openEngine(OnnxOptions.defaults().withCuda(cuda).withThreads(threads, 1));
+            pkg.openEngine(
+                engineKind, OnnxOptions.defaults().withCuda(cuda).withThreads(threads, 1));
         TextTokenizer tok = pkg.hasTokenizer() ? pkg.openTokenizer() : null;
         MetricsHttpServer http =
             metricsPort >= 0 ? new MetricsHttpServer(registry, mHost, metricsPort).start() : null) {

@@ -100,7 +100,7 @@ final class BenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     ManagedChannel edge = UeClientMain.channel(common.edge, common.tls);
-    try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
+    try (LoadedModel m = LoadedModel.open(common.model, common.threads, common.engine)) {
       UeClient client = new UeClient(edge, m.ueModel());
       ModelInfo info = client.modelInfo();
       int layers = info.getNumLayers();

@@ -120,7 +120,7 @@ final class EvalPplCommand implements Callable<Integer> {
     ManagedChannel edge = UeClientMain.channel(common.edge, common.tls);
     ManagedChannel ctl =
         followController ? UeClientMain.channel(decisions.controller, common.tls) : null;
-    try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
+    try (LoadedModel m = LoadedModel.open(common.model, common.threads, common.engine)) {
       UeClient client = new UeClient(edge, m.ueModel());
       ModelInfo info = client.modelInfo();
       int p = split >= 0 ? split : info.getNumLayers() / 2;

@@ -202,7 +202,7 @@ final class GenerateCommand implements Callable<Integer> {
       EdgeFailover.Policy failover,
       ModelInfo info)
       throws Exception {
-    try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
+    try (LoadedModel m = LoadedModel.open(common.model, common.threads, common.engine)) {
       UeClient client = new UeClient(edges, m.ueModel(), pilots(pilotLength), failover);
       int[] ids = m.encode(text);
       checkPromptLength(ids.length, info);

@@ -1,5 +1,6 @@
 package io.splitinfer.ue;
 
+import io.splitinfer.model.engine.EngineKind;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.onnx.OnnxOptions;
 import io.splitinfer.model.pkg.DefaultModel;
@@ -12,7 +13,9 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** A model package opened for a CLI: engine (ONNX Runtime) and tokenizer, closed together. */
+/**
+ * A model package opened for a CLI: engine (ONNX Runtime or vector) and tokenizer, closed together.
+ */
 final class LoadedModel implements AutoCloseable {
   final ModelPackage pkg;
   final InferenceEngine engine;
@@ -25,9 +28,9 @@ final class LoadedModel implements AutoCloseable {
   }
 
   /** Opens {@code dir}, or the embedded default model when {@code dir} is null. */
-  static LoadedModel open(Path dir, int threads) throws IOException {
+  static LoadedModel open(Path dir, int threads, EngineKind kind) throws IOException {
     ModelPackage pkg = dir == null ? DefaultModel.forProcess().locate() : ModelPackage.open(dir);
-    InferenceEngine engine = pkg.openEngine(OnnxOptions.defaults().withThreads(threads, 1));
+    InferenceEngine engine = pkg.openEngine(kind, OnnxOptions.defaults().withThreads(threads, 1));
     TextTokenizer tok = pkg.hasTokenizer() ? pkg.openTokenizer() : null;
     return new LoadedModel(pkg, engine, tok);
   }

@@ -73,7 +73,7 @@ final class ScaleBenchCommand implements Callable<Integer> {
     int maxN = Arrays.stream(ns).max().orElse(1);
     List<ManagedChannel> channels = new ArrayList<>();
     ExecutorService pool = Executors.newFixedThreadPool(maxN);
-    try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
+    try (LoadedModel m = LoadedModel.open(common.model, common.threads, common.engine)) {
       List<UeClient> clients = new ArrayList<>();
       for (int u = 0; u < maxN; u++) {
         ManagedChannel ch = UeClientMain.channel(common.edge, common.tls);

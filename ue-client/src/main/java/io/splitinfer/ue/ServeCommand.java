@@ -79,7 +79,7 @@ final class ServeCommand implements Callable<Integer> {
     String controller = decisions.controller;
     ManagedChannel ctl = controller == null ? null : UeClientMain.channel(controller, common.tls);
     ControllerSplits followed = null;
-    try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
+    try (LoadedModel m = LoadedModel.open(common.model, common.threads, common.engine)) {
       UeClient client = new UeClient(edge, m.ueModel());
       int start = split >= 0 ? split : m.engine.config().numLayers() / 2;
       Supplier<SplitSource> splits = () -> SplitSource.fixed(start);

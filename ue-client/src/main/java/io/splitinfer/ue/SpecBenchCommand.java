@@ -78,7 +78,7 @@ final class SpecBenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     ManagedChannel edge = UeClientMain.channel(common.edge, common.tls);
-    try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
+    try (LoadedModel m = LoadedModel.open(common.model, common.threads, common.engine)) {
       UeClient client = new UeClient(edge, m.ueModel());
       ModelInfo info = client.modelInfo();
       List<int[]> promptIds = heldOutPrompts(m, info);

@@ -96,7 +96,7 @@ final class SwitchBenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     ManagedChannel edge = UeClientMain.channel(common.edge, common.tls);
-    try (LoadedModel m = LoadedModel.open(common.model, common.threads)) {
+    try (LoadedModel m = LoadedModel.open(common.model, common.threads, common.engine)) {
       UeModel model = m.ueModel();
       ModelInfo info = new UeClient(edge, model).modelInfo();
       int layers = info.getNumLayers();

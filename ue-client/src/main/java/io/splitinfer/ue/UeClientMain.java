@@ -6,6 +6,7 @@ import io.splitinfer.core.channel.PilotSequence;
 import io.splitinfer.core.cli.FlagDefaults;
 import io.splitinfer.core.cli.HostPort;
 import io.splitinfer.core.security.TlsFlags;
+import io.splitinfer.model.engine.EngineKind;
 import io.splitinfer.model.ppl.Perplexity;
 import io.splitinfer.proto.TensorCodec;
 import io.splitinfer.proto.v1.DType;
@@ -70,9 +71,19 @@ public final class UeClientMain implements Callable<Integer> {
 
     @Option(
         names = "--threads",
-        description = "ONNX Runtime intra-op threads (0 = runtime default).",
+        description =
+            "Engine threads (ONNX Runtime intra-op, 0 = runtime default; vector engine, 0 = 1).",
         defaultValue = "0")
     int threads;
+
+    @Option(
+        names = "--engine",
+        description =
+            "onnx or vector (the Java Vector API engine, f32/f16 packages; needs java --add-modules"
+                + " jdk.incubator.vector). The edge must run the same kind.",
+        converter = io.splitinfer.model.cli.EngineKindConverter.class,
+        defaultValue = "onnx")
+    EngineKind engine;
 
     @Option(
         names = "--wire-dtype",

@@ -1,5 +1,6 @@
 package io.splitinfer.model.cli;
 
+import io.splitinfer.model.engine.EngineKind;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.Logits;
 import io.splitinfer.model.engine.ModelConfig;
@@ -113,11 +114,7 @@ final class BenchCommand implements Callable<Integer> {
             + " |%n|---|---|---|---|---|---|---|---|%n",
         sp,
         runs);
-    try (OnnxEngine e = p.openEngine(engine.options().withPreload(true))) {
-      // what a serving process reaches after its first tokens: the two ranges merged (when the
-      // options allow it), built before timing instead of in the background during it
-      e.fuseLayers(1, sp);
-      e.fuseLayers(sp + 1, m.config().numLayers());
+    try (InferenceEngine e = open(p, sp)) {
       for (int ctx : contexts) {
         double[] med = new double[runs];
         double[] cpu = new double[runs];
@@ -152,6 +149,18 @@ final class BenchCommand implements Callable<Integer> {
       reference(sp);
     }
     return 0;
+  }
+
+  private InferenceEngine open(ModelPackage p, int sp) throws IOException {
+    if (engine.kind != EngineKind.ONNX) {
+      return engine.open(p);
+    }
+    OnnxEngine e = p.openEngine(engine.options().withPreload(true));
+    // what a serving process reaches after its first tokens: the two ranges merged (when the
+    // options allow it), built before timing instead of in the background during it
+    e.fuseLayers(1, sp);
+    e.fuseLayers(sp + 1, p.config().numLayers());
+    return e;
   }
 
   private void appendCsv(Manifest m, int sp, long total, int ctx, double[] med, double cpu)

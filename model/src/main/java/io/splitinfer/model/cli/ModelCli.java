@@ -3,11 +3,12 @@ package io.splitinfer.model.cli;
 import io.splitinfer.core.cli.FlagDefaults;
 import io.splitinfer.model.checkpoint.DType;
 import io.splitinfer.model.checkpoint.RandomCheckpoint;
+import io.splitinfer.model.engine.EngineKind;
+import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.ModelConfig;
 import io.splitinfer.model.engine.RopeScaling;
 import io.splitinfer.model.engine.SplitRunner;
 import io.splitinfer.model.onnx.OnnxConverter;
-import io.splitinfer.model.onnx.OnnxEngine;
 import io.splitinfer.model.onnx.OnnxOptions;
 import io.splitinfer.model.onnx.WeightFormat;
 import io.splitinfer.model.pkg.DefaultModel;
@@ -59,6 +60,15 @@ public final class ModelCli implements Callable<Integer> {
   /** Engine flags shared by the commands that run a model. */
   static final class EngineFlags {
     @Option(
+        names = "--engine",
+        defaultValue = "onnx",
+        converter = EngineKindConverter.class,
+        description =
+            "onnx (ONNX Runtime) or vector (the Java Vector API engine, f32/f16 packages; needs"
+                + " java --add-modules jdk.incubator.vector).")
+    EngineKind kind;
+
+    @Option(
         names = "--threads",
         defaultValue = "0",
         description = "ONNX Runtime intra-op threads (0: ONNX Runtime's default).")
@@ -95,6 +105,11 @@ public final class ModelCli implements Callable<Integer> {
             "Run a range of contiguous layers as one merged graph when their parts hold at most"
                 + " this many MB (0: one call per layer).")
     long fuseMaxMb;
+
+    /** An engine of {@code --engine}'s kind over {@code p}. */
+    InferenceEngine open(ModelPackage p) throws IOException {
+      return p.openEngine(kind, options());
+    }
 
     OnnxOptions options() {
       return OnnxOptions.defaults()
@@ -290,7 +305,7 @@ public final class ModelCli implements Callable<Integer> {
               : p.file("heldout.txt")
                   .orElseThrow(() -> new IOException("no --corpus and no heldout.txt in " + p));
       try (TextTokenizer tok = p.openTokenizer();
-          OnnxEngine e = p.openEngine(engine.options())) {
+          InferenceEngine e = engine.open(p)) {
         int[] ids = Perplexity.tokenStream(tok, Files.readString(text));
         if (maxTokens > 0 && ids.length > maxTokens) {
           ids = Arrays.copyOf(ids, maxTokens);
@@ -438,7 +453,7 @@ public final class ModelCli implements Callable<Integer> {
     public Integer call() throws IOException {
       ModelPackage p = openPackage(dir);
       try (TextTokenizer tok = p.openTokenizer();
-          OnnxEngine e = p.openEngine(engine.options())) {
+          InferenceEngine e = engine.open(p)) {
         int[] ids = tok.encode(prompt);
         long t0 = System.nanoTime();
         int[] out = SplitRunner.greedy(e, split, ids, maxTokens);

@@ -1,10 +1,14 @@
 package io.splitinfer.model.pkg;
 
+import io.splitinfer.model.engine.EngineKind;
+import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.ModelConfig;
 import io.splitinfer.model.onnx.OnnxEngine;
 import io.splitinfer.model.onnx.OnnxOptions;
 import io.splitinfer.model.tokenizer.HfTokenizer;
 import io.splitinfer.model.tokenizer.TextTokenizer;
+import io.splitinfer.model.vector.VectorEngine;
+import io.splitinfer.model.vector.VectorWeights;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -156,6 +160,19 @@ public final class ModelPackage {
   /** An ONNX Runtime engine over the parts. */
   public OnnxEngine openEngine(OnnxOptions options) {
     return OnnxEngine.open(this, options);
+  }
+
+  /**
+   * An engine of the given kind: ONNX Runtime with {@code options}, or the vector engine with
+   * {@code options.intraOpThreads()} threads (0 = 1) over the parts' float weights (it reads them
+   * all into the heap; quantized packages are refused).
+   */
+  public InferenceEngine openEngine(EngineKind kind, OnnxOptions options) throws IOException {
+    return switch (kind) {
+      case ONNX -> openEngine(options);
+      case VECTOR ->
+          new VectorEngine(VectorWeights.of(this), Math.max(1, options.intraOpThreads()));
+    };
   }
 
   @Override

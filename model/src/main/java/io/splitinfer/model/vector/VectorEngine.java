@@ -1,0 +1,132 @@
+package io.splitinfer.model.vector;
+
+import io.splitinfer.model.engine.ArrayKvCache;
+import io.splitinfer.model.engine.InferenceEngine;
+import io.splitinfer.model.engine.KvCache;
+import io.splitinfer.model.engine.ModelConfig;
+
+/**
+ * A float32 decoder on the JDK Vector API: the same computation as the {@code ReferenceEngine}
+ * (Hugging Face {@code LlamaForCausalLM}: RMSNorm, rotate_half RoPE, grouped-query causal
+ * attention, SwiGLU, tied or untied head), written for the decode step of a small model, where ONNX
+ * Runtime spends more time around its ~40 nodes per layer than in them:
+ *
+ * <ul>
+ *   <li>four weight passes per layer (q|k|v, o, gate|up, down), each a SIMD dot product per weight
+ *       row, rows spread over the threads of a {@link RowPool} whose hand-offs cost ~1 µs;
+ *   <li>attention reads the {@link ArrayKvCache} in place (no per-token copy of the past);
+ *   <li>results do not depend on the thread count or on how many tokens a call runs: each output
+ *       element has one fixed sequence of operations, so a split is token for token the monolithic
+ *       model and a speculative round's rows equal its single steps.
+ * </ul>
+ *
+ * <p>Needs {@code --add-modules jdk.incubator.vector} on the JVM (see {@link #available}).
+ * Thread-safe for calls on different caches (a call that finds the pool busy runs on its own
+ * thread).
+ */
+public final class VectorEngine implements InferenceEngine {
+  private static final int ROWS_PER_CHUNK = 32;
+
+  private final ModelConfig config;
+  private final VectorWeights w;
+  private final RowPool pool;
+  private final float[] invFreq;
+
+  /** An engine over weights in memory, with {@code threads} threads for the weight products. */
+  public VectorEngine(VectorWeights weights, int threads) {
+    if (!available()) {
+      throw new IllegalStateException(
+          "the vector engine needs the JDK's Vector API: run java with --add-modules"
+              + " jdk.incubator.vector");
+    }
+    this.config = weights.config();
+    this.w = weights;
+    this.pool = new RowPool(threads);
+    this.invFreq = config.ropeScaling().inverseFrequencies(config.ropeTheta(), config.headDim());
+  }
+
+  /** Whether this JVM resolved the Vector API module (it is an incubator module in JDK 17). */
+  public static boolean available() {
+    return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+  }
+
+  public int threads() {
+    return pool.threads();
+  }
+
+  @Override
+  public ModelConfig config() {
+    return config;
+  }
+
+  @Override
+  public float[] embed(int[] tokenIds) {
+    int d = config.hiddenSize();
+    float[] out = new float[tokenIds.length * d];
+    for (int t = 0; t < tokenIds.length; t++) {
+      int id = tokenIds[t];
+      if (id < 0 || id >= config.vocabSize()) {
+        throw new IllegalArgumentException(
+            "token id " + id + " outside the vocabulary 0.." + (config.vocabSize() - 1));
+      }
+      System.arraycopy(w.embedding(), id * d, out, t * d, d);
+    }
+    return out;
+  }
+
+  @Override
+  public KvCache newCache(int firstLayer, int lastLayer) {
+    return new ArrayKvCache(config.numKvHeads(), config.headDim(), firstLayer, lastLayer);
+  }
+
+  @Override
+  public float[] runLayers(int fromLayer, int toLayer, float[] hidden, int tokens, KvCache cache) {
+    if (!(cache instanceof ArrayKvCache kv)) {
+      throw new IllegalArgumentException("cache was not made by this engine: " + cache);
+    }
+    int d = config.hiddenSize();
+    if (tokens < 1 || hidden.length != tokens * d) {
+      throw new IllegalArgumentException(
+          "hidden has " + hidden.length + " floats, expected " + tokens + " x " + d);
+    }
+    for (int l = fromLayer; l <= toLayer; l++) {
+      if (l < 1 || l > config.numLayers()) {
+        throw new IllegalArgumentException("layer " + l + " outside 1.." + config.numLayers());
+      }
+    }
+    int start = kv.beginRun(fromLayer, toLayer, tokens);
+    float[] x = hidden.clone();
+    LayerStep step = new LayerStep(config, pool, tokens, start, invFreq);
+    for (int l = fromLayer; l <= toLayer; l++) {
+      step.run(w.layers().get(l - 1), l, x, kv);
+    }
+    kv.endRun(start, tokens);
+    return x;
+  }
+
+  @Override
+  public float[] head(float[] hidden, int tokens) {
+    int d = config.hiddenSize();
+    int vocab = config.vocabSize();
+    if (tokens < 1 || hidden.length != tokens * d) {
+      throw new IllegalArgumentException(
+          "hidden has " + hidden.length + " floats, expected " + tokens + " x " + d);
+    }
+    float[] h = new float[hidden.length];
+    for (int t = 0; t < tokens; t++) {
+      Kernels.rmsNorm(hidden, t * d, w.finalNorm(), config.rmsNormEps(), h, t * d, d);
+    }
+    float[] logits = new float[tokens * vocab];
+    float[] head = w.lmHead();
+    pool.forRange(
+        vocab,
+        ROWS_PER_CHUNK * 4,
+        (o0, o1) -> Kernels.linearRows(h, tokens, d, head, vocab, logits, o0, o1));
+    return logits;
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+  }
+}
