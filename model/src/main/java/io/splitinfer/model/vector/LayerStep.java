@@ -67,12 +67,12 @@ final class LayerStep {
     float[] values = kv.valueArray(l);
     int cap = kv.capacity(l);
     pool.forRange(
-        tokens * nh,
+        tokens * nkv,
         1,
         (a0, a1) -> {
-          float[] scores = new float[start + tokens];
+          float[] scores = new float[c.groupSize() * (start + tokens)];
           for (int a = a0; a < a1; a++) {
-            attend(a / nh, a % nh, qkv, qkvDim, keys, values, cap, attn, scores);
+            attend(a / nkv, a % nkv, qkv, qkvDim, keys, values, cap, attn, scores);
           }
         });
     float[] o = linear(attn, c.qDim(), w.o(), d);
@@ -92,10 +92,13 @@ final class LayerStep {
     }
   }
 
-  /** Causal attention of query head {@code head} at new position t over positions [0, start+t]. */
+  /**
+   * Causal attention at new position t over positions [0, start + t] for the query heads sharing KV
+   * head g (grouped-query attention): each key and value row is read once for the whole group.
+   */
   private void attend(
       int t,
-      int head,
+      int g,
       float[] qkv,
       int qkvDim,
       float[] keys,
@@ -104,20 +107,31 @@ final class LayerStep {
       float[] attn,
       float[] scores) {
     int hd = c.headDim();
-    int g = head / c.groupSize();
-    int qo = t * qkvDim + head * hd;
+    int group = c.groupSize();
     int visible = start + t + 1;
-    float scale = (float) Math.sqrt(hd);
-    float max = Float.NEGATIVE_INFINITY;
+    float invScale = (float) (1.0 / Math.sqrt(hd));
+    int q0 = t * qkvDim + g * group * hd;
     for (int j = 0; j < visible; j++) {
-      float s = Kernels.dot(qkv, qo, keys, (g * cap + j) * hd, hd) / scale;
-      scores[j] = s;
-      max = Math.max(max, s);
+      int ko = (g * cap + j) * hd;
+      for (int h = 0; h < group; h++) {
+        scores[h * visible + j] = Kernels.dot(qkv, q0 + h * hd, keys, ko, hd) * invScale;
+      }
     }
-    float inv = (float) (1.0 / Kernels.expShifted(scores, 0, visible, max));
-    int ao = t * c.qDim() + head * hd;
-    for (int j = 0; j < visible; j++) {
-      Kernels.axpy(scores[j] * inv, values, (g * cap + j) * hd, attn, ao, hd);
+    float[] inv = new float[group];
+    for (int h = 0; h < group; h++) {
+      float max = Float.NEGATIVE_INFINITY;
+      for (int j = 0; j < visible; j++) {
+        max = Math.max(max, scores[h * visible + j]);
+      }
+      inv[h] = (float) (1.0 / Kernels.expShifted(scores, h * visible, visible, max));
+    }
+    int a0 = t * c.qDim() + g * group * hd;
+    for (int h = 0; h < group; h++) {
+      for (int j = 0; j < visible; j++) {
+        scores[h * visible + j] *= inv[h];
+      }
+      Kernels.weightedRows(
+          scores, h * visible, visible, values, g * cap * hd, hd, attn, a0 + h * hd, hd);
     }
   }
 
