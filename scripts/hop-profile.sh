@@ -4,6 +4,7 @@
 # hop-profile` over both recordings. Needs the jars (`mvn -B -o -DskipTests package`).
 #   scripts/hop-profile.sh OUT_DIR [SPLIT] [BENCH FLAGS...]
 # PIN=1 pins the UE to CPU 0 and the edge to CPU 1 (taskset), one core per side as on two devices.
+# ENGINE=vector runs both sides on the Java Vector API engine (default: onnx).
 set -euo pipefail
 out=${1:?usage: scripts/hop-profile.sh OUT_DIR [SPLIT] [BENCH FLAGS...]}
 split=${2:-6}
@@ -13,20 +14,22 @@ jfc="$root/scripts/stepmarks.jfc"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 ue_pin=(); edge_pin=()
+engine=${ENGINE:-onnx}
+jvm=(); [[ "$engine" == vector ]] && jvm=(--add-modules jdk.incubator.vector)
 if [[ "${PIN:-0}" == 1 ]]; then ue_pin=(taskset -c 0); edge_pin=(taskset -c 1); fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"${edge_pin[@]}" java -Xlog:jfr+startup=off -XX:StartFlightRecording=settings="$jfc",filename="$out/edge.jfr" \
+"${edge_pin[@]}" java "${jvm[@]}" -Xlog:jfr+startup=off -XX:StartFlightRecording=settings="$jfc",filename="$out/edge.jfr" \
   -jar "$root/edge-server/target/edge-server.jar" --plaintext --listen "127.0.0.1:$port" \
-  --metrics-port -1 --threads 1 > "$out/edge.log" 2>&1 &
+  --metrics-port -1 --threads 1 --engine "$engine" > "$out/edge.log" 2>&1 &
 edge=$!
 trap 'kill $edge 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
   grep -q "listening" "$out/edge.log" 2>/dev/null && break
   sleep 0.5
 done
-"${ue_pin[@]}" java -Xlog:jfr+startup=off -XX:StartFlightRecording=settings="$jfc",filename="$out/ue.jfr" \
+"${ue_pin[@]}" java "${jvm[@]}" -Xlog:jfr+startup=off -XX:StartFlightRecording=settings="$jfc",filename="$out/ue.jfr" \
   -jar "$root/ue-client/target/ue-client.jar" bench --plaintext --edge "127.0.0.1:$port" \
-  --splits "$split" --threads 1 --out "$out" "$@"
+  --splits "$split" --threads 1 --engine "$engine" --out "$out" "$@"
 kill -TERM $edge
 wait $edge || true
 java -jar "$root/ue-client/target/ue-client.jar" hop-profile --recordings "$out/ue.jfr,$out/edge.jfr" --out "$out"
