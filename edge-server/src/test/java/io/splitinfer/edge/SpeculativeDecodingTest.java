@@ -210,6 +210,47 @@ class SpeculativeDecodingTest {
   }
 
   /**
+   * The controller's cap (spec_k in its decisions): 0 stops drafting from the next round on, a
+   * later decision lets it go on; greedy output is the same throughout.
+   */
+  @Test
+  void theControllersSpecKCapsDraftingMidGeneration() throws Exception {
+    int[] prompt = prompt(new SplittableRandom(5), 8);
+    int[] expected = new LocalGenerator(engine).greedy(prompt, 24, CHUNK).tokens();
+    try (TestRig rig = new TestRig(engine, CONFIG, TestRig.Transport.TCP)) {
+      SpecDecoder off =
+          new SpecDecoder(new ScriptDrafter(concat(prompt, expected), 0.0, 9), new SpecK(3, false));
+      GenerationResult none =
+          rig.client()
+              .generator()
+              .withSpeculation(off)
+              .generate(
+                  GenerateRequest.greedy(prompt, 24),
+                  step -> new SplitSource.Choice(3, 1, 0),
+                  t -> {});
+      assertArrayEquals(expected, none.tokenIds());
+      assertEquals(0, off.stats().drafted(), "cap 0 from the start: no drafts");
+
+      SpecDecoder capped =
+          new SpecDecoder(new ScriptDrafter(concat(prompt, expected), 0.0, 9), new SpecK(3, false));
+      SplitSource script =
+          step -> step < 6 ? new SplitSource.Choice(3, 1, 0) : new SplitSource.Choice(3, 2, 1);
+      GenerationResult r =
+          rig.client()
+              .generator()
+              .withSpeculation(capped)
+              .generate(GenerateRequest.greedy(prompt, 24), script, t -> {});
+      assertArrayEquals(expected, r.tokenIds());
+      SpecDecoder.Stats st = capped.stats();
+      assertTrue(st.drafted() > 0, "drafting resumed under cap 1");
+      // steps 1..5 send no draft; every later round one, but the last may have no room for it
+      assertTrue(
+          st.drafted() <= st.rounds() - 5 && st.drafted() >= st.rounds() - 6,
+          "drafted " + st.drafted() + " in " + st.rounds() + " rounds");
+    }
+  }
+
+  /**
    * Temperature 1 (top-k 4): the 2nd and 3rd generated tokens (the first decided by speculative
    * rounds) have the same distribution with and without speculation, over 700 sampler seeds each
    * (two-sample chi-square, alpha 0.001; all seeds fixed, so the test is deterministic).

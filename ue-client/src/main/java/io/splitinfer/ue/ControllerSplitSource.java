@@ -229,7 +229,7 @@ public final class ControllerSplitSource implements SplitSource, AutoCloseable {
   public Choice current(long step) {
     SplitDecision d = latest.get();
     if (d != null && d.getEpoch() > applied.epoch() && step >= d.getEffectiveStep()) {
-      applied = new Choice(d.getSplit(), d.getEpoch());
+      applied = new Choice(d.getSplit(), d.getEpoch(), d.hasSpecK() ? d.getSpecK() : -1);
     }
     return applied;
   }

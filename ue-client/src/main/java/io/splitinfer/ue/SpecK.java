@@ -4,13 +4,14 @@ package io.splitinfer.ue;
  * How many tokens the UE drafts per speculative round (k). Fixed, or adaptive within [1, max]:
  * after a round whose drafts were all accepted k grows by one, after one whose first draft was
  * rejected it shrinks by one (a round costs about k + 1 UE steps and one round trip, and yields
- * accepted + 1 tokens). {@link #set} is the knob an outside decision-maker (e.g. the controller,
- * from the link's round trip) could turn between rounds. One generation at a time.
+ * accepted + 1 tokens). The controller may cap it ({@link #limit}, its decisions' spec_k, from the
+ * edge's load); adaptation goes on below the cap. One generation at a time.
  */
 public final class SpecK {
   private final int max;
   private final boolean adaptive;
   private int k;
+  private int cap = -1;
 
   /**
    * @param k the starting (and, when not adaptive, the fixed) k; 0 = speculation off
@@ -25,9 +26,14 @@ public final class SpecK {
     this.k = k;
   }
 
-  /** The k of the next round (0 = do not speculate). */
+  /** The k of the next round (0 = do not speculate): the own k under the controller's cap. */
   public int k() {
-    return k;
+    return cap < 0 ? k : Math.min(k, cap);
+  }
+
+  /** The controller's cap on k ({@code -1} = none, 0 = no speculation); the own k is kept. */
+  public void limit(int cap) {
+    this.cap = Math.max(-1, cap);
   }
 
   /** Sets k for the next rounds, within [0, the starting k]. */

@@ -184,8 +184,12 @@ public final class SplitGenerator {
         continue; // the rest of a speculative round's tokens
       }
       run.step++;
-      if (s.follow(splits.current(run.step))) {
+      SplitSource.Choice choice = splits.current(run.step);
+      if (s.follow(choice)) {
         run.noteSplit(run.step, s.split(), s.epoch());
+      }
+      if (spec != null) {
+        spec.k().limit(choice.specK());
       }
       if (req.pilotEvery() > 0 && run.step % req.pilotEvery() == 0 && pilots != null) {
         s.pilot(pilots.pilot(s.id(), run.pilotSeq++));

@@ -7,8 +7,16 @@ package io.splitinfer.ue;
  */
 @FunctionalInterface
 public interface SplitSource {
-  /** A split decision: p and the epoch it was made under. */
-  record Choice(int split, long epoch) {}
+  /**
+   * A split decision: p, the epoch it was made under and the most draft tokens per speculative
+   * round the controller allows ({@code specK}; -1 = no limit, 0 = do not speculate).
+   */
+  record Choice(int split, long epoch, int specK) {
+    /** A decision that does not limit speculation. */
+    public Choice(int split, long epoch) {
+      this(split, epoch, -1);
+    }
+  }
 
   /** The decision in force before decode step {@code step} (0 = prefill). */
   Choice current(long step);

@@ -26,16 +26,16 @@ class ControllerRegistrationFormatTest {
     @Override
     public void registerUe(UeRegistration req, StreamObserver<Registered> out) {
       registrations.add(req);
-      out.onNext(
-          Registered.newBuilder()
-              .setId(req.getUeId())
-              .setDecision(
-                  SplitDecision.newBuilder()
-                      .setUeId(req.getUeId())
-                      .setSplit(3)
-                      .setEpoch(1)
-                      .setWeightFormat(req.getWeightFormat()))
-              .build());
+      SplitDecision.Builder d =
+          SplitDecision.newBuilder()
+              .setUeId(req.getUeId())
+              .setSplit(3)
+              .setEpoch(1)
+              .setWeightFormat(req.getWeightFormat());
+      if (req.getUeId().endsWith("-spec")) {
+        d.setSpecK(2);
+      }
+      out.onNext(Registered.newBuilder().setId(req.getUeId()).setDecision(d).build());
       out.onCompleted();
     }
 
@@ -63,6 +63,11 @@ class ControllerRegistrationFormatTest {
       UeRegistration r = ctl.registrations.poll(5, TimeUnit.SECONDS);
       assertEquals("int4-g32-sym-a4", r.getWeightFormat());
       assertEquals(3, s.current(0).split());
+      assertEquals(-1, s.current(0).specK(), "no spec_k: no limit");
+    }
+    try (ControllerSplitSource s = ControllerSplitSource.start(ch, "ue-spec", "edge-1", info)) {
+      ctl.registrations.poll(5, TimeUnit.SECONDS);
+      assertEquals(2, s.current(0).specK(), "the decision's spec_k reaches the generator");
     }
     // the older overload registers no format (the controller reads it as f32)
     try (ControllerSplitSource s = ControllerSplitSource.start(ch, "ue-2", "edge-1", info)) {

@@ -44,4 +44,19 @@ class SpecKTest {
     assertEquals(0, k.k());
     assertThrows(IllegalArgumentException.class, () -> new SpecK(-1, false));
   }
+
+  @Test
+  void theControllersCapLimitsKAndKeepsTheOwnK() {
+    SpecK k = new SpecK(4, true);
+    k.limit(2);
+    assertEquals(2, k.k());
+    k.limit(0);
+    assertEquals(0, k.k(), "cap 0: no speculation");
+    k.limit(6);
+    assertEquals(4, k.k(), "a cap above the own k changes nothing");
+    k.limit(1);
+    k.observe(1, 0);
+    k.limit(-1);
+    assertEquals(3, k.k(), "adaptation went on below the cap; -1 lifts it");
+  }
 }

@@ -9,6 +9,7 @@ import io.splitinfer.controller.service.ControllerServer;
 import io.splitinfer.controller.service.Hysteresis;
 import io.splitinfer.controller.service.PolicyFactory;
 import io.splitinfer.controller.service.RegistrationLimits;
+import io.splitinfer.controller.service.SpecDepth;
 import io.splitinfer.controller.service.SplitControllerService;
 import io.splitinfer.controller.service.SplitPolicy;
 import io.splitinfer.controller.store.ControllerJournal;
@@ -201,6 +202,35 @@ final class ServeCommand implements Callable<Integer> {
   String metricsHost;
 
   @Option(
+      names = "--spec-k-max",
+      description =
+          "advise UEs at most this many draft tokens per speculative round (spec_k in each"
+              + " decision; 0 = never advise): this while their edge has idle capacity, fewer once"
+              + " its decode queue reaches --spec-saturated-queue (controller README, SpecDepth)",
+      defaultValue = "0")
+  int specKMax;
+
+  @Option(
+      names = "--spec-acceptance",
+      description = "per-draft acceptance rate assumed for the advice (the n-gram drafter: ~0.4)",
+      defaultValue = "0.4")
+  double specAcceptance;
+
+  @Option(
+      names = "--spec-row-cost",
+      description =
+          "edge cost of one more verified row, in single-step units (ONNX Runtime ~0.06, the"
+              + " vector engine ~0.35 on the default model)",
+      defaultValue = "0.1")
+  double specRowCost;
+
+  @Option(
+      names = "--spec-saturated-queue",
+      description = "an edge whose mean decode queue reaches this counts as saturated",
+      defaultValue = "1.0")
+  double specSaturatedQueue;
+
+  @Option(
       names = "--edge-ttl-ms",
       description =
           "an edge of the pool silent this long (no load report) leaves it; its stream ending"
@@ -227,6 +257,7 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    SpecDepth spec = new SpecDepth(specKMax, specAcceptance, specRowCost, specSaturatedQueue);
     ChannelSource source = ChannelSource.parse(channelSource);
     if (source == ChannelSource.CHANNEL_SIM && channelSim.isBlank()) {
       throw new IllegalArgumentException(
@@ -268,6 +299,7 @@ final class ServeCommand implements Callable<Integer> {
               store, () -> registry.counter("controller_store_failures_total").increment()));
     }
     service.pool().ttl(Duration.ofMillis(edgeTtlMs));
+    service.speculation(spec);
     service.secure(tls.authz(registry), new RegistrationLimits(maxUes, Duration.ofSeconds(ueTtlS)));
     String mHost = metricsHost != null && !metricsHost.isBlank() ? metricsHost : host;
     MetricsHttpServer metrics =

@@ -307,6 +307,12 @@ public final class EdgePool {
     }
   }
 
+  /** The last load report of edge {@code edgeId}, or null (not in the pool, or no report yet). */
+  public synchronized EdgeLoad load(String edgeId) {
+    Member m = edgeId == null ? null : members.get(edgeId);
+    return m == null || m.lastHeardMs == 0 || m.token == 0 ? null : m.load;
+  }
+
   /** The edge {@code ueId} is placed on, or null. */
   public synchronized String placement(String ueId) {
     return placedOn.get(ueId);

@@ -54,6 +54,7 @@ final class ControllerState {
   ControllerJournal journal = ControllerJournal.NONE;
   long lastEpoch; // newest epoch committed for any UE (restored ones included)
   RegistrationLimits limits = RegistrationLimits.defaults();
+  SpecDepth spec = SpecDepth.OFF;
   ChannelState declaredForAll;
   ChannelState truth;
 

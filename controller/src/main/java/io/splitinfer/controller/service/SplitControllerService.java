@@ -156,6 +156,18 @@ public final class SplitControllerService extends SplitControllerGrpc.SplitContr
     }
   }
 
+  /**
+   * The speculation depth the controller advises UEs (spec_k in every decision, re-issued when it
+   * changes; {@link SpecDepth}); {@link SpecDepth#OFF}, the default, never sets it. Call before the
+   * server starts.
+   */
+  public SplitControllerService speculation(SpecDepth depth) {
+    synchronized (state.lock) {
+      state.spec = depth;
+      return this;
+    }
+  }
+
   /** Registered UEs (tests and tools). */
   public int registeredUes() {
     synchronized (state.lock) {

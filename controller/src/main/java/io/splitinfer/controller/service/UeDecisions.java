@@ -42,6 +42,7 @@ final class UeDecisions {
       for (Ue u : s.ues.values()) {
         try {
           evaluate(u);
+          adviseSpeculation(u);
         } catch (RuntimeException e) {
           s.metrics.counter("controller_decision_failures_total").increment();
           log.warn("decision for UE {} failed", u.reg.getUeId(), e);
@@ -155,6 +156,38 @@ final class UeDecisions {
     }
   }
 
+  /**
+   * Re-issues u's decision, same split, when the speculation depth the controller advises for it
+   * ({@link SpecDepth}, from its edge's load) changed; the hysteresis state in progress is kept.
+   */
+  void adviseSpeculation(Ue u) {
+    if (!s.spec.enabled() || u.decision == null) {
+      return;
+    }
+    int advised = speculationFor(u);
+    if (u.decision.hasSpecK() && u.decision.getSpecK() == advised) {
+      return;
+    }
+    int pending = u.pendingSplit;
+    int count = u.pendingCount;
+    commit(
+        u,
+        u.decision.getSplit(),
+        DecisionReason.DECISION_REASON_SPEC_DEPTH,
+        "spec k " + advised + " (edge " + edgeOf(u) + ")");
+    u.pendingSplit = pending;
+    u.pendingCount = count;
+  }
+
+  private String edgeOf(Ue u) {
+    String placed = s.pool.placement(u.reg.getUeId());
+    return placed != null ? placed : u.reg.getEdgeId();
+  }
+
+  private int speculationFor(Ue u) {
+    return s.spec.advise(s.pool.load(edgeOf(u)));
+  }
+
   /** Makes {@code split} u's decision: new epoch, journal, watchers. */
   void commit(Ue u, int split, DecisionReason reason, String detail) {
     PrivacyFloor.Floor floor = s.floorOf(u);
@@ -179,6 +212,9 @@ final class UeDecisions {
             .setDecidedAtUnixMs(now)
             .setPrivacyFloor(floor.minSplit())
             .setWeightFormat(u.weightFormat);
+    if (s.spec.enabled()) {
+      b.setSpecK(speculationFor(u));
+    }
     if (c != null) {
       b.setSigma(c.sigma())
           .setSigmaH(c.sigmaH())

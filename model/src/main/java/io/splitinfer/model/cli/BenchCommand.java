@@ -57,6 +57,15 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--steps", defaultValue = "50", description = "Timed decode steps per run.")
   int steps;
 
+  @Option(
+      names = "--rows",
+      defaultValue = "1",
+      description =
+          "Positions per timed step (1: a decode step; k + 1: a speculative round verifying k"
+              + " drafts). With more than 1 the cache is rolled back after each step, so every step"
+              + " starts at --context.")
+  int rows;
+
   @Option(names = "--runs", defaultValue = "3", description = "Runs (median of step medians).")
   int runs;
 
@@ -99,6 +108,10 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    if (rows < 1 || rows > 64) {
+      throw new picocli.CommandLine.ParameterException(
+          new picocli.CommandLine(this), "--rows must be in 1..64, got " + rows);
+    }
     ModelPackage p = ModelCli.openPackage(dir);
     Manifest m = p.manifest();
     int sp = split >= 0 ? split : m.config().numLayers() / 2;
@@ -107,13 +120,18 @@ final class BenchCommand implements Callable<Integer> {
       return 0;
     }
     long total = ueBytes(m, m.config().numLayers()) + partBytes(m, m.headFile());
+    String unit = rows == 1 ? "token" : "step of " + rows + " rows";
     System.out.printf(
         Locale.ROOT,
-        "| weights | parts MB | UE parts MB (p = %d) | context | decode ms/token, median"
-            + " [min, max] of %d run medians | calling thread's CPU ms/token | RSS MB | peak RSS MB"
-            + " |%n|---|---|---|---|---|---|---|---|%n",
+        "engine %s, threads %s%n| weights | parts MB | UE parts MB (p = %d) | context | decode ms/%s,"
+            + " median [min, max] of %d run medians | calling thread's CPU ms/%s | RSS MB | peak"
+            + " RSS MB |%n|---|---|---|---|---|---|---|---|%n",
+        engine.kind,
+        engine.threads == 0 ? "default" : Integer.toString(engine.threads),
         sp,
-        runs);
+        unit,
+        runs,
+        unit);
     try (InferenceEngine e = open(p, sp)) {
       for (int ctx : contexts) {
         double[] med = new double[runs];
@@ -245,12 +263,20 @@ final class BenchCommand implements Callable<Integer> {
       float[] logits = r.forward(prompt);
       int next = Logits.argmax(logits, (context - 1) * c.vocabSize(), c.vocabSize());
       for (int i = 0; i < 5 + steps; i++) {
+        int[] ids = new int[rows];
+        for (int j = 0; j < rows; j++) {
+          ids[j] = j == 0 ? next : prompt[(i + j) % context];
+        }
+        int at = r.length();
         long c0 = threads.getCurrentThreadCpuTime();
         long t0 = System.nanoTime();
-        logits = r.forward(new int[] {next});
+        logits = r.forward(ids);
         long t1 = System.nanoTime();
         long c1 = threads.getCurrentThreadCpuTime();
         next = Logits.argmax(logits, 0, c.vocabSize());
+        if (rows > 1) {
+          r.truncate(at);
+        }
         if (i >= 5) {
           ms.add((t1 - t0) / 1e6);
           cpu.add((c1 - c0) / 1e6);

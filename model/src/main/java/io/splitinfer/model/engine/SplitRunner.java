@@ -46,6 +46,12 @@ public final class SplitRunner implements AutoCloseable {
     return edge.head(h, t);
   }
 
+  /** Rolls the sequence back to its first {@code length} positions (a rejected speculation). */
+  public void truncate(int length) {
+    ueCache.truncate(length);
+    edgeCache.truncate(length);
+  }
+
   /** Forgets the sequence. */
   public void reset() {
     ueCache.truncate(0);
