@@ -201,34 +201,9 @@ final class ServeCommand implements Callable<Integer> {
       description = "host the metrics/health HTTP port binds (default: the --listen host)")
   String metricsHost;
 
-  @Option(
-      names = "--spec-k-max",
-      description =
-          "advise UEs at most this many draft tokens per speculative round (spec_k in each"
-              + " decision; 0 = never advise): this while their edge has idle capacity, fewer once"
-              + " its decode queue reaches --spec-saturated-queue (controller README, SpecDepth)",
-      defaultValue = "0")
-  int specKMax;
+  @Mixin SpecDepthFlags spec;
 
-  @Option(
-      names = "--spec-acceptance",
-      description = "per-draft acceptance rate assumed for the advice (the n-gram drafter: ~0.4)",
-      defaultValue = "0.4")
-  double specAcceptance;
-
-  @Option(
-      names = "--spec-row-cost",
-      description =
-          "edge cost of one more verified row, in single-step units (ONNX Runtime ~0.06, the"
-              + " vector engine ~0.35 on the default model)",
-      defaultValue = "0.1")
-  double specRowCost;
-
-  @Option(
-      names = "--spec-saturated-queue",
-      description = "an edge whose mean decode queue reaches this counts as saturated",
-      defaultValue = "1.0")
-  double specSaturatedQueue;
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec command;
 
   @Option(
       names = "--edge-ttl-ms",
@@ -257,8 +232,14 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    SpecDepth spec = new SpecDepth(specKMax, specAcceptance, specRowCost, specSaturatedQueue);
-    ChannelSource source = ChannelSource.parse(channelSource);
+    SpecDepth depth;
+    ChannelSource source;
+    try {
+      depth = spec.depth();
+      source = ChannelSource.parse(channelSource);
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(command.commandLine(), e.getMessage());
+    }
     if (source == ChannelSource.CHANNEL_SIM && channelSim.isBlank()) {
       throw new IllegalArgumentException(
           "--channel-source channel-sim needs --channel-sim HOST:PORT");
@@ -299,7 +280,7 @@ final class ServeCommand implements Callable<Integer> {
               store, () -> registry.counter("controller_store_failures_total").increment()));
     }
     service.pool().ttl(Duration.ofMillis(edgeTtlMs));
-    service.speculation(spec);
+    service.speculation(depth);
     service.secure(tls.authz(registry), new RegistrationLimits(maxUes, Duration.ofSeconds(ueTtlS)));
     String mHost = metricsHost != null && !metricsHost.isBlank() ? metricsHost : host;
     MetricsHttpServer metrics =

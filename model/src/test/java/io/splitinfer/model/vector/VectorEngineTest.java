@@ -113,6 +113,35 @@ class VectorEngineTest {
   }
 
   @Test
+  void concurrentSessionsOnOneEngineGetTheirOwnResults() throws Exception {
+    Path ck = TestModels.writeTiny(dir.resolve("ck"), 3, false, DType.F32, 19);
+    try (VectorEngine v = engine(ck, 2)) {
+      int[][] prompts = new int[6][];
+      int[][] expected = new int[6][];
+      for (int i = 0; i < prompts.length; i++) {
+        prompts[i] = ids(5 + i, 97, 100 + i);
+        expected[i] = SplitRunner.greedy(v, i % 4, prompts[i], 20);
+      }
+      java.util.concurrent.ExecutorService pool =
+          java.util.concurrent.Executors.newFixedThreadPool(3);
+      try {
+        java.util.List<java.util.concurrent.Future<int[]>> got = new java.util.ArrayList<>();
+        for (int round = 0; round < 3; round++) {
+          for (int i = 0; i < prompts.length; i++) {
+            int k = i;
+            got.add(pool.submit(() -> SplitRunner.greedy(v, k % 4, prompts[k], 20)));
+          }
+        }
+        for (int j = 0; j < got.size(); j++) {
+          assertArrayEquals(expected[j % prompts.length], got.get(j).get(), "session " + j);
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
+
+  @Test
   void weightsReadFromPackagesEqualTheCheckpoint() throws Exception {
     for (boolean external : new boolean[] {false, true}) {
       for (DType dtype : new DType[] {DType.F32, DType.F16}) {
