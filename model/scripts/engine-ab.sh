@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Side-by-side decode benchmark of two model jars on the embedded default model (f32, monolithic:
-# split = all layers), alternating the jars round by round so that both see the same machine load.
-# Usage: model/scripts/engine-ab.sh BEFORE_JAR AFTER_JAR [ROUNDS=5] [THREADS="1 2"] [CONTEXTS=128]
-# Each invocation: `bench --context CTX --steps 64 --runs 3 --threads N --split 12 --no-reference`
-# (decode steps after a CTX-token prompt, median of 64 steps per run, median of 3 runs).
-# Prints one CSV line per (round, jar, threads, context):
+# Side-by-side decode benchmark of two variants on the embedded default model (f32, monolithic:
+# split = all layers), alternating them round by round so that both see the same machine load.
+# A variant is a model jar, or JAR@ENGINE for its --engine (onnx, vector): two jars (before and
+# after a change) or one jar's two engines.
+# Usage: model/scripts/engine-ab.sh BEFORE AFTER [ROUNDS=5] [THREADS="1 2"] [CONTEXTS=128]
+# Each invocation: `bench [--engine E] --context CTX --steps 64 --runs 3 --threads N --split 12
+# --no-reference` (decode steps after a CTX-token prompt, median of 64 steps per run, median of 3).
+# Prints one CSV line per (round, variant, threads, context):
 #   round,jar,threads,context,ms_per_token,cpu_ms_per_token,load1
 # (cpu: the calling thread's CPU time, printed by jars that have the column, else empty) and a
 # summary: per jar/threads/context the median over rounds, min, max, tokens/s = 1000 / median.
@@ -18,15 +20,20 @@ out=$(mktemp)
 echo "round,jar,threads,context,ms_per_token,cpu_ms_per_token,load1"
 for r in $(seq 1 "$rounds"); do
   for t in $threads; do
-    for jar in "$before" "$after"; do
-      rows=$(java -jar "$jar" bench --context "$contexts" --steps 64 --runs 3 --threads "$t" \
-        --split 12 --no-reference 2>/dev/null | grep '^| f32' || true)
+    for variant in "$before" "$after"; do
+      jar=${variant%@*}
+      engine=(); jvm=()
+      if [[ "$variant" == *@* ]]; then
+        engine=(--engine "${variant##*@}"); jvm=(--add-modules jdk.incubator.vector)
+      fi
+      rows=$(java "${jvm[@]}" -jar "$jar" bench "${engine[@]}" --context "$contexts" --steps 64 \
+        --runs 3 --threads "$t" --split 12 --no-reference 2>/dev/null | grep '^| f32' || true)
       load=$(cut -d' ' -f1 /proc/loadavg)
       while IFS= read -r row; do
         ctx=$(echo "$row" | awk -F'|' '{gsub(/ /,"",$5); print $5}')
         ms=$(echo "$row" | awk -F'|' '{split($6,a," "); print a[1]}')
         cpu=$(echo "$row" | awk -F'|' 'NF == 10 {gsub(/ /,"",$7); print $7}')
-        line="$r,$(basename "$jar"),$t,$ctx,$ms,$cpu,$load"
+        line="$r,$(basename "$variant"),$t,$ctx,$ms,$cpu,$load"
         echo "$line"
         echo "$line" >>"$out"
       done <<<"$rows"

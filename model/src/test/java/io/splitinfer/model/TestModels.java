@@ -103,4 +103,19 @@ public final class TestModels {
     }
     return m;
   }
+
+  /**
+   * Runs {@code chunks} in order through {@code e} split at {@code split}; the last chunk's logits.
+   */
+  public static float[] logits(
+      io.splitinfer.model.engine.InferenceEngine e, int split, int[]... chunks) {
+    try (io.splitinfer.model.engine.SplitRunner r =
+        new io.splitinfer.model.engine.SplitRunner(e, split)) {
+      float[] last = null;
+      for (int[] c : chunks) {
+        last = r.forward(c);
+      }
+      return last;
+    }
+  }
 }

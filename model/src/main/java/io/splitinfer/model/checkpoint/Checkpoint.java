@@ -114,7 +114,32 @@ public final class Checkpoint implements AutoCloseable {
       float[] postNorm,
       float[] gate,
       float[] up,
-      float[] down) {}
+      float[] down) {
+
+    /** q, k and v rows as one [(heads + 2 kvHeads) * hd, d] projection (q first). */
+    public float[] qkv() {
+      return rows(q, k, v);
+    }
+
+    /** gate and up rows as one [2 * inter, d] projection (gate first). */
+    public float[] gateUp() {
+      return rows(gate, up);
+    }
+
+    private static float[] rows(float[]... parts) {
+      int n = 0;
+      for (float[] p : parts) {
+        n += p.length;
+      }
+      float[] out = new float[n];
+      int at = 0;
+      for (float[] p : parts) {
+        System.arraycopy(p, 0, out, at, p.length);
+        at += p.length;
+      }
+      return out;
+    }
+  }
 
   @Override
   public void close() {

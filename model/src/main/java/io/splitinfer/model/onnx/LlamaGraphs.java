@@ -138,7 +138,7 @@ public final class LlamaGraphs {
       String h = rmsNorm(g, HIDDEN, g.weight("input_norm", w.inputNorm(), DType.F32, d), c);
       // one projection for q, k, v: [T, (nh + 2 kvh) * hd], heads in that order
       int heads3 = nh + 2 * kvh;
-      float[] wqkv = concat(w.q(), w.k(), w.v());
+      float[] wqkv = w.qkv();
       String qkv = g.linear(h, "qkv", wqkv, heads3 * hd, d, fmt);
       String tDim = g.op("Shape", POSITIONS);
       String bDim = g.op("Shape", PAST_LENGTH);
@@ -250,7 +250,7 @@ public final class LlamaGraphs {
       String h2 = skip[0];
       String x1 = skip[3];
       // gate and up as one projection [T, 2f], split in two
-      String gateUp = g.linear(h2, "gate_up", concat(w.gate(), w.up()), 2 * f, d, fmt);
+      String gateUp = g.linear(h2, "gate_up", w.gateUp(), 2 * f, d, fmt);
       String lastAxis = g.constLongs(-1);
       String gate = g.op("Slice", gateUp, g.constLongs(0), g.constLongs(f), lastAxis);
       String up = g.op("Slice", gateUp, g.constLongs(f), g.constLongs(2L * f), lastAxis);
@@ -263,21 +263,6 @@ public final class LlamaGraphs {
       g.output(VALUE, FLOAT, "B", kvh, "N", hd);
       return g.build("decoder layer " + layer + " (" + fmt + ")");
     }
-  }
-
-  /** Row-wise concatenation of [rows_i, k] matrices (Hugging Face [out, in] orientation). */
-  private static float[] concat(float[]... parts) {
-    int n = 0;
-    for (float[] p : parts) {
-      n += p.length;
-    }
-    float[] out = new float[n];
-    int at = 0;
-    for (float[] p : parts) {
-      System.arraycopy(p, 0, out, at, p.length);
-      at += p.length;
-    }
-    return out;
   }
 
   /** R [hd, hd] with x . R = rotate_half(x) = [-x[half:], x[:half]]. */

@@ -2,6 +2,7 @@ package io.splitinfer.model.reference;
 
 import io.splitinfer.model.checkpoint.Checkpoint;
 import io.splitinfer.model.engine.ArrayKvCache;
+import io.splitinfer.model.engine.Embeddings;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.ModelConfig;
@@ -67,17 +68,7 @@ public final class ReferenceEngine implements InferenceEngine {
 
   @Override
   public float[] embed(int[] tokenIds) {
-    int d = config.hiddenSize();
-    float[] out = new float[tokenIds.length * d];
-    for (int t = 0; t < tokenIds.length; t++) {
-      int id = tokenIds[t];
-      if (id < 0 || id >= config.vocabSize()) {
-        throw new IllegalArgumentException(
-            "token id " + id + " outside the vocabulary 0.." + (config.vocabSize() - 1));
-      }
-      System.arraycopy(embedding, id * d, out, t * d, d);
-    }
-    return out;
+    return Embeddings.lookup(embedding, config, tokenIds);
   }
 
   @Override

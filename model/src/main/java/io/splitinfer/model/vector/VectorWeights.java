@@ -45,14 +45,7 @@ public record VectorWeights(
     List<Layer> ls = new ArrayList<>();
     for (int l = 1; l <= c.numLayers(); l++) {
       Checkpoint.LayerWeights w = ck.layer(l);
-      ls.add(
-          new Layer(
-              w.inputNorm(),
-              concat(w.q(), w.k(), w.v()),
-              w.o(),
-              w.postNorm(),
-              concat(w.gate(), w.up()),
-              w.down()));
+      ls.add(new Layer(w.inputNorm(), w.qkv(), w.o(), w.postNorm(), w.gateUp(), w.down()));
     }
     float[] emb = ck.embedding();
     return new VectorWeights(c, emb, c.tiedEmbeddings() ? emb : ck.lmHead(), ck.finalNorm(), ls);
@@ -80,19 +73,5 @@ public record VectorWeights(
     PartWeights head = PartWeights.read(pkg.headPart());
     return new VectorWeights(
         c, emb, head.projection("lm_head", c.vocabSize(), d), head.floats("norm"), ls);
-  }
-
-  private static float[] concat(float[]... parts) {
-    int n = 0;
-    for (float[] p : parts) {
-      n += p.length;
-    }
-    float[] out = new float[n];
-    int at = 0;
-    for (float[] p : parts) {
-      System.arraycopy(p, 0, out, at, p.length);
-      at += p.length;
-    }
-    return out;
   }
 }

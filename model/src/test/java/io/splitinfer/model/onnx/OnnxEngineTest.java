@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.splitinfer.model.TestModels;
 import io.splitinfer.model.checkpoint.DType;
-import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.SplitRunner;
 import io.splitinfer.model.pkg.CorruptPackageException;
@@ -44,16 +43,6 @@ class OnnxEngineTest {
     return new Random(seed).ints(n, 0, TestModels.tiny(1, true).vocabSize()).toArray();
   }
 
-  private static float[] logits(InferenceEngine e, int split, int[]... chunks) {
-    try (SplitRunner r = new SplitRunner(e, split)) {
-      float[] last = null;
-      for (int[] c : chunks) {
-        last = r.forward(c);
-      }
-      return last;
-    }
-  }
-
   @Test
   void onnxMatchesReferenceAndEverySplitMatchesWhole() throws Exception {
     Path ck = TestModels.writeTiny(dir.resolve("ck"), LAYERS, false, DType.F32, 5);
@@ -66,20 +55,20 @@ class OnnxEngineTest {
         OnnxEngine onnx = pkg.openEngine(OnnxOptions.defaults().withThreads(1, 1))) {
       assertEquals("CPU", onnx.provider());
       // prefill then a 3-token chunk at P = 9 (T > 1 with P > 0 exercises the mask)
-      float[] r1 = logits(ref, 0, prompt, next);
-      float[] o1 = logits(onnx, 0, prompt, next);
+      float[] r1 = TestModels.logits(ref, 0, prompt, next);
+      float[] o1 = TestModels.logits(onnx, 0, prompt, next);
       assertTrue(
           TestModels.maxAbsDiff(r1, o1) < 1e-4f,
           "onnx vs reference " + TestModels.maxAbsDiff(r1, o1));
-      float[] whole = logits(onnx, 0, prompt);
-      assertTrue(TestModels.maxAbsDiff(logits(ref, 0, prompt), whole) < 1e-4f);
+      float[] whole = TestModels.logits(onnx, 0, prompt);
+      assertTrue(TestModels.maxAbsDiff(TestModels.logits(ref, 0, prompt), whole) < 1e-4f);
       assertArrayEquals(ref.embed(prompt), onnx.embed(prompt), 0f);
       for (int p = 0; p <= LAYERS; p++) {
-        float[] split = logits(onnx, p, prompt);
+        float[] split = TestModels.logits(onnx, p, prompt);
         assertTrue(
             TestModels.maxAbsDiff(whole, split) <= 1e-5f,
             "split " + p + ": " + TestModels.maxAbsDiff(whole, split));
-        float[] splitNext = logits(onnx, p, prompt, next);
+        float[] splitNext = TestModels.logits(onnx, p, prompt, next);
         assertTrue(TestModels.maxAbsDiff(o1, splitNext) <= 1e-5f, "split " + p + " + chunk");
       }
       // a split across two different engines: the UE on the reference, the edge on ONNX
@@ -103,7 +92,8 @@ class OnnxEngineTest {
         OnnxEngine onnx =
             pkg.openEngine(OnnxOptions.defaults().withThreads(1, 1).withPrefillChunk(64))) {
       float diff =
-          TestModels.maxAbsDiff(logits(ref, 0, prompt, next), logits(onnx, 1, prompt, next));
+          TestModels.maxAbsDiff(
+              TestModels.logits(ref, 0, prompt, next), TestModels.logits(onnx, 1, prompt, next));
       assertTrue(diff < 1e-4f, "300 tokens, chunks of 64: " + diff);
     }
   }
@@ -130,7 +120,9 @@ class OnnxEngineTest {
     int[] prompt = ids(7, 4);
     try (OnnxEngine onnx = pkg.openEngine(OnnxOptions.defaults().withPreload(true));
         ReferenceEngine ref = ReferenceEngine.load(ck)) {
-      float diff = TestModels.maxAbsDiff(logits(ref, 0, prompt), logits(onnx, 1, prompt));
+      float diff =
+          TestModels.maxAbsDiff(
+              TestModels.logits(ref, 0, prompt), TestModels.logits(onnx, 1, prompt));
       assertTrue(diff < 1e-4f, "diff " + diff);
     }
   }
@@ -142,7 +134,7 @@ class OnnxEngineTest {
     int[] a = ids(5, 7);
     int[] b = ids(2, 8);
     try (OnnxEngine e = pkg.openEngine(OnnxOptions.defaults())) {
-      float[] expected = logits(e, 3, a, b);
+      float[] expected = TestModels.logits(e, 3, a, b);
       try (KvCache ue = e.newCache(1, 3);
           KvCache edge = e.newCache(4, LAYERS)) {
         e.runLayers(4, LAYERS, e.runLayers(1, 3, e.embed(a), a.length, ue), a.length, edge);

@@ -11,7 +11,6 @@ import io.splitinfer.model.checkpoint.LlamaConfigIo;
 import io.splitinfer.model.checkpoint.LlamaWeights;
 import io.splitinfer.model.checkpoint.RandomCheckpoint;
 import io.splitinfer.model.checkpoint.SafeTensorsWriter;
-import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.ModelConfig;
 import io.splitinfer.model.engine.SplitRunner;
 import io.splitinfer.model.pkg.ModelPackage;
@@ -126,16 +125,6 @@ class QuantizedFormatsTest {
     return d;
   }
 
-  private static float[] logits(InferenceEngine e, int split, int[]... chunks) {
-    try (SplitRunner r = new SplitRunner(e, split)) {
-      float[] last = null;
-      for (int[] c : chunks) {
-        last = r.forward(c);
-      }
-      return last;
-    }
-  }
-
   private static int[] ids(int n, long seed) {
     return new Random(seed).ints(n, 0, TestModels.tiny(1, false).vocabSize()).toArray();
   }
@@ -158,7 +147,8 @@ class QuantizedFormatsTest {
     try (ReferenceEngine ref = ReferenceEngine.load(dequantizedCheckpoint(f));
         OnnxEngine onnx = pkg.openEngine(OnnxOptions.defaults().withThreads(1, 1))) {
       float diff =
-          TestModels.maxAbsDiff(logits(ref, 0, prompt, next), logits(onnx, 2, prompt, next));
+          TestModels.maxAbsDiff(
+              TestModels.logits(ref, 0, prompt, next), TestModels.logits(onnx, 2, prompt, next));
       assertTrue(diff < 1e-4f, format + ": onnx vs dequantized reference " + diff);
     }
   }
@@ -196,8 +186,8 @@ class QuantizedFormatsTest {
         };
     try (OnnxEngine e32 = f32.openEngine(OnnxOptions.defaults().withThreads(1, 1));
         OnnxEngine eq = q.openEngine(OnnxOptions.defaults().withThreads(1, 1))) {
-      float[] ref = logits(e32, 0, prompt);
-      float[] whole = logits(eq, 0, prompt);
+      float[] ref = TestModels.logits(e32, 0, prompt);
+      float[] whole = TestModels.logits(eq, 0, prompt);
       float diff = TestModels.maxAbsDiff(ref, whole) / maxAbs(ref);
       System.out.printf("%s vs f32: relative max |logit diff| %.5f%n", format, diff);
       assertTrue(diff < tolerance, format + " vs f32: relative max |logit diff| " + diff);
@@ -206,7 +196,8 @@ class QuantizedFormatsTest {
       assertArrayEquals(SplitRunner.greedyRecompute(eq, prompt, 24), mono);
       for (int p = 1; p <= LAYERS; p++) {
         assertArrayEquals(mono, SplitRunner.greedy(eq, p, prompt, 24), format + " split " + p);
-        assertTrue(TestModels.maxAbsDiff(whole, logits(eq, p, prompt)) <= 1e-5f, "split " + p);
+        assertTrue(
+            TestModels.maxAbsDiff(whole, TestModels.logits(eq, p, prompt)) <= 1e-5f, "split " + p);
       }
     }
   }
@@ -232,8 +223,8 @@ class QuantizedFormatsTest {
     try (OnnxEngine m = mixed.openEngine(OnnxOptions.defaults().withThreads(1, 1));
         OnnxEngine e32 = f32.openEngine(OnnxOptions.defaults().withThreads(1, 1))) {
       assertArrayEquals(SplitRunner.greedy(m, 0, prompt, 16), SplitRunner.greedy(m, 2, prompt, 16));
-      float[] ref = logits(e32, 0, prompt);
-      float diff = TestModels.maxAbsDiff(ref, logits(m, 2, prompt)) / maxAbs(ref);
+      float[] ref = TestModels.logits(e32, 0, prompt);
+      float diff = TestModels.maxAbsDiff(ref, TestModels.logits(m, 2, prompt)) / maxAbs(ref);
       assertTrue(diff > 0 && diff < 0.5f, "mixed vs f32, relative " + diff);
     }
     assertThrows(

@@ -9,7 +9,6 @@ import io.splitinfer.model.TestModels;
 import io.splitinfer.model.checkpoint.Checkpoint;
 import io.splitinfer.model.checkpoint.DType;
 import io.splitinfer.model.checkpoint.RandomCheckpoint;
-import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.ModelConfig;
 import io.splitinfer.model.engine.RopeScaling;
@@ -44,16 +43,6 @@ class VectorEngineTest {
     return new Random(seed).ints(n, 0, vocab).toArray();
   }
 
-  private static float[] logits(InferenceEngine e, int split, int[]... chunks) {
-    try (SplitRunner r = new SplitRunner(e, split)) {
-      float[] last = null;
-      for (int[] c : chunks) {
-        last = r.forward(c);
-      }
-      return last;
-    }
-  }
-
   private static VectorEngine engine(Path ck, int threads) throws IOException {
     try (Checkpoint c = Checkpoint.open(ck)) {
       return new VectorEngine(VectorWeights.of(c), threads);
@@ -69,12 +58,12 @@ class VectorEngineTest {
       int[] next = ids(3, c.vocabSize(), 2);
       try (ReferenceEngine ref = ReferenceEngine.load(ck);
           VectorEngine v = engine(ck, 1)) {
-        float[] whole = logits(v, 0, prompt, next);
-        float diff = TestModels.maxAbsDiff(logits(ref, 0, prompt, next), whole);
+        float[] whole = TestModels.logits(v, 0, prompt, next);
+        float diff = TestModels.maxAbsDiff(TestModels.logits(ref, 0, prompt, next), whole);
         assertTrue(diff < 1e-4f, "d " + c.hiddenSize() + ": vector vs reference " + diff);
         assertArrayEquals(ref.embed(prompt), v.embed(prompt), 0f);
         for (int p = 0; p <= c.numLayers(); p++) {
-          assertArrayEquals(whole, logits(v, p, prompt, next), 0f, "split " + p);
+          assertArrayEquals(whole, TestModels.logits(v, p, prompt, next), 0f, "split " + p);
         }
         assertArrayEquals(
             SplitRunner.greedy(ref, 0, prompt, 24), SplitRunner.greedy(v, 2, prompt, 24));
@@ -94,7 +83,8 @@ class VectorEngineTest {
     try (VectorEngine one = engine(ck, 1);
         VectorEngine three = engine(ck, 3)) {
       assertEquals(3, three.threads());
-      assertArrayEquals(logits(one, 1, prompt, more), logits(three, 2, prompt, more), 0f);
+      assertArrayEquals(
+          TestModels.logits(one, 1, prompt, more), TestModels.logits(three, 2, prompt, more), 0f);
       // the five rows in one call (a speculative round) == five single decode steps
       try (KvCache batch = one.newCache(1, 3);
           KvCache single = one.newCache(1, 3)) {
@@ -156,7 +146,10 @@ class VectorEngineTest {
         try (VectorEngine fromCk = engine(ck, 1);
             VectorEngine fromPkg = new VectorEngine(VectorWeights.of(ModelPackage.open(out)), 2)) {
           assertArrayEquals(
-              logits(fromCk, 0, prompt), logits(fromPkg, 1, prompt), 0f, dtype + " " + external);
+              TestModels.logits(fromCk, 0, prompt),
+              TestModels.logits(fromPkg, 1, prompt),
+              0f,
+              dtype + " " + external);
         }
       }
     }
@@ -168,7 +161,9 @@ class VectorEngineTest {
     int[] prompt = ids(64, pkg.config().vocabSize(), 11);
     try (VectorEngine v = new VectorEngine(VectorWeights.of(pkg), 2);
         OnnxEngine onnx = pkg.openEngine(OnnxOptions.defaults().withThreads(1, 1))) {
-      float diff = TestModels.maxAbsDiff(logits(onnx, 6, prompt), logits(v, 6, prompt));
+      float diff =
+          TestModels.maxAbsDiff(
+              TestModels.logits(onnx, 6, prompt), TestModels.logits(v, 6, prompt));
       assertTrue(diff < 1e-3f, "default model, vector vs onnx logits " + diff);
       assertArrayEquals(
           SplitRunner.greedy(onnx, 6, prompt, 32), SplitRunner.greedy(v, 6, prompt, 32));

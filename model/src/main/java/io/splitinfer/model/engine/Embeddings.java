@@ -1,0 +1,21 @@
+package io.splitinfer.model.engine;
+
+/** The embedding lookup of the Java engines: rows of a [vocab, d] table, ids checked. */
+public final class Embeddings {
+  private Embeddings() {}
+
+  /** Token ids -> their rows of {@code table} [vocab, d], as [T, d]. */
+  public static float[] lookup(float[] table, ModelConfig config, int[] tokenIds) {
+    int d = config.hiddenSize();
+    float[] out = new float[tokenIds.length * d];
+    for (int t = 0; t < tokenIds.length; t++) {
+      int id = tokenIds[t];
+      if (id < 0 || id >= config.vocabSize()) {
+        throw new IllegalArgumentException(
+            "token id " + id + " outside the vocabulary 0.." + (config.vocabSize() - 1));
+      }
+      System.arraycopy(table, id * d, out, t * d, d);
+    }
+    return out;
+  }
+}
