@@ -21,8 +21,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The vector engine on both sides of a real split over loopback TCP: every split point and a live
- * split switch by KV transfer and by recompute give the monolithic tokens.
+ * The vector engine on both sides of a real split over loopback TCP: every split point, a live
+ * split switch by KV transfer and by recompute, and concurrent UEs through the decode batcher give
+ * the monolithic tokens.
  */
 class VectorEngineSplitTest {
   static final int LAYERS = 6;
@@ -65,6 +66,37 @@ class VectorEngineSplitTest {
           assertArrayEquals(expected, g.tokenIds(), "live switch by " + m);
           assertEquals(
               List.of(1, 5, 2), g.splits().stream().map(GenerationResult.SplitAt::split).toList());
+        }
+        assertEquals(0, rig.service().liveSessions());
+      }
+      // 6 concurrent UEs at different splits through the decode batcher (runLayersBatch)
+      EdgeConfig batched = config.withBatchDecode(true, java.time.Duration.ofMillis(1));
+      try (TestRig rig = new TestRig(engine, batched, TestRig.Transport.TCP)) {
+        java.util.concurrent.ExecutorService pool =
+            java.util.concurrent.Executors.newFixedThreadPool(6);
+        try {
+          List<java.util.concurrent.Future<int[]>> got = new java.util.ArrayList<>();
+          List<int[]> want = new java.util.ArrayList<>();
+          for (int u = 0; u < 6; u++) {
+            int[] p = new int[5 + u];
+            for (int i = 0; i < p.length; i++) {
+              p[i] = 3 + r.nextInt(90);
+            }
+            int split = u % (LAYERS + 1);
+            want.add(new LocalGenerator(engine).greedy(p, 12, 4).tokens());
+            got.add(
+                pool.submit(
+                    () ->
+                        rig.client()
+                            .generator()
+                            .generate(GenerateRequest.greedy(p, 12), split, t -> {})
+                            .tokenIds()));
+          }
+          for (int u = 0; u < 6; u++) {
+            assertArrayEquals(want.get(u), got.get(u).get(), "UE " + u + " through the batcher");
+          }
+        } finally {
+          pool.shutdownNow();
         }
         assertEquals(0, rig.service().liveSessions());
       }

@@ -4,88 +4,106 @@ import io.splitinfer.model.engine.ArrayKvCache;
 import io.splitinfer.model.engine.ModelConfig;
 
 /**
- * One run of {@link VectorEngine}'s decoder layers over T new positions [start, start + T): the
- * RoPE angles are computed once for all layers; {@link #run} is one layer (x updated in place).
+ * One layer of {@link VectorEngine} over a set of rows, each a new position in a KV cache: T
+ * consecutive positions of one sequence ({@link #sequence}), or one position in each of several
+ * sessions' caches (batched decode, {@link #batch}). The weight products run over all rows at once
+ * (each weight row read once per four rows); RoPE, the K/V append and attention are per row,
+ * against the row's own cache. The RoPE angles are computed once per step; {@link #run} is one
+ * layer (x updated in place). A row's result does not depend on the other rows.
  */
 final class LayerStep {
   private static final int ROWS_PER_CHUNK = 32;
 
   private final ModelConfig c;
   private final RowPool pool;
-  private final int tokens;
-  private final int start;
+  private final int rows;
+  private final int[] pos;
+  private final ArrayKvCache[] caches;
   private final float[] cos;
   private final float[] sin;
 
-  LayerStep(ModelConfig c, RowPool pool, int tokens, int start, float[] invFreq) {
+  private LayerStep(
+      ModelConfig c, RowPool pool, ArrayKvCache[] caches, int[] pos, float[] invFreq) {
     this.c = c;
     this.pool = pool;
-    this.tokens = tokens;
-    this.start = start;
+    this.rows = pos.length;
+    this.pos = pos;
+    this.caches = caches;
     int half = c.headDim() / 2;
-    cos = new float[tokens * half];
-    sin = new float[tokens * half];
-    for (int t = 0; t < tokens; t++) {
-      float pos = start + t;
+    cos = new float[rows * half];
+    sin = new float[rows * half];
+    for (int r = 0; r < rows; r++) {
+      float p = pos[r];
       for (int i = 0; i < half; i++) {
-        float f = pos * invFreq[i];
-        cos[t * half + i] = (float) Math.cos(f);
-        sin[t * half + i] = (float) Math.sin(f);
+        float f = p * invFreq[i];
+        cos[r * half + i] = (float) Math.cos(f);
+        sin[r * half + i] = (float) Math.sin(f);
       }
     }
   }
 
-  /** Layer {@code l}: x += attention(norm(x)); x += mlp(norm(x)); appends its K/V to the cache. */
-  void run(VectorWeights.Layer w, int l, float[] x, ArrayKvCache kv) {
+  /** T new positions [start, start + T) of the sequence in {@code kv}. */
+  static LayerStep sequence(
+      ModelConfig c, RowPool pool, ArrayKvCache kv, int start, int tokens, float[] invFreq) {
+    ArrayKvCache[] caches = new ArrayKvCache[tokens];
+    int[] pos = new int[tokens];
+    for (int t = 0; t < tokens; t++) {
+      caches[t] = kv;
+      pos[t] = start + t;
+    }
+    return new LayerStep(c, pool, caches, pos, invFreq);
+  }
+
+  /** One new position per row: row r at {@code pos[r]} in {@code caches[r]} (one per session). */
+  static LayerStep batch(
+      ModelConfig c, RowPool pool, ArrayKvCache[] caches, int[] pos, float[] invFreq) {
+    return new LayerStep(c, pool, caches, pos, invFreq);
+  }
+
+  /** Layer {@code l}: x += attention(norm(x)); x += mlp(norm(x)); appends each row's K/V. */
+  void run(VectorWeights.Layer w, int l, float[] x) {
     int d = c.hiddenSize();
     int hd = c.headDim();
     int nh = c.numHeads();
     int nkv = c.numKvHeads();
     int qkvDim = c.qDim() + 2 * c.kvDim();
-    float[] h = new float[tokens * d];
-    for (int t = 0; t < tokens; t++) {
-      Kernels.rmsNorm(x, t * d, w.inputNorm(), c.rmsNormEps(), h, t * d, d);
+    float[] h = new float[rows * d];
+    for (int r = 0; r < rows; r++) {
+      Kernels.rmsNorm(x, r * d, w.inputNorm(), c.rmsNormEps(), h, r * d, d);
     }
     float[] qkv = linear(h, d, w.qkv(), qkvDim);
-    // RoPE on q and k heads; K/V to the cache as [kvHeads, T, headDim]
-    float[] kt = new float[tokens * c.kvDim()];
-    float[] vt = new float[tokens * c.kvDim()];
-    for (int t = 0; t < tokens; t++) {
-      int row = t * qkvDim;
-      int co = t * (hd / 2);
+    for (int r = 0; r < rows; r++) {
       for (int head = 0; head < nh + nkv; head++) {
-        Kernels.rope(qkv, row + head * hd, hd, cos, sin, co);
-      }
-      for (int g = 0; g < nkv; g++) {
-        System.arraycopy(qkv, row + c.qDim() + g * hd, kt, (g * tokens + t) * hd, hd);
-        System.arraycopy(qkv, row + c.qDim() + c.kvDim() + g * hd, vt, (g * tokens + t) * hd, hd);
+        Kernels.rope(qkv, r * qkvDim + head * hd, hd, cos, sin, r * (hd / 2));
       }
     }
-    kv.put(l, start, tokens, kt, 0, vt, 0);
-    float[] attn = new float[tokens * c.qDim()];
-    float[] keys = kv.keyArray(l);
-    float[] values = kv.valueArray(l);
-    int cap = kv.capacity(l);
+    append(l, qkv, qkvDim);
+    float[] attn = new float[rows * c.qDim()];
+    int maxVisible = 0;
+    for (int p : pos) {
+      maxVisible = Math.max(maxVisible, p + 1);
+    }
+    int scoresLength = c.groupSize() * maxVisible;
     pool.forRange(
-        tokens * nkv,
+        rows * nkv,
         1,
         (a0, a1) -> {
-          float[] scores = new float[c.groupSize() * (start + tokens)];
+          float[] scores = new float[scoresLength];
           for (int a = a0; a < a1; a++) {
-            attend(a / nkv, a % nkv, qkv, qkvDim, keys, values, cap, attn, scores);
+            attend(a / nkv, a % nkv, l, qkv, qkvDim, attn, scores);
           }
         });
     float[] o = linear(attn, c.qDim(), w.o(), d);
-    for (int t = 0; t < tokens; t++) {
+    for (int r = 0; r < rows; r++) {
       for (int i = 0; i < d; i++) {
-        x[t * d + i] += o[t * d + i];
+        x[r * d + i] += o[r * d + i];
       }
-      Kernels.rmsNorm(x, t * d, w.postNorm(), c.rmsNormEps(), h, t * d, d);
+      Kernels.rmsNorm(x, r * d, w.postNorm(), c.rmsNormEps(), h, r * d, d);
     }
     int f = c.intermediateSize();
     float[] gateUp = linear(h, d, w.gateUp(), 2 * f);
-    float[] act = new float[tokens * f];
-    Kernels.swiglu(gateUp, tokens, f, act);
+    float[] act = new float[rows * f];
+    Kernels.swiglu(gateUp, rows, f, act);
     float[] down = linear(act, f, w.down(), d);
     for (int i = 0; i < x.length; i++) {
       x[i] += down[i];
@@ -93,24 +111,46 @@ final class LayerStep {
   }
 
   /**
-   * Causal attention at new position t over positions [0, start + t] for the query heads sharing KV
-   * head g (grouped-query attention): each key and value row is read once for the whole group.
+   * Appends the rows' keys and values (after RoPE) to their caches, one write per run of
+   * consecutive rows in the same cache, as [kvHeads, T, headDim].
    */
-  private void attend(
-      int t,
-      int g,
-      float[] qkv,
-      int qkvDim,
-      float[] keys,
-      float[] values,
-      int cap,
-      float[] attn,
-      float[] scores) {
+  private void append(int l, float[] qkv, int qkvDim) {
+    int hd = c.headDim();
+    int nkv = c.numKvHeads();
+    for (int r0 = 0; r0 < rows; ) {
+      int r1 = r0 + 1;
+      while (r1 < rows && caches[r1] == caches[r0] && pos[r1] == pos[r1 - 1] + 1) {
+        r1++;
+      }
+      int n = r1 - r0;
+      float[] k = new float[n * c.kvDim()];
+      float[] v = new float[n * c.kvDim()];
+      for (int t = 0; t < n; t++) {
+        int row = (r0 + t) * qkvDim;
+        for (int g = 0; g < nkv; g++) {
+          System.arraycopy(qkv, row + c.qDim() + g * hd, k, (g * n + t) * hd, hd);
+          System.arraycopy(qkv, row + c.qDim() + c.kvDim() + g * hd, v, (g * n + t) * hd, hd);
+        }
+      }
+      caches[r0].put(l, pos[r0], n, k, 0, v, 0);
+      r0 = r1;
+    }
+  }
+
+  /**
+   * Causal attention of row r over positions [0, pos[r]] of its cache for the query heads sharing
+   * KV head g (grouped-query attention): each key and value row is read once for the whole group.
+   */
+  private void attend(int r, int g, int l, float[] qkv, int qkvDim, float[] attn, float[] scores) {
+    ArrayKvCache kv = caches[r];
+    float[] keys = kv.keyArray(l);
+    float[] values = kv.valueArray(l);
+    int cap = kv.capacity(l);
     int hd = c.headDim();
     int group = c.groupSize();
-    int visible = start + t + 1;
+    int visible = pos[r] + 1;
     float invScale = (float) (1.0 / Math.sqrt(hd));
-    int q0 = t * qkvDim + g * group * hd;
+    int q0 = r * qkvDim + g * group * hd;
     for (int j = 0; j < visible; j++) {
       int ko = (g * cap + j) * hd;
       for (int h = 0; h < group; h++) {
@@ -125,7 +165,7 @@ final class LayerStep {
       }
       inv[h] = (float) (1.0 / Kernels.expShifted(scores, h * visible, visible, max));
     }
-    int a0 = t * c.qDim() + g * group * hd;
+    int a0 = r * c.qDim() + g * group * hd;
     for (int h = 0; h < group; h++) {
       for (int j = 0; j < visible; j++) {
         scores[h * visible + j] *= inv[h];
@@ -135,13 +175,13 @@ final class LayerStep {
     }
   }
 
-  /** [T, in] x W^T, W [out, in], rows spread over the pool. */
+  /** [rows, in] x W^T, W [out, in], rows of W spread over the pool. */
   private float[] linear(float[] in, int inDim, float[] weights, int out) {
-    float[] y = new float[tokens * out];
+    float[] y = new float[rows * out];
     pool.forRange(
         out,
         ROWS_PER_CHUNK,
-        (o0, o1) -> Kernels.linearRows(in, tokens, inDim, weights, out, y, o0, o1));
+        (o0, o1) -> Kernels.linearRows(in, rows, inDim, weights, out, y, o0, o1));
     return y;
   }
 }

@@ -5,6 +5,7 @@ import io.splitinfer.model.engine.Embeddings;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.ModelConfig;
+import java.util.List;
 
 /**
  * A float32 decoder on the JDK Vector API: the same computation as the {@code ReferenceEngine}
@@ -72,27 +73,98 @@ public final class VectorEngine implements InferenceEngine {
 
   @Override
   public float[] runLayers(int fromLayer, int toLayer, float[] hidden, int tokens, KvCache cache) {
+    ArrayKvCache kv = check(fromLayer, toLayer, hidden, tokens, cache);
+    int start = kv.beginRun(fromLayer, toLayer, tokens);
+    float[] x = hidden.clone();
+    LayerStep step = LayerStep.sequence(config, pool, kv, start, tokens, invFreq);
+    for (int l = fromLayer; l <= toLayer; l++) {
+      step.run(w.layers().get(l - 1), l, x);
+    }
+    kv.endRun(start, tokens);
+    return x;
+  }
+
+  /**
+   * Batched decode: at each layer the sessions whose range holds it run it together (their rows
+   * stacked, each weight row read once per four sessions), each against its own cache. Every output
+   * is bit-identical to the same step run alone. Nothing runs unless every item is valid.
+   */
+  @Override
+  public List<float[]> runLayersBatch(List<BatchItem> items) {
+    int n = items.size();
+    ArrayKvCache[] caches = new ArrayKvCache[n];
+    int[] start = new int[n];
+    float[][] x = new float[n][];
+    int lo = Integer.MAX_VALUE;
+    int hi = Integer.MIN_VALUE;
+    for (int i = 0; i < n; i++) {
+      BatchItem it = items.get(i);
+      caches[i] = check(it.fromLayer(), it.toLayer(), it.hidden(), 1, it.cache());
+      for (int j = 0; j < i; j++) {
+        if (caches[j] == caches[i]) {
+          throw new IllegalArgumentException("items " + j + " and " + i + " share one cache");
+        }
+      }
+      start[i] = caches[i].beginRun(it.fromLayer(), it.toLayer(), 1);
+      x[i] = it.hidden().clone();
+      if (it.fromLayer() <= it.toLayer()) {
+        lo = Math.min(lo, it.fromLayer());
+        hi = Math.max(hi, it.toLayer());
+      }
+    }
+    int d = config.hiddenSize();
+    for (int l = lo; l <= hi; l++) {
+      int active = 0;
+      for (BatchItem it : items) {
+        active += it.fromLayer() <= l && l <= it.toLayer() ? 1 : 0;
+      }
+      ArrayKvCache[] rowCaches = new ArrayKvCache[active];
+      int[] rowPos = new int[active];
+      int[] who = new int[active];
+      float[] rows = new float[active * d];
+      for (int i = 0, r = 0; i < n; i++) {
+        BatchItem it = items.get(i);
+        if (it.fromLayer() <= l && l <= it.toLayer()) {
+          rowCaches[r] = caches[i];
+          rowPos[r] = start[i];
+          who[r] = i;
+          System.arraycopy(x[i], 0, rows, r * d, d);
+          r++;
+        }
+      }
+      LayerStep.batch(config, pool, rowCaches, rowPos, invFreq).run(w.layers().get(l - 1), l, rows);
+      for (int r = 0; r < active; r++) {
+        System.arraycopy(rows, r * d, x[who[r]], 0, d);
+      }
+    }
+    for (int i = 0; i < n; i++) {
+      caches[i].endRun(start[i], 1);
+    }
+    return List.of(x);
+  }
+
+  /** The checks of a run: this engine's cache, T x d floats, layers within the model. */
+  private ArrayKvCache check(
+      int fromLayer, int toLayer, float[] hidden, int tokens, KvCache cache) {
     if (!(cache instanceof ArrayKvCache kv)) {
       throw new IllegalArgumentException("cache was not made by this engine: " + cache);
     }
     int d = config.hiddenSize();
-    if (tokens < 1 || hidden.length != tokens * d) {
+    if (tokens < 1 || hidden == null || hidden.length != tokens * d) {
       throw new IllegalArgumentException(
-          "hidden has " + hidden.length + " floats, expected " + tokens + " x " + d);
+          "hidden has "
+              + (hidden == null ? 0 : hidden.length)
+              + " floats, expected "
+              + tokens
+              + " x "
+              + d);
     }
     for (int l = fromLayer; l <= toLayer; l++) {
       if (l < 1 || l > config.numLayers()) {
         throw new IllegalArgumentException("layer " + l + " outside 1.." + config.numLayers());
       }
     }
-    int start = kv.beginRun(fromLayer, toLayer, tokens);
-    float[] x = hidden.clone();
-    LayerStep step = new LayerStep(config, pool, tokens, start, invFreq);
-    for (int l = fromLayer; l <= toLayer; l++) {
-      step.run(w.layers().get(l - 1), l, x, kv);
-    }
-    kv.endRun(start, tokens);
-    return x;
+    return kv;
   }
 
   @Override
