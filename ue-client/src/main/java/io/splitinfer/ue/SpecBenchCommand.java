@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -79,6 +80,7 @@ final class SpecBenchCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     ManagedChannel edge = UeClientMain.channel(common.edge, common.tls);
     try (LoadedModel m = LoadedModel.open(common.model, common.threads, common.engine)) {
+      Map<String, Drafter> byName = drafters(m);
       UeClient client = new UeClient(edge, m.ueModel());
       ModelInfo info = client.modelInfo();
       List<int[]> promptIds = heldOutPrompts(m, info);
@@ -136,7 +138,7 @@ final class SpecBenchCommand implements Callable<Integer> {
           }
           for (int r = -1; r < repeats; r++) {
             for (Cell cell : cells) {
-              runOnce(client, promptIds, reference, cell, r);
+              runOnce(client, promptIds, reference, cell, r, byName);
             }
           }
           double plain = cells.get(0).median();
@@ -220,15 +222,49 @@ final class SpecBenchCommand implements Callable<Integer> {
   }
 
   /**
+   * Every drafter of --drafters, built once, as generate and serve build theirs: an n-gram table
+   * made for another vocabulary or tokenizer, a missing table file or an unknown name is refused
+   * before anything is measured (exit 2).
+   */
+  private Map<String, Drafter> drafters(LoadedModel m) {
+    Map<String, Drafter> out = new java.util.LinkedHashMap<>();
+    for (String name : drafters.split(",")) {
+      String n = name.trim();
+      if (!Drafter.isName(n)) {
+        throw new CliErrors.Refused(
+            "--drafters: " + n + " is not auto, early-exit, lookup, ngram or ngram:FILE");
+      }
+      try {
+        out.put(n, Drafter.named(n, m.engine, m.pkg.file("tokenizer.json").orElse(null)));
+      } catch (IllegalArgumentException e) {
+        throw new CliErrors.Refused("--drafters: " + e.getMessage());
+      }
+    }
+    return out;
+  }
+
+  /**
    * Run {@code r} (-1 = warm-up, not counted) of {@code cell} over all prompts; the k = 0 cell's
    * warm-up sets the reference tokens.
    */
   private void runOnce(
-      UeClient client, List<int[]> promptIds, int[][] reference, Cell cell, int r) {
+      UeClient client,
+      List<int[]> promptIds,
+      int[][] reference,
+      Cell cell,
+      int r,
+      Map<String, Drafter> byName) {
     long decodeTokens = 0;
     long decodeNanos = 0;
     for (int i = 0; i < promptIds.size(); i++) {
-      SplitGenerator g = client.generator().withSpeculation(cell.k, cell.adaptive, cell.drafter);
+      SplitGenerator g =
+          client
+              .generator()
+              .withSpeculation(
+                  cell.k == 0
+                      ? null
+                      : new SpecDecoder(
+                          byName.get(cell.drafter), new SpecK(cell.k, cell.adaptive)));
       GenerateRequest req =
           GenerateRequest.greedy(promptIds.get(i), newTokens)
               .withWireDtype(common.dtype())

@@ -180,6 +180,24 @@ class UeCliErrorsTest {
         "no such n-gram draft table file " + missing);
   }
 
+  /** spec-bench builds its drafters as generate does: refused before anything is measured. */
+  @Test
+  void specBenchRefusesBadDraftersUpFront() {
+    String missing = dir.resolve("no-table.bin").toString();
+    for (String[] c :
+        new String[][] {
+          {"oracle", "oracle is not auto, early-exit, lookup, ngram or ngram:FILE"},
+          {"lookup,ngram:" + missing, "ngram:" + missing}
+        }) {
+      Run r = run("", "spec-bench", "--edge", edge, "--drafters", c[0]);
+      assertEquals(CliErrors.USAGE, r.rc(), r.err());
+      String[] lines = r.err().strip().split("\\R");
+      assertEquals(1, lines.length, "one line: " + r.err());
+      assertTrue(lines[0].startsWith("spec-bench: --drafters: "), lines[0]);
+      assertTrue(lines[0].contains(c[1]), lines[0]);
+    }
+  }
+
   @Test
   void aMissingPromptFileIsOneLine() {
     oneLine(
