@@ -78,7 +78,7 @@ public final class VectorEngine implements InferenceEngine {
     float[] x = hidden.clone();
     LayerStep step = LayerStep.sequence(config, pool, kv, start, tokens, invFreq);
     for (int l = fromLayer; l <= toLayer; l++) {
-      step.run(w.layers().get(l - 1), l, x);
+      step.run(w.layer(l), l, x);
     }
     kv.endRun(start, tokens);
     return x;
@@ -132,7 +132,7 @@ public final class VectorEngine implements InferenceEngine {
           r++;
         }
       }
-      LayerStep.batch(config, pool, rowCaches, rowPos, invFreq).run(w.layers().get(l - 1), l, rows);
+      LayerStep.batch(config, pool, rowCaches, rowPos, invFreq).run(w.layer(l), l, rows);
       for (int r = 0; r < active; r++) {
         System.arraycopy(rows, r * d, x[who[r]], 0, d);
       }

@@ -215,6 +215,27 @@ class VectorEngineTest {
     }
   }
 
+  /** From a package, a layer is read on its first use: a UE at p = 2 holds two of six layers. */
+  @Test
+  void layersFromAPackageAreReadOnFirstUse() throws Exception {
+    Path ck = TestModels.writeTiny(dir.resolve("ck"), 6, false, DType.F32, 29);
+    Path out = dir.resolve("pkg");
+    new OnnxConverter(OnnxConverter.Options.of(DType.F32).withModelId("tiny")).convert(ck, out);
+    VectorWeights w = VectorWeights.of(ModelPackage.open(out));
+    assertEquals(0, w.loadedLayers());
+    int[] prompt = ids(7, 97, 5);
+    try (VectorEngine ue = new VectorEngine(w, 2);
+        VectorEngine whole = engine(ck, 1);
+        KvCache cache = ue.newCache(1, 2)) {
+      float[] h = ue.runLayers(1, 2, ue.embed(prompt), prompt.length, cache);
+      assertEquals(2, w.loadedLayers(), "layers 1..2 only");
+      try (KvCache ref = whole.newCache(1, 2)) {
+        assertArrayEquals(whole.runLayers(1, 2, whole.embed(prompt), prompt.length, ref), h, 0f);
+      }
+      assertThrows(IllegalArgumentException.class, () -> w.layer(7));
+    }
+  }
+
   @Test
   void theDefaultModelDecodesLikeOnnxRuntime() throws Exception {
     ModelPackage pkg = DefaultModel.forProcess().locate();
