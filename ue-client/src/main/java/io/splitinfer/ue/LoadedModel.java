@@ -53,6 +53,14 @@ final class LoadedModel implements AutoCloseable {
         .orElse(pkg.manifest().dtype());
   }
 
+  /**
+   * The {@link Drafter#named} drafter for this model; an n-gram table must have been trained with
+   * this package's tokenizer (IllegalArgumentException otherwise, or for an unknown name).
+   */
+  Drafter drafter(String name) {
+    return Drafter.named(name, engine, pkg.file("tokenizer.json").orElse(null));
+  }
+
   UeModel ueModel() {
     return new UeModel(pkg.id(), pkg.sha256(), engine);
   }

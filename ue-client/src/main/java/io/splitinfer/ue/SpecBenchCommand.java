@@ -235,7 +235,7 @@ final class SpecBenchCommand implements Callable<Integer> {
             "--drafters: " + n + " is not auto, early-exit, lookup, ngram or ngram:FILE");
       }
       try {
-        out.put(n, Drafter.named(n, m.engine, m.pkg.file("tokenizer.json").orElse(null)));
+        out.put(n, m.drafter(n));
       } catch (IllegalArgumentException e) {
         throw new CliErrors.Refused("--drafters: " + e.getMessage());
       }

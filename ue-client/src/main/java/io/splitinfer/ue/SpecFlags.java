@@ -56,7 +56,7 @@ public final class SpecFlags {
       return null;
     }
     try {
-      return Drafter.named(drafter, m.engine, m.pkg.file("tokenizer.json").orElse(null));
+      return m.drafter(drafter);
     } catch (IllegalArgumentException e) {
       throw new CliErrors.Refused(e.getMessage());
     }

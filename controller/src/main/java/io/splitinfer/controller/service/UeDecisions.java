@@ -158,25 +158,24 @@ final class UeDecisions {
 
   /**
    * Re-issues u's decision, same split, when the speculation depth the controller advises for it
-   * ({@link SpecDepth}, from its edge's load) changed; the hysteresis state in progress is kept.
+   * ({@link SpecDepth}, from its edge's load) changed. Only the decision is re-issued ({@link
+   * #issue}): the split's hysteresis state in progress and the policy's proposal stay as they are.
    */
   void adviseSpeculation(Ue u) {
     if (!s.spec.enabled() || u.decision == null) {
       return;
     }
-    int advised = speculationFor(u);
+    String edge = edgeOf(u);
+    int advised = s.spec.advise(s.pool.load(edge));
     if (u.decision.hasSpecK() && u.decision.getSpecK() == advised) {
       return;
     }
-    int pending = u.pendingSplit;
-    int count = u.pendingCount;
-    commit(
+    issue(
         u,
         u.decision.getSplit(),
         DecisionReason.DECISION_REASON_SPEC_DEPTH,
-        "spec k " + advised + " (edge " + edgeOf(u) + ")");
-    u.pendingSplit = pending;
-    u.pendingCount = count;
+        "spec k " + advised + " (edge " + edge + ")",
+        advised);
   }
 
   private String edgeOf(Ue u) {
@@ -184,11 +183,10 @@ final class UeDecisions {
     return placed != null ? placed : u.reg.getEdgeId();
   }
 
-  private int speculationFor(Ue u) {
-    return s.spec.advise(s.pool.load(edgeOf(u)));
-  }
-
-  /** Makes {@code split} u's decision: new epoch, journal, watchers. */
+  /**
+   * Makes {@code split} u's decision: the reason (the privacy floor's when it raised the policy's
+   * proposal), the hysteresis state reset, then {@link #issue} with the speculation advice.
+   */
   void commit(Ue u, int split, DecisionReason reason, String detail) {
     PrivacyFloor.Floor floor = s.floorOf(u);
     if (u.wanted >= 0 && u.wanted < split && split == floor.minSplit() && !u.pinned) {
@@ -196,6 +194,17 @@ final class UeDecisions {
       detail = detail + "; wanted p = " + u.wanted + ", privacy floor " + floor.detail();
     }
     u.wanted = -1;
+    u.pendingSplit = -1;
+    u.pendingCount = 0;
+    issue(u, split, reason, detail, s.spec.enabled() ? s.spec.advise(s.pool.load(edgeOf(u))) : 0);
+  }
+
+  /**
+   * Issues a decision of {@code split} for u: new epoch, the channel state in force, {@code specK}
+   * when the controller advises speculation, journal, watchers.
+   */
+  private void issue(Ue u, int split, DecisionReason reason, String detail, int specK) {
+    PrivacyFloor.Floor floor = s.floorOf(u);
     long now = s.clock.millis();
     long prev = Math.max(s.lastEpoch, u.decision == null ? 0 : u.decision.getEpoch());
     ChannelState c = u.channel.inForce();
@@ -213,7 +222,7 @@ final class UeDecisions {
             .setPrivacyFloor(floor.minSplit())
             .setWeightFormat(u.weightFormat);
     if (s.spec.enabled()) {
-      b.setSpecK(speculationFor(u));
+      b.setSpecK(specK);
     }
     if (c != null) {
       b.setSigma(c.sigma())
@@ -226,8 +235,6 @@ final class UeDecisions {
     int from = u.decision == null ? -1 : u.decision.getSplit();
     u.decision = b.build();
     s.lastEpoch = u.decision.getEpoch();
-    u.pendingSplit = -1;
-    u.pendingCount = 0;
     if (changed) {
       u.lastChangeMs = now;
       if (from >= 0) {

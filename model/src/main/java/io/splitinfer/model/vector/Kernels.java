@@ -144,20 +144,6 @@ final class Kernels {
     }
   }
 
-  /** y[i] += a * x[i] over [0, n) from the given offsets. */
-  static void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
-    FloatVector av = FloatVector.broadcast(S, a);
-    int i = 0;
-    for (; i + L <= n; i += L) {
-      FloatVector.fromArray(S, x, xo + i)
-          .fma(av, FloatVector.fromArray(S, y, yo + i))
-          .intoArray(y, yo + i);
-    }
-    for (; i < n; i++) {
-      y[yo + i] += a * x[xo + i];
-    }
-  }
-
   // exp: Cephes' expf (2^n by the exponent bits, a degree-5 polynomial on [-ln2/2, ln2/2]) from
   // adds, multiplies and fused multiply-adds only, vector and scalar alike: the Vector API's own
   // EXP

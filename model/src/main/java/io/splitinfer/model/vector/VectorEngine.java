@@ -149,6 +149,17 @@ public final class VectorEngine implements InferenceEngine {
     if (!(cache instanceof ArrayKvCache kv)) {
       throw new IllegalArgumentException("cache was not made by this engine: " + cache);
     }
+    checkHidden(hidden, tokens);
+    for (int l = fromLayer; l <= toLayer; l++) {
+      if (l < 1 || l > config.numLayers()) {
+        throw new IllegalArgumentException("layer " + l + " outside 1.." + config.numLayers());
+      }
+    }
+    return kv;
+  }
+
+  /** Refuses hidden states that are not T x d floats. */
+  private void checkHidden(float[] hidden, int tokens) {
     int d = config.hiddenSize();
     if (tokens < 1 || hidden == null || hidden.length != tokens * d) {
       throw new IllegalArgumentException(
@@ -159,22 +170,13 @@ public final class VectorEngine implements InferenceEngine {
               + " x "
               + d);
     }
-    for (int l = fromLayer; l <= toLayer; l++) {
-      if (l < 1 || l > config.numLayers()) {
-        throw new IllegalArgumentException("layer " + l + " outside 1.." + config.numLayers());
-      }
-    }
-    return kv;
   }
 
   @Override
   public float[] head(float[] hidden, int tokens) {
+    checkHidden(hidden, tokens);
     int d = config.hiddenSize();
     int vocab = config.vocabSize();
-    if (tokens < 1 || hidden.length != tokens * d) {
-      throw new IllegalArgumentException(
-          "hidden has " + hidden.length + " floats, expected " + tokens + " x " + d);
-    }
     float[] h = new float[hidden.length];
     for (int t = 0; t < tokens; t++) {
       Kernels.rmsNorm(hidden, t * d, w.finalNorm(), config.rmsNormEps(), h, t * d, d);

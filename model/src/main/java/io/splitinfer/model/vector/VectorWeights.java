@@ -66,7 +66,7 @@ public final class VectorWeights {
     return embedding;
   }
 
-  /** [vocab, d] (the embedding itself when tied and read from a checkpoint). */
+  /** [vocab, d] (the embedding itself when tied). */
   public float[] lmHead() {
     return lmHead;
   }
@@ -151,10 +151,11 @@ public final class VectorWeights {
     int qkvRows = c.qDim() + 2 * c.kvDim();
     float[] emb = PartWeights.read(pkg.embedPart()).floats("embed_tokens");
     PartWeights head = PartWeights.read(pkg.headPart());
+    // a tied head part holds the embedding's own values (one source, one dtype): share the array
     return new VectorWeights(
         c,
         emb,
-        head.projection("lm_head", c.vocabSize(), d),
+        c.tiedEmbeddings() ? emb : head.projection("lm_head", c.vocabSize(), d),
         head.floats("norm"),
         l -> {
           PartWeights p = PartWeights.read(pkg.layerPart(l));
