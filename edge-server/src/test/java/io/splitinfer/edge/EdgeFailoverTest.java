@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.splitinfer.channelsim.ChannelSimServer;
 import io.splitinfer.core.channel.ChannelParams;
 import io.splitinfer.model.engine.InferenceEngine;
+import io.splitinfer.ue.Drafter;
 import io.splitinfer.ue.EdgeFailover;
 import io.splitinfer.ue.GenerateRequest;
 import io.splitinfer.ue.GenerationResult;
@@ -163,8 +164,15 @@ class EdgeFailoverTest {
     UeClient ue =
         new UeClient(edges, new UeModel(TestRig.MODEL_ID, TestRig.SHA, engine), null, policy);
     int[] seen = {0};
+    // even seeds decode with lookahead whose guesses are all right: a guess made on the session
+    // that died must not be sent on the next one (its KV is not in the new session's cache)
+    Drafter guesser =
+        seed % 2 == 0
+            ? new ScriptDrafter(SpeculativeDecodingTest.concat(prompt, want), 0.0, seed)
+            : null;
     GenerationResult g =
         ue.generator()
+            .withLookahead(guesser)
             .generate(
                 GenerateRequest.greedy(prompt, NEW_TOKENS),
                 split,

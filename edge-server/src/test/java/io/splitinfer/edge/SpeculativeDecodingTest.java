@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.splitinfer.model.draft.NgramTable;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.proto.v1.SamplingParams;
-import io.splitinfer.ue.Drafter;
 import io.splitinfer.ue.GenerateRequest;
 import io.splitinfer.ue.GenerationResult;
 import io.splitinfer.ue.LocalGenerator;
@@ -16,7 +15,6 @@ import io.splitinfer.ue.SpecDecoder;
 import io.splitinfer.ue.SpecK;
 import io.splitinfer.ue.SplitGenerator;
 import io.splitinfer.ue.SplitSource;
-import io.splitinfer.ue.UeSession;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -60,44 +58,6 @@ class SpeculativeDecodingTest {
       p[i] = 3 + r.nextInt(engine.config().vocabSize() - 3);
     }
     return p;
-  }
-
-  /**
-   * Drafts the known greedy continuation ({@code truth}: prompt + expected tokens, indexed by
-   * position), each draft replaced by a wrong id with probability {@code wrong} (seeded): rounds
-   * that accept everything (with the edge's bonus token), a prefix, or nothing.
-   */
-  static final class ScriptDrafter implements Drafter {
-    private final int[] truth;
-    private final double wrong;
-    private final SplittableRandom r;
-
-    ScriptDrafter(int[] truth, double wrong, long seed) {
-      this.truth = truth;
-      this.wrong = wrong;
-      this.r = new SplittableRandom(seed);
-    }
-
-    @Override
-    public Draft draft(UeSession s, int last, int k) {
-      int d = engine.config().hiddenSize();
-      int vocab = engine.config().vocabSize();
-      long pos = s.position();
-      int[] ids = new int[k + 1];
-      int[] drafts = new int[k];
-      float[] rows = new float[(k + 1) * d];
-      ids[0] = last;
-      for (int i = 0; i <= k; i++) {
-        System.arraycopy(s.draftRow(ids[i]), 0, rows, i * d, d);
-        if (i < k) {
-          long at = pos + 1 + i;
-          int t = at < truth.length ? truth[(int) at] : 3;
-          drafts[i] = r.nextDouble() < wrong ? (t + 1 + r.nextInt(vocab - 1)) % vocab : t;
-          ids[i + 1] = drafts[i];
-        }
-      }
-      return new Draft(ids, rows, drafts);
-    }
   }
 
   static int[] concat(int[] a, int[] b) {

@@ -40,6 +40,14 @@ final class BenchCommand implements Callable<Integer> {
   int newTokens;
 
   @Option(
+      names = "--held-out",
+      defaultValue = "0",
+      description =
+          "Prompts cut from the package's held-out text, one per round in turn (BOS +"
+              + " --prompt-tokens ids); 0 = one prompt of random ids.")
+  int heldOut;
+
+  @Option(
       names = "--repeats",
       defaultValue = "10",
       description = "Measured rounds (one run of every row each).")
@@ -56,6 +64,14 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--out", description = "Directory for bench.csv and bench.json.")
   Path out;
 
+  @Option(
+      names = "--lookahead",
+      description =
+          "Also run every split with lookahead (the UE computes its guess of the next token while"
+              + " the edge works) guessing with this drafter (auto, early-exit, lookup, ngram,"
+              + " ngram:FILE); one more row per split.")
+  String lookahead;
+
   record Row(
       String mode,
       int split,
@@ -67,19 +83,28 @@ final class BenchCommand implements Callable<Integer> {
       double bytesPerStep,
       long floorBytes,
       double overheadPercent,
+      double guessHitRate,
       boolean tokensMatch) {}
 
   /** One split row's runs. */
   private final class Cell {
     final int split;
+    final Drafter ahead;
     final double[] decode = new double[repeats];
     final double[] prefill = new double[repeats];
     final double[] ratio = new double[repeats];
     boolean match = true;
     GenerationResult last;
+    long hits;
+    long misses;
 
-    Cell(int split) {
+    Cell(int split, Drafter ahead) {
       this.split = split;
+      this.ahead = ahead;
+    }
+
+    double hitRate() {
+      return ahead == null ? Double.NaN : (double) hits / Math.max(1, hits + misses);
     }
   }
 
@@ -99,6 +124,13 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (heldOut < 0) {
+      throw new CliErrors.Refused("--held-out must be >= 0, got " + heldOut);
+    }
+    if (lookahead != null && !Drafter.isName(lookahead)) {
+      throw new CliErrors.Refused(
+          "--lookahead must be auto, early-exit, lookup, ngram or ngram:FILE, got " + lookahead);
+    }
     ManagedChannel edge = UeClientMain.channel(common.edge, common.tls);
     try (LoadedModel m = LoadedModel.open(common.model, common.threads, common.engine)) {
       UeClient client = new UeClient(edge, m.ueModel());
@@ -111,37 +143,61 @@ final class BenchCommand implements Callable<Integer> {
               : Arrays.stream(splits.split(","))
                   .mapToInt(s -> Integer.parseInt(s.trim()))
                   .toArray();
-      SplittableRandom rnd = new SplittableRandom(1);
-      int[] prompt = new int[promptTokens];
-      for (int i = 0; i < promptTokens; i++) {
-        prompt[i] = 3 + rnd.nextInt(info.getVocabSize() - 3);
+      List<int[]> prompts = new ArrayList<>();
+      if (heldOut > 0) {
+        prompts.addAll(m.heldOutPrompts(heldOut, promptTokens, info.getBosTokenId()));
+      } else {
+        SplittableRandom rnd = new SplittableRandom(1);
+        int[] prompt = new int[promptTokens];
+        for (int i = 0; i < promptTokens; i++) {
+          prompt[i] = 3 + rnd.nextInt(info.getVocabSize() - 3);
+        }
+        prompts.add(prompt);
       }
       LocalGenerator local = new LocalGenerator(m.engine);
-      GenerateRequest req =
-          GenerateRequest.greedy(prompt, newTokens)
-              .withWireDtype(common.dtype())
-              .withUeId(common.ueId());
+
+      Drafter guesser = null;
+      if (lookahead != null) {
+        try {
+          guesser = m.drafter(lookahead);
+        } catch (IllegalArgumentException e) {
+          throw new CliErrors.Refused(e.getMessage());
+        }
+      }
       List<Cell> cells = new ArrayList<>();
       for (int p : ps) {
-        cells.add(new Cell(p));
+        cells.add(new Cell(p, null));
+        if (guesser != null) {
+          cells.add(new Cell(p, guesser));
+        }
       }
       int[] reference = null;
       double[] monoDecode = new double[repeats];
       double[] monoPrefill = new double[repeats];
       for (int r = -warmup - 1; r < repeats; r++) {
+        int[] prompt = prompts.get(Math.floorMod(r, prompts.size()));
+        GenerateRequest req =
+            GenerateRequest.greedy(prompt, newTokens)
+                .withWireDtype(common.dtype())
+                .withUeId(common.ueId());
         LocalGenerator.Result res = local.greedy(prompt, newTokens, chunk);
         reference = res.tokens();
         if (r >= 0) {
           monoDecode[r] = Arrays.stream(res.decodeStepNanos()).average().orElse(0) / 1e6;
-          monoPrefill[r] = promptTokens / (res.prefillNanos() / 1e9);
+          monoPrefill[r] = prompt.length / (res.prefillNanos() / 1e9);
         }
         for (Cell c : cells) {
-          GenerationResult g = client.generator().generate(req, c.split, t -> {});
+          SplitGenerator gen = client.generator().withLookahead(c.ahead);
+          GenerationResult g = gen.generate(req, c.split, t -> {});
           c.match &= Arrays.equals(g.tokenIds(), reference);
           c.last = g;
           if (r >= 0) {
+            if (gen.lookahead() != null) {
+              c.hits += gen.lookahead().stats().hits();
+              c.misses += gen.lookahead().stats().misses();
+            }
             c.decode[r] = g.decodeNanos() / 1e6 / (g.tokenIds().length - 1);
-            c.prefill[r] = promptTokens / (g.timeToFirstTokenNanos() / 1e9);
+            c.prefill[r] = prompt.length / (g.timeToFirstTokenNanos() / 1e9);
             c.ratio[r] = c.decode[r] / monoDecode[r];
           }
         }
@@ -160,11 +216,12 @@ final class BenchCommand implements Callable<Integer> {
               0,
               0,
               0,
+              Double.NaN,
               true));
       for (Cell c : cells) {
         rows.add(
             new Row(
-                "split",
+                c.ahead == null ? "split" : "split+lookahead",
                 c.split,
                 median(c.decode),
                 min(c.decode),
@@ -174,19 +231,21 @@ final class BenchCommand implements Callable<Integer> {
                 c.last.bytesPerDecodeStep(),
                 c.last.floorBytesPerStep(),
                 c.last.framingOverheadPercent(),
+                c.hitRate(),
                 c.match));
       }
       StringBuilder table = new StringBuilder();
       table.append(
           String.format(
               Locale.ROOT,
-              "model %s: L=%d d=%d vocab=%d | prompt %d, new %d, rounds %d after %d warm-up, wire %s,"
-                  + " threads %d%n",
+              "model %s: L=%d d=%d vocab=%d | prompt %d (%s), new %d, rounds %d after %d warm-up,"
+                  + " wire %s, threads %d%n",
               info.getModelId(),
               layers,
               info.getHiddenSize(),
               info.getVocabSize(),
               promptTokens,
+              heldOut > 0 ? prompts.size() + " held-out" : "random ids",
               newTokens,
               repeats,
               warmup,
@@ -194,18 +253,19 @@ final class BenchCommand implements Callable<Integer> {
               common.threads));
       table.append(
           "| mode | p | decode ms/token, median [min, max] of rounds | ratio vs mono (median of"
-              + " rounds) | prefill tok/s | bytes/step | floor | framing | tokens == mono |\n");
-      table.append("|---|---|---|---|---|---|---|---|---|\n");
+              + " rounds) | prefill tok/s | bytes/step | floor | framing | lookahead hits |"
+              + " tokens == mono |\n");
+      table.append("|---|---|---|---|---|---|---|---|---|---|\n");
       StringBuilder csv =
           new StringBuilder(
-              "mode,split,decode_ms_per_token,decode_min_ms,decode_max_ms,ratio,prefill_tokens_per_s,bytes_per_step,floor_bytes,overhead_percent,tokens_match\n");
+              "mode,split,decode_ms_per_token,decode_min_ms,decode_max_ms,ratio,prefill_tokens_per_s,bytes_per_step,floor_bytes,overhead_percent,guess_hit_rate,tokens_match\n");
       StringBuilder json = new StringBuilder("[\n");
       for (int i = 0; i < rows.size(); i++) {
         Row r = rows.get(i);
         table.append(
             String.format(
                 Locale.ROOT,
-                "| %s | %d | %.3f [%.3f, %.3f] | %.3f | %.1f | %.1f | %d | %.2f%% | %s |%n",
+                "| %s | %d | %.3f [%.3f, %.3f] | %.3f | %.1f | %.1f | %d | %.2f%% | %s | %s |%n",
                 r.mode(),
                 r.split(),
                 r.decodeMsPerToken(),
@@ -216,11 +276,14 @@ final class BenchCommand implements Callable<Integer> {
                 r.bytesPerStep(),
                 r.floorBytes(),
                 r.overheadPercent(),
+                Double.isNaN(r.guessHitRate())
+                    ? "-"
+                    : String.format(Locale.ROOT, "%.1f%%", 100 * r.guessHitRate()),
                 r.tokensMatch()));
         csv.append(
             String.format(
                 Locale.ROOT,
-                "%s,%d,%.4f,%.4f,%.4f,%.4f,%.2f,%.1f,%d,%.3f,%s%n",
+                "%s,%d,%.4f,%.4f,%.4f,%.4f,%.2f,%.1f,%d,%.3f,%.4f,%s%n",
                 r.mode(),
                 r.split(),
                 r.decodeMsPerToken(),
@@ -231,6 +294,7 @@ final class BenchCommand implements Callable<Integer> {
                 r.bytesPerStep(),
                 r.floorBytes(),
                 r.overheadPercent(),
+                r.guessHitRate(),
                 r.tokensMatch()));
         json.append(
             String.format(
@@ -238,7 +302,7 @@ final class BenchCommand implements Callable<Integer> {
                 "  {\"mode\":\"%s\",\"split\":%d,\"decode_ms_per_token\":%.4f,"
                     + "\"decode_min_ms\":%.4f,\"decode_max_ms\":%.4f,\"ratio\":%.4f,"
                     + "\"prefill_tokens_per_s\":%.2f,\"bytes_per_step\":%.1f,\"floor_bytes\":%d,"
-                    + "\"overhead_percent\":%.3f,\"tokens_match\":%s}%s%n",
+                    + "\"overhead_percent\":%.3f,\"guess_hit_rate\":%s,\"tokens_match\":%s}%s%n",
                 r.mode(),
                 r.split(),
                 r.decodeMsPerToken(),
@@ -249,6 +313,9 @@ final class BenchCommand implements Callable<Integer> {
                 r.bytesPerStep(),
                 r.floorBytes(),
                 r.overheadPercent(),
+                Double.isNaN(r.guessHitRate())
+                    ? "null"
+                    : String.format(Locale.ROOT, "%.4f", r.guessHitRate()),
                 r.tokensMatch(),
                 i + 1 < rows.size() ? "," : ""));
       }

@@ -24,6 +24,13 @@ public interface Drafter {
   Draft draft(UeSession s, int last, int k);
 
   /**
+   * The likeliest token after the last one {@code s} sent ({@link UeSession#sentTokens} ends with
+   * it), whose row at layer p is {@code lastRow} ([1, d]): the first draft {@link #draft} would
+   * make, for {@link Lookahead}. Computes no row and leaves the session's cache as it is.
+   */
+  int guess(UeSession s, float[] lastRow);
+
+  /**
    * The drafter a CLI names: {@code early-exit}, {@code lookup} (prompt lookup + early exit), or
    * {@code ngram} (prompt lookup, then the embedded default model's n-gram draft table, then early
    * exit; {@code ngram:FILE} reads the table of another model from FILE, as {@code model

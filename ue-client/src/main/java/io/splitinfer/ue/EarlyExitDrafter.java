@@ -35,4 +35,9 @@ public final class EarlyExitDrafter implements Drafter {
     }
     return new Draft(ids, rows, drafts);
   }
+
+  @Override
+  public int guess(UeSession s, float[] lastRow) {
+    return Logits.argmax(engine.head(lastRow, 1), 0, engine.config().vocabSize());
+  }
 }

@@ -231,7 +231,12 @@ final class GenerateCommand implements Callable<Integer> {
         source = SplitSource.fixed(split != null ? split : info.getNumLayers() / 2);
       }
       GenerationResult r;
-      SplitGenerator generator = client.generator().withSpeculation(spec.decoder(spec.drafter(m)));
+      Drafter drafter = spec.drafter(m);
+      SplitGenerator generator =
+          client
+              .generator()
+              .withSpeculation(spec.decoder(drafter))
+              .withLookahead(spec.guesser(drafter));
       try {
         r = generator.generate(req, source, t -> out.print(t.getText()));
       } finally {
@@ -267,6 +272,15 @@ final class GenerateCommand implements Callable<Integer> {
             st.drafted(),
             100 * st.acceptance(),
             st.tokensPerRound());
+      }
+      if (generator.lookahead() != null) {
+        Lookahead.Stats st = generator.lookahead().stats();
+        out.printf(
+            Locale.ROOT,
+            " lookahead: %d of %d guesses right (%.1f%%)%n",
+            st.hits(),
+            st.hits() + st.misses(),
+            100 * st.hitRate());
       }
       out.println(
           " splits "

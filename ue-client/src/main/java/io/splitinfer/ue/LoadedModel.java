@@ -9,7 +9,11 @@ import io.splitinfer.model.ppl.Perplexity;
 import io.splitinfer.model.tokenizer.TextTokenizer;
 import io.splitinfer.proto.v1.ModelInfo;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -95,6 +99,29 @@ final class LoadedModel implements AutoCloseable {
       throw new IllegalArgumentException("model package " + pkg.dir() + " has no tokenizer");
     }
     return Perplexity.tokenStream(tokenizer, text);
+  }
+
+  /**
+   * {@code count} prompts cut from the package's held-out text, evenly spaced: {@code bos} (when >=
+   * 0), then {@code tokens} ids each (fewer prompts when the text is short).
+   */
+  List<int[]> heldOutPrompts(int count, int tokens, int bos) throws IOException {
+    Path heldout =
+        pkg.file("heldout.txt")
+            .orElseThrow(() -> new IOException("no heldout.txt in the model package"));
+    int[] stream = scoringStream(Files.readString(heldout, StandardCharsets.UTF_8));
+    int stride = Math.max(tokens, (stream.length - tokens) / Math.max(1, count));
+    int head = bos >= 0 ? 1 : 0;
+    List<int[]> out = new ArrayList<>();
+    for (int i = 0; i < count && (long) i * stride + tokens <= stream.length; i++) {
+      int[] p = new int[tokens + head];
+      if (head == 1) {
+        p[0] = bos;
+      }
+      System.arraycopy(stream, i * stride, p, head, tokens);
+      out.add(p);
+    }
+    return out;
   }
 
   @Override

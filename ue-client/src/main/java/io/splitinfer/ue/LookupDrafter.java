@@ -78,6 +78,18 @@ public final class LookupDrafter implements Drafter {
     return new Draft(ids, rows, drafts);
   }
 
+  @Override
+  public int guess(UeSession s, float[] lastRow) {
+    int[] sent = s.sentTokens();
+    int next = lookup(sent, sent.length);
+    if (next < 0 && table != null) {
+      next = table.next(sent, sent.length);
+    }
+    return next >= 0
+        ? next
+        : Logits.argmax(engine.head(lastRow, 1), 0, engine.config().vocabSize());
+  }
+
   /** The token after the latest earlier match of seq's last n tokens (longest n first), or -1. */
   static int lookup(int[] seq, int len) {
     for (int n = MAX_NGRAM; n >= MIN_NGRAM; n--) {

@@ -96,7 +96,8 @@ final class ServeCommand implements Callable<Integer> {
       Drafter drafter = spec.drafter(m);
       SplitCompletionBackend backend =
           new SplitCompletionBackend(client, m.tokenizer, template, splits, common.dtype(), ueId)
-              .withSpeculation(() -> spec.decoder(drafter));
+              .withSpeculation(() -> spec.decoder(drafter))
+              .withLookahead(spec.guesser(drafter));
       CountDownLatch stopped = new CountDownLatch(1);
       try (OpenAiServer server =
           new OpenAiServer(backend, new OpenAiServer.Options(maxConcurrent, maxBodyBytes, seed))

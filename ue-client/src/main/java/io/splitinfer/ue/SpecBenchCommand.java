@@ -83,7 +83,11 @@ final class SpecBenchCommand implements Callable<Integer> {
       Map<String, Drafter> byName = drafters(m);
       UeClient client = new UeClient(edge, m.ueModel());
       ModelInfo info = client.modelInfo();
-      List<int[]> promptIds = heldOutPrompts(m, info);
+      List<int[]> promptIds =
+          m.heldOutPrompts(
+              prompts,
+              Math.min(promptTokens, info.getMaxPositions() - newTokens - 1),
+              info.getBosTokenId());
       SpecBenchReport report =
           new SpecBenchReport(
               String.format(
@@ -295,25 +299,6 @@ final class SpecBenchCommand implements Callable<Integer> {
     if (r >= 0) {
       cell.tps[r] = decodeTokens / (decodeNanos / 1e9);
     }
-  }
-
-  /** Prompts cut from the package's held-out text (BOS + promptTokens ids), evenly spaced. */
-  private List<int[]> heldOutPrompts(LoadedModel m, ModelInfo info) throws java.io.IOException {
-    Path heldout =
-        m.pkg
-            .file("heldout.txt")
-            .orElseThrow(() -> new java.io.IOException("no heldout.txt in the model package"));
-    int[] stream = m.scoringStream(Files.readString(heldout, StandardCharsets.UTF_8));
-    int len = Math.min(promptTokens, info.getMaxPositions() - newTokens - 1);
-    int stride = Math.max(len, (stream.length - len) / Math.max(1, prompts));
-    List<int[]> out = new ArrayList<>();
-    for (int i = 0; i < prompts && (long) i * stride + len <= stream.length; i++) {
-      int[] p = new int[len + 1];
-      p[0] = info.getBosTokenId();
-      System.arraycopy(stream, i * stride, p, 1, len);
-      out.add(p);
-    }
-    return out;
   }
 
   /** Early-exit agreement per p over the prompts' greedy continuations (whole model, locally). */

@@ -4,9 +4,10 @@ import picocli.CommandLine.Option;
 
 /**
  * Speculative decoding flags of the commands that generate ({@code generate}, {@code serve}): k,
- * adaptive k and the drafter. {@link #check} refuses bad values before anything is loaded; {@link
- * #drafter} builds the drafter once (it is stateless and may serve concurrent generations); {@link
- * #decoder} gives each generation its own {@link SpecDecoder} (its k and statistics).
+ * adaptive k, the drafter, and lookahead (which guesses with the same drafter). {@link #check}
+ * refuses bad values before anything is loaded; {@link #drafter} builds the drafter once (it is
+ * stateless and may serve concurrent generations); {@link #decoder} gives each generation its own
+ * {@link SpecDecoder} (its k and statistics).
  */
 public final class SpecFlags {
   @Option(
@@ -31,6 +32,15 @@ public final class SpecFlags {
               + " fits the model's tokenizer, else early-exit).")
   String drafter;
 
+  @Option(
+      names = "--lookahead",
+      defaultValue = "false",
+      description =
+          "Pipelined decoding (when --spec-k is 0): while the edge computes a token, the UE runs"
+              + " its layers over its guess of it (the --drafter's first draft), so a right guess"
+              + " takes the UE's compute off that step. The tokens are the same.")
+  boolean lookahead;
+
   /** Refuses a negative k or an unknown drafter name (exit 2, before anything is loaded). */
   void check() {
     if (k < 0) {
@@ -48,11 +58,11 @@ public final class SpecFlags {
   }
 
   /**
-   * The drafter for {@code m}, or null when speculation is off; throws CliErrors.Refused for a
-   * table that is unreadable or made for another vocabulary or tokenizer.
+   * The drafter for {@code m}, or null when neither speculation nor lookahead is on; throws
+   * CliErrors.Refused for a table that is unreadable or made for another vocabulary or tokenizer.
    */
   Drafter drafter(LoadedModel m) {
-    if (k == 0) {
+    if (k == 0 && !lookahead) {
       return null;
     }
     try {
@@ -64,6 +74,11 @@ public final class SpecFlags {
 
   /** A decoder of its own for one generation with {@code drafter}, or null (off). */
   SpecDecoder decoder(Drafter d) {
-    return d == null ? null : new SpecDecoder(d, new SpecK(k, adaptive));
+    return d == null || k == 0 ? null : new SpecDecoder(d, new SpecK(k, adaptive));
+  }
+
+  /** The guesser of {@link Lookahead}: {@code d} when lookahead is on (and k is 0), else null. */
+  Drafter guesser(Drafter d) {
+    return lookahead && k == 0 ? d : null;
   }
 }

@@ -31,6 +31,7 @@ public final class SplitGenerator {
   private final PilotSource pilots;
   private SwitchCostModel switchCosts = new SwitchCostModel(SwitchCostModel.Config.auto());
   private SpecDecoder spec;
+  private Lookahead lookahead;
 
   SplitGenerator(EdgeFailover edges, UeModel model, PilotSource pilots) {
     this.edges = edges;
@@ -64,6 +65,20 @@ public final class SplitGenerator {
         k == 0
             ? null
             : new SpecDecoder(Drafter.named(drafter, model.engine()), new SpecK(k, adaptive)));
+  }
+
+  /**
+   * Pipelines plain decode steps with {@code drafter}'s guesses ({@link Lookahead}; null = off).
+   * Speculation, when on, takes precedence.
+   */
+  public SplitGenerator withLookahead(Drafter drafter) {
+    this.lookahead = drafter == null ? null : new Lookahead(drafter);
+    return this;
+  }
+
+  /** The lookahead in use (its hit statistics), or null. */
+  public Lookahead lookahead() {
+    return lookahead;
   }
 
   /** The speculative decoder in use, or null. */
@@ -163,6 +178,9 @@ public final class SplitGenerator {
     }
     ArrayDeque<Token> ready = new ArrayDeque<>();
     ready.add(s.nextToken());
+    if (lookahead != null) {
+      lookahead.begin();
+    }
     while (true) {
       Token tok = ready.poll();
       run.accept(tok, edges.currentIndex(), replay.length);
@@ -185,6 +203,9 @@ public final class SplitGenerator {
       }
       run.step++;
       SplitSource.Choice choice = splits.current(run.step);
+      if (lookahead != null && choice.epoch() > s.epoch()) {
+        lookahead.discard(s); // a switch moves the cache
+      }
       if (s.follow(choice)) {
         run.noteSplit(run.step, s.split(), s.epoch());
       }
@@ -198,6 +219,10 @@ public final class SplitGenerator {
         SpecDecoder.Round r = spec.round(s, tok.getId(), run.step, run.maxNew - run.ids.size());
         run.decodeBytes += r.bytes();
         ready.addAll(r.tokens());
+      } else if (lookahead != null) {
+        boolean another = run.ids.size() + 1 < run.maxNew;
+        run.decodeBytes += lookahead.step(s, tok.getId(), run.step, another);
+        ready.add(s.nextToken());
       } else {
         run.decodeBytes += s.send(new int[] {tok.getId()}, null, true, run.step);
         ready.add(s.nextToken());

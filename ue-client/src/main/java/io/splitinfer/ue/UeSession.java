@@ -247,9 +247,21 @@ public final class UeSession implements AutoCloseable {
     return ownLayers(ids);
   }
 
+  /**
+   * {@link Lookahead}: as {@link #draftRow}, without the step marks of {@code hop-profile} (it runs
+   * while the edge works on the previous token, off the step's path).
+   */
+  public float[] aheadRow(int id) {
+    return ownLayers(new int[] {id}, false);
+  }
+
   /** Embeds {@code ids} and runs layers 1..p over them at the cache's next positions (timed). */
   private float[] ownLayers(int[] ids) {
-    boolean decode = ids.length == 1;
+    return ownLayers(ids, true);
+  }
+
+  private float[] ownLayers(int[] ids, boolean marked) {
+    boolean decode = marked && ids.length == 1;
     if (decode) {
       StepMark.at(Point.UE_COMPUTE_BEGIN);
     }
@@ -273,6 +285,14 @@ public final class UeSession implements AutoCloseable {
       hb.addDraftIds(d);
     }
     return sendHidden(hb, ids.length);
+  }
+
+  /**
+   * Sends rows {@link #draftRow} / {@link #aheadRow} computed for {@code ids} as a plain
+   * HiddenState that asks for a token (no drafts). Returns the bytes it took on the wire.
+   */
+  public long sendRows(int[] ids, float[] rows, long step) {
+    return sendHidden(hidden(ids, rows, true, step), ids.length);
   }
 
   /**

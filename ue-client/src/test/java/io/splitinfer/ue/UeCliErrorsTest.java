@@ -76,10 +76,14 @@ class UeCliErrorsTest {
   }
 
   static void oneLine(Run r, int rc, String contains) {
+    oneLine("generate", r, rc, contains);
+  }
+
+  static void oneLine(String command, Run r, int rc, String contains) {
     assertEquals(rc, r.rc(), r.err());
     String[] lines = r.err().strip().split("\\R");
     assertEquals(1, lines.length, "one line: " + r.err());
-    assertTrue(lines[0].startsWith("generate: "), lines[0]);
+    assertTrue(lines[0].startsWith(command + ": "), lines[0]);
     assertTrue(lines[0].contains(contains), lines[0]);
     assertFalse(r.err().contains("\tat "), "no stack trace");
   }
@@ -178,6 +182,21 @@ class UeCliErrorsTest {
         run("", "generate", "--edge", edge, "--prompt", "ids:5,6", "--drafter", "ngram:" + missing),
         CliErrors.USAGE,
         "no such n-gram draft table file " + missing);
+  }
+
+  /** bench refuses a bad --lookahead drafter or --held-out count before it measures anything. */
+  @Test
+  void benchRefusesBadLookaheadAndHeldOutUpFront() {
+    oneLine(
+        "bench",
+        run("", "bench", "--edge", edge, "--lookahead", "oracle"),
+        CliErrors.USAGE,
+        "--lookahead must be auto, early-exit, lookup, ngram or ngram:FILE, got oracle");
+    oneLine(
+        "bench",
+        run("", "bench", "--edge", edge, "--held-out", "-1"),
+        CliErrors.USAGE,
+        "--held-out must be >= 0, got -1");
   }
 
   /** spec-bench builds its drafters as generate does: refused before anything is measured. */

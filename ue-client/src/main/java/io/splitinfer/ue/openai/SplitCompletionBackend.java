@@ -6,6 +6,7 @@ import io.splitinfer.model.tokenizer.TextTokenizer;
 import io.splitinfer.proto.v1.DType;
 import io.splitinfer.proto.v1.SamplingParams;
 import io.splitinfer.proto.v1.Token;
+import io.splitinfer.ue.Drafter;
 import io.splitinfer.ue.GenerateRequest;
 import io.splitinfer.ue.SpecDecoder;
 import io.splitinfer.ue.SplitSource;
@@ -32,6 +33,7 @@ public final class SplitCompletionBackend implements CompletionBackend {
   private final DType wireDtype;
   private final String ueId;
   private Supplier<SpecDecoder> speculation = () -> null;
+  private Drafter guesser;
 
   /**
    * @param client the UE's edge client (channel + model); owned by the caller
@@ -65,6 +67,12 @@ public final class SplitCompletionBackend implements CompletionBackend {
    */
   public SplitCompletionBackend withSpeculation(Supplier<SpecDecoder> decoders) {
     this.speculation = decoders;
+    return this;
+  }
+
+  /** Pipelines every request's plain decode steps with {@code guesser}'s guesses (null = off). */
+  public SplitCompletionBackend withLookahead(Drafter guesser) {
+    this.guesser = guesser;
     return this;
   }
 
@@ -144,6 +152,7 @@ public final class SplitCompletionBackend implements CompletionBackend {
       client
           .generator()
           .withSpeculation(speculation.get())
+          .withLookahead(guesser)
           .generate(
               req,
               recorded,

@@ -1,0 +1,132 @@
+package io.splitinfer.edge;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.splitinfer.model.engine.InferenceEngine;
+import io.splitinfer.ue.Drafter;
+import io.splitinfer.ue.EarlyExitDrafter;
+import io.splitinfer.ue.GenerateRequest;
+import io.splitinfer.ue.GenerationResult;
+import io.splitinfer.ue.LocalGenerator;
+import io.splitinfer.ue.Lookahead;
+import io.splitinfer.ue.LookupDrafter;
+import io.splitinfer.ue.SplitGenerator;
+import io.splitinfer.ue.SplitSource;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Lookahead (the UE computes its guess of the next token while the edge works) through real gRPC:
+ * the tokens equal the whole model's, token for token, whether the guesses are all right, some or
+ * none (a seeded property test over prompts, splits 0..L and guessers), across live split switches
+ * with batched decode on; the hit counts are what the scripted guesses make them.
+ */
+class LookaheadTest {
+  static final int LAYERS = 6;
+  static final int CHUNK = 8;
+
+  @TempDir static Path dir;
+  static InferenceEngine engine;
+  static final EdgeConfig CONFIG = EdgeConfig.defaults().withMaxChunkTokens(CHUNK);
+
+  @BeforeAll
+  static void load() throws Exception {
+    engine = TestRig.tinyEngine(dir, LAYERS, 7);
+  }
+
+  @AfterAll
+  static void close() {
+    engine.close();
+  }
+
+  @ParameterizedTest
+  @EnumSource(TestRig.Transport.class)
+  void tokensEqualTheWholeModelWhateverTheGuesses(TestRig.Transport transport) throws Exception {
+    SplittableRandom cases = new SplittableRandom(transport == TestRig.Transport.TCP ? 21 : 12);
+    int n = transport == TestRig.Transport.TCP ? 6 : 12;
+    long hits = 0;
+    long misses = 0;
+    try (TestRig rig = new TestRig(engine, CONFIG, transport)) {
+      for (int c = 0; c < n; c++) {
+        int[] prompt = SpeculativeDecodingTest.prompt(cases, 1 + cases.nextInt(12));
+        int split = cases.nextInt(LAYERS + 1);
+        int newTokens = 1 + cases.nextInt(24);
+        String what = "case " + c + ": split " + split + ", " + newTokens + " tokens";
+        int[] expected = new LocalGenerator(engine).greedy(prompt, newTokens, CHUNK).tokens();
+        int[] truth = SpeculativeDecodingTest.concat(prompt, expected);
+        GenerateRequest req = GenerateRequest.greedy(prompt, newTokens);
+        for (Drafter guesser :
+            List.of(
+                new ScriptDrafter(truth, 0.0, c),
+                new ScriptDrafter(truth, 0.5, c),
+                new ScriptDrafter(truth, 1.0, c),
+                new EarlyExitDrafter(engine),
+                new LookupDrafter(engine))) {
+          SplitGenerator g = rig.client().generator().withLookahead(guesser);
+          GenerationResult r = g.generate(req, split, t -> {});
+          String who = what + ", " + guesser;
+          assertArrayEquals(expected, r.tokenIds(), who);
+          Lookahead.Stats st = g.lookahead().stats();
+          // a guess before every decode step but the first
+          assertEquals(Math.max(0, newTokens - 2), st.hits() + st.misses(), who);
+          assertEquals(newTokens - 1, r.decodeSteps(), who);
+          if (guesser instanceof ScriptDrafter s && s.wrong() == 0.0) {
+            assertEquals(Math.max(0, newTokens - 2), st.hits(), who + ": every guess right");
+          }
+          if (guesser instanceof ScriptDrafter s && s.wrong() == 1.0) {
+            assertEquals(0, st.hits(), who + ": every guess wrong");
+          }
+          hits += st.hits();
+          misses += st.misses();
+        }
+      }
+      assertTrue(hits > 20 && misses > 20, "hits " + hits + ", misses " + misses);
+      ValidationTest.waitFor(() -> rig.service().liveSessions() == 0);
+      assertEquals(0, rig.service().kvBytesReserved());
+    }
+  }
+
+  /** Live split switches (both directions, both methods by cost) with the decode batcher on. */
+  @Test
+  void lookaheadFollowsSplitSwitchesWithBatchedDecode() throws Exception {
+    int[] prompt = SpeculativeDecodingTest.prompt(new SplittableRandom(3), 9);
+    int[] expected = new LocalGenerator(engine).greedy(prompt, 30, CHUNK).tokens();
+    SplitSource script =
+        step -> {
+          if (step < 3) {
+            return new SplitSource.Choice(1, 1);
+          } else if (step < 6) {
+            return new SplitSource.Choice(5, 2);
+          } else if (step < 9) {
+            return new SplitSource.Choice(0, 4);
+          } else if (step < 12) {
+            return new SplitSource.Choice(0, 5); // a new epoch, the same split
+          }
+          return new SplitSource.Choice(6, 9);
+        };
+    EdgeConfig batched = CONFIG.withBatchDecode(true, Duration.ofMillis(1));
+    try (TestRig rig = new TestRig(engine, batched, TestRig.Transport.TCP)) {
+      SplitGenerator g =
+          rig.client()
+              .generator()
+              .withLookahead(
+                  new ScriptDrafter(SpeculativeDecodingTest.concat(prompt, expected), 0.2, 9));
+      GenerationResult r = g.generate(GenerateRequest.greedy(prompt, 30), script, t -> {});
+      assertArrayEquals(expected, r.tokenIds());
+      assertEquals(List.of(1, 5, 0, 0, 6), r.splits().stream().map(a -> a.split()).toList());
+      assertTrue(g.lookahead().stats().hits() > 10, "hits " + g.lookahead().stats());
+      ValidationTest.waitFor(() -> rig.service().liveSessions() == 0);
+      assertEquals(0, rig.service().kvBytesReserved());
+    }
+  }
+}

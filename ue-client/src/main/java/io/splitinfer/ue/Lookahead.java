@@ -1,0 +1,93 @@
+package io.splitinfer.ue;
+
+/**
+ * Pipelined decoding across the split, exact for any sampler: in a plain split step the UE waits
+ * while the edge runs its layers, and the edge waits while the UE runs its own. Lookahead spends
+ * the UE's wait on the next step. Right after sending token t's row, the UE guesses token t + 1
+ * with its {@link Drafter#guess} (prompt lookup, n-gram table, early exit) and runs layers 1..p
+ * over the guess at the next position ({@link UeSession#aheadRow}), while the edge computes t + 1.
+ * When t + 1 arrives and equals the guess, its row is already computed and goes out at once ({@link
+ * UeSession#sendRows}): that step's UE compute is off the critical path. When it differs, the
+ * guessed position's KV is dropped ({@link UeSession#rollback}) and the step runs as usual.
+ *
+ * <p>The row sent is always the row of the token the edge chose, computed at its position over the
+ * same cache, so the tokens are the same as without lookahead, bit for bit; only when the UE's
+ * compute happens changes. The edge sees ordinary decode steps. What it costs: the UE's layers over
+ * every wrong guess (UE compute and energy, not time, while the edge's half is the longer one).
+ *
+ * <p>One instance per generation (its statistics span the sessions a failover takes): a guess is
+ * for the session, split, epoch and position it was made at; {@link #begin} forgets it when a new
+ * session starts, and {@link #discard} drops it before anything else moves the session (a split
+ * switch).
+ */
+public final class Lookahead {
+  private final Drafter drafter;
+  private int guessId = -1;
+  private float[] guessRow;
+  private long guessAt = -1;
+  private int guessSplit = -1;
+  private long guessEpoch = -1;
+  private long hits;
+  private long misses;
+
+  Lookahead(Drafter drafter) {
+    this.drafter = drafter;
+  }
+
+  /** How the guesses went: steps whose row was ready, steps that had to compute it. */
+  public record Stats(long hits, long misses) {
+    public double hitRate() {
+      return hits + misses == 0 ? 0 : (double) hits / (hits + misses);
+    }
+  }
+
+  public Stats stats() {
+    return new Stats(hits, misses);
+  }
+
+  /**
+   * One decode step of token {@code id}: sends its row (the guessed row when {@code id} was the
+   * guess, else computed now), then, when {@code another} step will follow, guesses the next token
+   * and computes its row before returning. Returns the bytes the step's message took.
+   */
+  long step(UeSession s, int id, long step, boolean another) {
+    float[] row;
+    if (guessRow != null
+        && guessId == id
+        && guessAt == s.position()
+        && guessSplit == s.split()
+        && guessEpoch == s.epoch()) {
+      row = guessRow;
+      hits++;
+    } else {
+      if (guessRow != null) {
+        misses++;
+      }
+      discard(s);
+      row = s.draftRow(id);
+    }
+    guessRow = null;
+    long bytes = s.sendRows(new int[] {id}, row, step);
+    if (another && s.position() < s.model().getMaxPositions()) {
+      guessId = drafter.guess(s, row);
+      guessAt = s.position();
+      guessSplit = s.split();
+      guessEpoch = s.epoch();
+      guessRow = s.aheadRow(guessId);
+    }
+    return bytes;
+  }
+
+  /** A new session starts: a guess made on another one is forgotten (its KV went with it). */
+  void begin() {
+    guessRow = null;
+  }
+
+  /** Drops a pending guess and its KV (before a split switch, or when it was wrong). */
+  void discard(UeSession s) {
+    if (guessRow != null && guessAt == s.position()) {
+      s.rollback(guessAt);
+    }
+    guessRow = null;
+  }
+}
