@@ -49,6 +49,14 @@ class LookaheadTest {
     engine.close();
   }
 
+  static int[] prompt(SplittableRandom r, int n) {
+    int[] p = new int[n];
+    for (int i = 0; i < n; i++) {
+      p[i] = 3 + r.nextInt(engine.config().vocabSize() - 3);
+    }
+    return p;
+  }
+
   @ParameterizedTest
   @EnumSource(TestRig.Transport.class)
   void tokensEqualTheWholeModelWhateverTheGuesses(TestRig.Transport transport) throws Exception {
@@ -56,9 +64,10 @@ class LookaheadTest {
     int n = transport == TestRig.Transport.TCP ? 6 : 12;
     long hits = 0;
     long misses = 0;
+    long onArrival = 0;
     try (TestRig rig = new TestRig(engine, CONFIG, transport)) {
       for (int c = 0; c < n; c++) {
-        int[] prompt = SpeculativeDecodingTest.prompt(cases, 1 + cases.nextInt(12));
+        int[] prompt = prompt(cases, 1 + cases.nextInt(12));
         int split = cases.nextInt(LAYERS + 1);
         int newTokens = 1 + cases.nextInt(24);
         String what = "case " + c + ": split " + split + ", " + newTokens + " tokens";
@@ -86,20 +95,68 @@ class LookaheadTest {
           if (guesser instanceof ScriptDrafter s && s.wrong() == 1.0) {
             assertEquals(0, st.hits(), who + ": every guess wrong");
           }
+          assertTrue(st.sentOnArrival() <= st.hits(), who);
           hits += st.hits();
           misses += st.misses();
+          onArrival += st.sentOnArrival();
         }
       }
       assertTrue(hits > 20 && misses > 20, "hits " + hits + ", misses " + misses);
+      assertTrue(onArrival > 0, "some rows went out from the transport thread: " + onArrival);
       ValidationTest.waitFor(() -> rig.service().liveSessions() == 0);
       assertEquals(0, rig.service().kvBytesReserved());
     }
   }
 
+  /**
+   * Pilots (every 3rd step) and the channel estimates the edge answers them with, between tokens: a
+   * row is not sent on arrival before a step that owes a pilot, so the pilots go out at the same
+   * steps as without lookahead, and the tokens are the same.
+   */
+  @Test
+  void pilotsAndEstimatesBetweenTokens() throws Exception {
+    int[] prompt = prompt(new SplittableRandom(8), 7);
+    int[] expected = new LocalGenerator(engine).greedy(prompt, 26, CHUNK).tokens();
+    try (TestRig rig = new TestRig(engine, CONFIG, TestRig.Transport.TCP)) {
+      rig.service()
+          .setPilotHandler(
+              (session, ue, pilot) ->
+                  java.util.Optional.of(
+                      io.splitinfer.proto.v1.ChannelEstimate.newBuilder().setSigma(0.5f).build()));
+      List<Long> plainPilots = new java.util.ArrayList<>();
+      List<Long> aheadPilots = new java.util.ArrayList<>();
+      GenerateRequest req = GenerateRequest.greedy(prompt, 26).withPilotEvery(3);
+      GenerationResult plain = client(rig, plainPilots).generator().generate(req, 3, t -> {});
+      SplitGenerator g =
+          client(rig, aheadPilots)
+              .generator()
+              .withLookahead(
+                  new ScriptDrafter(SpeculativeDecodingTest.concat(prompt, expected), 0.0, 4));
+      GenerationResult r = g.generate(req, 3, t -> {});
+      assertArrayEquals(expected, plain.tokenIds());
+      assertArrayEquals(expected, r.tokenIds());
+      assertEquals(plainPilots, aheadPilots, "pilot sequence numbers");
+      assertEquals(8, aheadPilots.size());
+      assertEquals(plain.estimates().size(), r.estimates().size());
+      assertEquals(24, g.lookahead().stats().hits());
+    }
+  }
+
+  private static io.splitinfer.ue.UeClient client(TestRig rig, List<Long> pilots) {
+    io.splitinfer.ue.PilotSource source = OnnxSplitTest.pilotSource();
+    return new io.splitinfer.ue.UeClient(
+        rig.channel,
+        new io.splitinfer.ue.UeModel(TestRig.MODEL_ID, TestRig.SHA, engine),
+        (session, seq) -> {
+          pilots.add(seq);
+          return source.pilot(session, seq);
+        });
+  }
+
   /** Live split switches (both directions, both methods by cost) with the decode batcher on. */
   @Test
   void lookaheadFollowsSplitSwitchesWithBatchedDecode() throws Exception {
-    int[] prompt = SpeculativeDecodingTest.prompt(new SplittableRandom(3), 9);
+    int[] prompt = prompt(new SplittableRandom(3), 9);
     int[] expected = new LocalGenerator(engine).greedy(prompt, 30, CHUNK).tokens();
     SplitSource script =
         step -> {

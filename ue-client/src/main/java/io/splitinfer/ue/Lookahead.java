@@ -10,6 +10,12 @@ package io.splitinfer.ue;
  * UeSession#sendRows}): that step's UE compute is off the critical path. When it differs, the
  * guessed position's KV is dropped ({@link UeSession#rollback}) and the step runs as usual.
  *
+ * <p>The guessed row is also armed ({@link UeSession#armRow}): when nothing else has to happen
+ * before the next step (no pilot due, no newer split decision, not the last token), the transport
+ * thread sends it the moment a Token equal to the guess arrives, without handing the Token to the
+ * generating thread and waiting for it to send ({@link #wentOut}; a decision that arrives in
+ * between is applied one step later).
+ *
  * <p>The row sent is always the row of the token the edge chose, computed at its position over the
  * same cache, so the tokens are the same as without lookahead, bit for bit; only when the UE's
  * compute happens changes. The edge sees ordinary decode steps. What it costs: the UE's layers over
@@ -27,60 +33,93 @@ public final class Lookahead {
   private long guessAt = -1;
   private int guessSplit = -1;
   private long guessEpoch = -1;
+  private boolean armed;
+  private boolean fired;
   private long hits;
   private long misses;
+  private long sentOnArrival;
 
   Lookahead(Drafter drafter) {
     this.drafter = drafter;
   }
 
-  /** How the guesses went: steps whose row was ready, steps that had to compute it. */
-  public record Stats(long hits, long misses) {
+  /**
+   * How the guesses went: steps whose row was ready, steps that had to compute it, and of the hits
+   * those whose row went out from the transport thread the moment their token arrived.
+   */
+  public record Stats(long hits, long misses, long sentOnArrival) {
     public double hitRate() {
       return hits + misses == 0 ? 0 : (double) hits / (hits + misses);
     }
   }
 
   public Stats stats() {
-    return new Stats(hits, misses);
+    return new Stats(hits, misses, sentOnArrival);
   }
 
   /**
    * One decode step of token {@code id}: sends its row (the guessed row when {@code id} was the
-   * guess, else computed now), then, when {@code another} step will follow, guesses the next token
-   * and computes its row before returning. Returns the bytes the step's message took.
+   * guess, else computed now; nothing when it already went out on arrival, {@link #wentOut}), then,
+   * when {@code another} step will follow, guesses the next token, computes its row and, when
+   * {@code armNext}, arms it. Returns the bytes the step's message took.
    */
-  long step(UeSession s, int id, long step, boolean another) {
+  long step(UeSession s, int id, long step, boolean another, boolean armNext) {
     float[] row;
-    if (guessRow != null
-        && guessId == id
-        && guessAt == s.position()
-        && guessSplit == s.split()
-        && guessEpoch == s.epoch()) {
+    long bytes;
+    if (fired) {
+      // the guessed row went out from the transport thread when the token arrived
+      fired = false;
       row = guessRow;
+      bytes = s.armedBytes();
       hits++;
+      sentOnArrival++;
     } else {
-      if (guessRow != null) {
-        misses++;
+      if (guessRow != null
+          && guessId == id
+          && guessAt == s.position()
+          && guessSplit == s.split()
+          && guessEpoch == s.epoch()) {
+        row = guessRow;
+        hits++;
+      } else {
+        if (guessRow != null) {
+          misses++;
+        }
+        discard(s);
+        row = s.draftRow(id);
       }
-      discard(s);
-      row = s.draftRow(id);
+      bytes = s.sendRows(new int[] {id}, row, step);
     }
     guessRow = null;
-    long bytes = s.sendRows(new int[] {id}, row, step);
     if (another && s.position() < s.model().getMaxPositions()) {
       guessId = drafter.guess(s, row);
       guessAt = s.position();
       guessSplit = s.split();
       guessEpoch = s.epoch();
       guessRow = s.aheadRow(guessId);
+      armed = armNext && s.armRow(guessId, guessRow, step + 1);
     }
     return bytes;
+  }
+
+  /**
+   * Whether the step of the token just taken already went out when it arrived (the guess was armed
+   * and right): then the caller sends nothing else before {@link #step}.
+   */
+  boolean wentOut(UeSession s) {
+    if (!armed) {
+      return false;
+    }
+    armed = false;
+    fired = s.armedWentOut();
+    return fired;
   }
 
   /** A new session starts: a guess made on another one is forgotten (its KV went with it). */
   void begin() {
     guessRow = null;
+    armed = false;
+    fired = false;
   }
 
   /** Drops a pending guess and its KV (before a split switch, or when it was wrong). */

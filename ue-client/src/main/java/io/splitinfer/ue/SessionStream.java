@@ -18,7 +18,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * One Session stream seen from the UE as a blocking pair: {@link #send} waits while the transport
  * is not ready (flow control by onReady), {@link #take} returns the next EdgeMessage or throws the
  * stream's error status (UNAVAILABLE when nothing arrived for the stall timeout). Counts the bytes
- * it sends.
+ * it sends. One message may be {@link #arm}ed to go out from the transport thread the moment a
+ * given Token arrives ({@link Lookahead}: no hand-off to the generating thread and back on that
+ * step); every send happens under one lock, so the request observer is never called from two
+ * threads at once.
  */
 final class SessionStream implements AutoCloseable {
   /** gRPC length-prefixed message header: 1 byte compressed flag + 4 bytes length. */
@@ -26,13 +29,22 @@ final class SessionStream implements AutoCloseable {
 
   private static final Object COMPLETED = new Object();
 
+  /** A Token that fired the armed message ({@link #arm}) on arrival. */
+  private record Fired(EdgeMessage token) {}
+
+  /** A message to send from the transport thread the moment the Token {@code tokenId} arrives. */
+  private record Armed(int tokenId, UeMessage message) {}
+
+  private Armed armed; // guarded by lock
+  private boolean lastFired;
+
   private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition ready = lock.newCondition();
   private final ClientCallStreamObserver<UeMessage> requests;
   private volatile Status terminal;
-  private long bytesSent;
-  private long messagesSent;
+  private long bytesSent; // guarded by lock
+  private long messagesSent; // guarded by lock
   private boolean halfClosed;
   private final long stallNanos;
 
@@ -67,7 +79,28 @@ final class SessionStream implements AutoCloseable {
               @Override
               public void onNext(EdgeMessage value) {
                 StepMark.at(StepMark.Point.UE_ARRIVED);
-                inbox.add(value);
+                if (!value.hasToken()) {
+                  inbox.add(value);
+                  return;
+                }
+                lock.lock();
+                try {
+                  Armed a = armed;
+                  armed = null;
+                  if (a != null
+                      && terminal == null
+                      && a.tokenId() == value.getToken().getId()
+                      && !value.getToken().getEos()) {
+                    holder[0].onNext(a.message());
+                    bytesSent += a.message().getSerializedSize() + GRPC_FRAME_HEADER;
+                    messagesSent++;
+                    inbox.add(new Fired(value));
+                  } else {
+                    inbox.add(value);
+                  }
+                } finally {
+                  lock.unlock();
+                }
               }
 
               @Override
@@ -117,9 +150,37 @@ final class SessionStream implements AutoCloseable {
     if (terminal != null && !terminal.isOk()) {
       throw terminal.asRuntimeException();
     }
-    requests.onNext(m);
-    bytesSent += m.getSerializedSize() + GRPC_FRAME_HEADER;
-    messagesSent++;
+    lock.lock();
+    try {
+      requests.onNext(m);
+      bytesSent += m.getSerializedSize() + GRPC_FRAME_HEADER;
+      messagesSent++;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Sends {@code m} from the transport thread as soon as the next Token arrives, if that Token is
+   * {@code tokenId} (and not EOS); {@link #take} then tells by {@link #lastFired}. Returns false
+   * (nothing armed) when a message is already waiting to be taken.
+   */
+  boolean arm(int tokenId, UeMessage m) {
+    lock.lock();
+    try {
+      if (!inbox.isEmpty() || terminal != null) {
+        return false;
+      }
+      armed = new Armed(tokenId, m);
+      return true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Whether the message {@link #take} returned last fired the armed message. */
+  boolean lastFired() {
+    return lastFired;
   }
 
   /**
@@ -139,6 +200,10 @@ final class SessionStream implements AutoCloseable {
       String why = "no message from the edge for " + stallNanos / 1_000_000 + " ms";
       cancel(why);
       throw Status.UNAVAILABLE.withDescription(why).asRuntimeException();
+    }
+    lastFired = o instanceof Fired;
+    if (o instanceof Fired f) {
+      return f.token();
     }
     if (o instanceof EdgeMessage m) {
       return m;
@@ -162,9 +227,14 @@ final class SessionStream implements AutoCloseable {
 
   /** Half-closes the request side (idempotent). */
   void halfClose() {
-    if (!halfClosed && terminal == null) {
-      halfClosed = true;
-      requests.onCompleted();
+    lock.lock();
+    try {
+      if (!halfClosed && terminal == null) {
+        halfClosed = true;
+        requests.onCompleted();
+      }
+    } finally {
+      lock.unlock();
     }
   }
 

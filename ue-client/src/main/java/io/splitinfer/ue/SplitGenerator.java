@@ -202,17 +202,21 @@ public final class SplitGenerator {
         continue; // the rest of a speculative round's tokens
       }
       run.step++;
+      // with lookahead, this step may have gone out already, when its token arrived
+      boolean sent = spec == null && lookahead != null && lookahead.wentOut(s);
       SplitSource.Choice choice = splits.current(run.step);
-      if (lookahead != null && choice.epoch() > s.epoch()) {
-        lookahead.discard(s); // a switch moves the cache
-      }
-      if (s.follow(choice)) {
-        run.noteSplit(run.step, s.split(), s.epoch());
+      if (!sent) {
+        if (lookahead != null && choice.epoch() > s.epoch()) {
+          lookahead.discard(s); // a switch moves the cache
+        }
+        if (s.follow(choice)) {
+          run.noteSplit(run.step, s.split(), s.epoch());
+        }
       }
       if (spec != null) {
         spec.k().limit(choice.specK());
       }
-      if (req.pilotEvery() > 0 && run.step % req.pilotEvery() == 0 && pilots != null) {
+      if (!sent && pilotDue(req, run.step)) {
         s.pilot(pilots.pilot(s.id(), run.pilotSeq++));
       }
       if (spec != null) {
@@ -221,7 +225,13 @@ public final class SplitGenerator {
         ready.addAll(r.tokens());
       } else if (lookahead != null) {
         boolean another = run.ids.size() + 1 < run.maxNew;
-        run.decodeBytes += lookahead.step(s, tok.getId(), run.step, another);
+        // the next step may go out from the transport thread when its token arrives: only if
+        // nothing else must happen before it (no pilot, no newer split, not the last token)
+        boolean armNext =
+            another
+                && !pilotDue(req, run.step + 1)
+                && splits.current(run.step + 1).epoch() <= s.epoch();
+        run.decodeBytes += lookahead.step(s, tok.getId(), run.step, another, armNext);
         ready.add(s.nextToken());
       } else {
         run.decodeBytes += s.send(new int[] {tok.getId()}, null, true, run.step);
@@ -229,6 +239,10 @@ public final class SplitGenerator {
       }
       run.decodeSteps++;
     }
+  }
+
+  private boolean pilotDue(GenerateRequest req, long step) {
+    return req.pilotEvery() > 0 && step % req.pilotEvery() == 0 && pilots != null;
   }
 
   /** What a generation has so far, across the sessions it took. */

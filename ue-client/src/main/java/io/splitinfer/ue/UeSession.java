@@ -101,6 +101,9 @@ public final class UeSession implements AutoCloseable {
   private int split;
   private long epoch;
   private long position;
+  private int armedId;
+  private float[] armedRow;
+  private long armedBytes;
 
   private UeSession(
       SessionStream stream, KvCache cache, UeModel model, Options o, SplitSource.Choice at) {
@@ -293,6 +296,54 @@ public final class UeSession implements AutoCloseable {
    */
   public long sendRows(int[] ids, float[] rows, long step) {
     return sendHidden(hidden(ids, rows, true, step), ids.length);
+  }
+
+  /**
+   * Lookahead: arms the HiddenState of {@code id}'s row (at the next position, decode step {@code
+   * step}) to go out from the transport thread the moment the edge's next Token is {@code id};
+   * {@link #armedWentOut} tells after {@link #nextToken}. Returns whether it was armed (false: the
+   * Token is already here).
+   */
+  public boolean armRow(int id, float[] row, long step) {
+    UeMessage m =
+        UeMessage.newBuilder()
+            .setHidden(
+                HiddenState.newBuilder()
+                    .setSessionId(this.id)
+                    .setEpoch(epoch)
+                    .setSplitLayer(split)
+                    .setFirstPosition(position)
+                    .setTensor(TensorCodec.encode(row, wire, 1, row.length))
+                    .setSample(true)
+                    .setStep(step))
+            .build();
+    if (!stream.arm(id, m)) {
+      return false;
+    }
+    armedId = id;
+    armedRow = row;
+    armedBytes = m.getSerializedSize() + SessionStream.GRPC_FRAME_HEADER;
+    return true;
+  }
+
+  /** The bytes the last armed HiddenState took on the wire. */
+  public long armedBytes() {
+    return armedBytes;
+  }
+
+  /**
+   * Whether the Token {@link #nextToken} returned last sent the armed row ({@link #armRow}); if so,
+   * that row now counts as sent (position, history).
+   */
+  public boolean armedWentOut() {
+    if (armedRow == null || !stream.lastFired()) {
+      armedRow = null;
+      return false;
+    }
+    switches.remember(position, split, new int[] {armedId}, armedRow);
+    position += 1;
+    armedRow = null;
+    return true;
   }
 
   /**
