@@ -131,7 +131,7 @@ public final class SplitGenerator {
     SplitSource.Choice choice = splits.current(run.step);
     run.noteSplit(run.step, choice.split(), choice.epoch());
     int want = run.maxNew == 0 ? req.maxNewTokens() : run.maxNew - run.ids.size();
-    UeSession.Options options = UeSession.Options.generate(req).withMaxNewTokens(want);
+    SessionOptions options = SessionOptions.generate(req).withMaxNewTokens(want);
     SessionDone.Reason reason;
     int hiddenSize;
     try (UeSession s =

@@ -54,7 +54,7 @@ public final class SplitScorer {
         UeSession.open(
             channel,
             model,
-            UeSession.Options.score(ueId, wire),
+            SessionOptions.score(ueId, wire),
             SplitSource.fixed(split).current(0))) {
       int chunk = s.maxChunk();
       int inputs = n - 1;

@@ -101,7 +101,7 @@ public final class StepScorer {
     float[] out = new float[inputs];
     long step = firstStep;
     try (UeSession s =
-        UeSession.open(channel, model, UeSession.Options.score(ueId, wire), splits.current(step))) {
+        UeSession.open(channel, model, SessionOptions.score(ueId, wire), splits.current(step))) {
       s.useSwitchCosts(new SwitchCostModel(switchCosts));
       int k = Math.min(stepTokens, s.maxChunk());
       for (int from = 0; from < inputs; from += k, step++) {

@@ -221,7 +221,7 @@ final class SwitchBenchCommand implements Callable<Integer> {
     double[] t = new double[n];
     try (UeSession s =
         UeSession.open(
-            edge, model, UeSession.Options.generate(req), new SplitSource.Choice(from, 1))) {
+            edge, model, SessionOptions.generate(req), new SplitSource.Choice(from, 1))) {
       s.useSwitchCosts(costs);
       int chunk = s.maxChunk();
       for (int f = 0; f < prompt.length; f += chunk) {

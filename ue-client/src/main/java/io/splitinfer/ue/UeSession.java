@@ -14,12 +14,10 @@ import io.splitinfer.proto.v1.EdgeMessage;
 import io.splitinfer.proto.v1.HiddenState;
 import io.splitinfer.proto.v1.ModelInfo;
 import io.splitinfer.proto.v1.Pilot;
-import io.splitinfer.proto.v1.SamplingParams;
 import io.splitinfer.proto.v1.Scores;
 import io.splitinfer.proto.v1.SessionAccepted;
 import io.splitinfer.proto.v1.SessionClose;
 import io.splitinfer.proto.v1.SessionDone;
-import io.splitinfer.proto.v1.SessionMode;
 import io.splitinfer.proto.v1.SessionOpen;
 import io.splitinfer.proto.v1.Token;
 import io.splitinfer.proto.v1.UeMessage;
@@ -47,49 +45,6 @@ import java.util.UUID;
  */
 public final class UeSession implements AutoCloseable {
 
-  /**
-   * What a session is opened with.
-   *
-   * @param mode GENERATE (the edge samples) or SCORE (the edge returns target log-probabilities)
-   * @param ueId UE identity
-   * @param wire dtype of hidden states on the uplink
-   * @param sampling edge-side sampling (GENERATE)
-   * @param maxNewTokens tokens to generate, 0 = the edge's cap (GENERATE)
-   * @param stopAtEos the edge ends the session at EOS (GENERATE)
-   */
-  public record Options(
-      SessionMode mode,
-      String ueId,
-      DType wire,
-      SamplingParams sampling,
-      int maxNewTokens,
-      boolean stopAtEos) {
-    public static Options score(String ueId, DType wire) {
-      return new Options(
-          SessionMode.SESSION_MODE_SCORE,
-          ueId,
-          wire,
-          SamplingParams.getDefaultInstance(),
-          0,
-          false);
-    }
-
-    public static Options generate(GenerateRequest req) {
-      return new Options(
-          SessionMode.SESSION_MODE_GENERATE,
-          req.ueId(),
-          req.wireDtype(),
-          req.sampling(),
-          req.maxNewTokens(),
-          req.stopAtEos());
-    }
-
-    /** The same session asking for {@code n} new tokens (a resumed generation's remainder). */
-    public Options withMaxNewTokens(int n) {
-      return new Options(mode, ueId, wire, sampling, n, stopAtEos);
-    }
-  }
-
   private final SessionStream stream;
   private final KvCache cache;
   private final InferenceEngine engine;
@@ -106,7 +61,7 @@ public final class UeSession implements AutoCloseable {
   private long armedBytes;
 
   private UeSession(
-      SessionStream stream, KvCache cache, UeModel model, Options o, SplitSource.Choice at) {
+      SessionStream stream, KvCache cache, UeModel model, SessionOptions o, SplitSource.Choice at) {
     this.stream = stream;
     this.cache = cache;
     this.engine = model.engine();
@@ -136,18 +91,18 @@ public final class UeSession implements AutoCloseable {
 
   /** Opens a session at split/epoch {@code at} and waits for SessionAccepted. */
   public static UeSession open(
-      Channel channel, UeModel model, Options options, SplitSource.Choice at) {
+      Channel channel, UeModel model, SessionOptions options, SplitSource.Choice at) {
     return open(channel, model, options, at, java.time.Duration.ZERO);
   }
 
   /**
-   * As {@link #open(Channel, UeModel, Options, SplitSource.Choice)}; a wait for the edge longer
-   * than {@code stall} (zero = no limit) cancels the stream and throws UNAVAILABLE.
+   * As {@link #open(Channel, UeModel, SessionOptions, SplitSource.Choice)}; a wait for the edge
+   * longer than {@code stall} (zero = no limit) cancels the stream and throws UNAVAILABLE.
    */
   public static UeSession open(
       Channel channel,
       UeModel model,
-      Options options,
+      SessionOptions options,
       SplitSource.Choice at,
       java.time.Duration stall) {
     SessionStream s = new SessionStream(channel, stall.toNanos());
