@@ -31,7 +31,9 @@ import org.slf4j.LoggerFactory;
  * the split can change at runtime, and a new range runs at once), then through the merged one. At
  * most {@link #MAX_RANGES} ranges are kept (least recently used goes; a session in use is closed
  * when its last run ends). A range whose parts hold more than the bound, keep weights in external
- * data, or fail to merge or load runs per layer for good (one log line). Thread-safe.
+ * data, or fail to merge or load runs per layer for good (one log line). Thread-safe; lock order:
+ * this, then an entry, never the reverse (a build that finishes reads {@code closed} without this
+ * monitor: it used to take it inside its entry's and deadlocked against an eviction).
  */
 final class FusedRanges implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(FusedRanges.class);
@@ -65,7 +67,7 @@ final class FusedRanges implements AutoCloseable {
   private final Map<Long, Integer> uses = new HashMap<>();
 
   private ExecutorService builder;
-  private boolean closed;
+  private volatile boolean closed;
 
   FusedRanges(
       OrtEnvironment env, OrtSession.SessionOptions options, ModelPackage pkg, long maxBytes) {
@@ -254,11 +256,10 @@ final class FusedRanges implements AutoCloseable {
       }
       Set<String> outputs = new HashSet<>(s.getOutputNames());
       synchronized (e) {
-        synchronized (this) {
-          if (closed || e.retired) {
-            s.close();
-            return;
-          }
+        // never this monitor here: acquire and buildNow retire entries while they hold it
+        if (closed || e.retired) {
+          s.close();
+          return;
         }
         e.outputs = outputs;
         e.session = s;

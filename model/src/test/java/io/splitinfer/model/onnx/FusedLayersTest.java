@@ -104,6 +104,43 @@ class FusedLayersTest {
     }
   }
 
+  /**
+   * A build that ends while another thread evicts its range: the evicting thread holds the
+   * FusedRanges monitor (as acquire does) until the build is ready, then evicts it. With the old
+   * lock order (the build took that monitor inside its entry's) the build waited for the monitor
+   * while holding its entry, and the eviction waited for the entry: a deadlock, seen once in
+   * verify.
+   */
+  @Test
+  void aBuildEndingDuringAnEvictionDoesNotDeadlock() throws Exception {
+    Path ck = TestModels.writeTiny(dir.resolve("ck"), LAYERS, false, DType.F32, 34);
+    ModelPackage pkg = convert(ck, OnnxConverter.Options.of(DType.F32), "f32");
+    ai.onnxruntime.OrtEnvironment env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+    ai.onnxruntime.OrtSession.SessionOptions so = new ai.onnxruntime.OrtSession.SessionOptions();
+    FusedRanges fr = new FusedRanges(env, so, pkg, Long.MAX_VALUE);
+    org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+        java.time.Duration.ofSeconds(60),
+        () -> {
+          synchronized (fr) {
+            for (int i = 0; i < FusedRanges.BUILD_AFTER_RUNS; i++) {
+              fr.acquire(1, 2, true); // the last one schedules the build of 1..2
+            }
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (fr.sessions().isEmpty() && System.nanoTime() < deadline) {
+              Thread.sleep(10);
+            }
+            assertEquals(1, fr.sessions().size(), "1..2 built while the monitor was held");
+            for (int[] r : new int[][] {{1, 3}, {1, 4}, {2, 3}, {2, 4}}) {
+              for (int i = 0; i < FusedRanges.BUILD_AFTER_RUNS; i++) {
+                fr.acquire(r[0], r[1], true); // the fifth range evicts 1..2
+              }
+            }
+          }
+        });
+    fr.close();
+    so.close();
+  }
+
   @Test
   void evictedRangesCloseAndRebuild() throws Exception {
     Path ck = TestModels.writeTiny(dir.resolve("ck"), LAYERS, false, DType.F32, 33);
