@@ -1,5 +1,6 @@
 package io.splitinfer.model.cli;
 
+import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.ModelConfig;
 import io.splitinfer.model.onnx.OnnxEngine;
@@ -20,6 +21,9 @@ import picocli.CommandLine.Parameters;
  * runs a prompt of {@code --prompt-tokens} through them (chunked per {@code --prefill-chunk}),
  * decodes a few tokens, and prints one JSON line with the part bytes, the KV bytes and the peak
  * resident memory ({@code VmHWM}) of this process.
+ *
+ * <p>Either engine ({@code --engine onnx|vector}); the vector engine reads a layer on its first
+ * use, so it holds the range's layers only, on the Java heap.
  *
  * <p>{@code --side edge} measures the edge's half instead: layers p+1..L and the head, fed hidden
  * states of the prompt's length (seeded values of unit RMS: what the values are does not change
@@ -74,9 +78,11 @@ final class MemoryCommand implements Callable<Integer> {
     double startMb = ProcMemory.mb("VmRSS");
     long t0 = System.nanoTime();
     long partBytes;
-    try (OnnxEngine e = p.openEngine(engine.options());
+    try (InferenceEngine e = engine.open(p);
         KvCache kv = e.newCache(from, to)) {
-      e.warmUp(!edge, from, to, edge);
+      if (e instanceof OnnxEngine onnx) {
+        onnx.warmUp(!edge, from, to, edge);
+      }
       double loadedMb = ProcMemory.mb("VmRSS");
       if (edge) {
         SplittableRandom rng = new SplittableRandom(promptTokens);
@@ -105,7 +111,8 @@ final class MemoryCommand implements Callable<Integer> {
       System.out.printf(
           Locale.ROOT,
           "{\"side\":\"%s\",\"weights\":\"%s\",\"split\":%d,\"prompt_tokens\":%d,\"decode\":%d,"
-              + "\"prefill_chunk\":%d,\"arena\":%b,\"part_bytes\":%d,\"kv_bytes\":%d,"
+              + "\"engine\":\"%s\",\"prefill_chunk\":%d,\"arena\":%b,\"part_bytes\":%d,"
+              + "\"kv_bytes\":%d,"
               + "\"rss_start_mb\":%.1f,\"rss_loaded_mb\":%.1f,\"rss_mb\":%.1f,\"peak_rss_mb\":%.1f,"
               + "\"heap_used_mb\":%.1f,\"seconds\":%.2f}%n",
           side,
@@ -113,6 +120,7 @@ final class MemoryCommand implements Callable<Integer> {
           split,
           promptTokens,
           decode,
+          engine.kind.name().toLowerCase(Locale.ROOT),
           engine.prefillChunk,
           engine.arena,
           partBytes,
