@@ -127,6 +127,16 @@ class OpenAiEndpointTest {
       Supplier<SplitSource> splits,
       Supplier<SpecDecoder> speculation)
       throws IOException {
+    return ueServer(edgeChannel, maxConcurrent, splits, speculation, null);
+  }
+
+  static OpenAiServer ueServer(
+      ManagedChannel edgeChannel,
+      int maxConcurrent,
+      Supplier<SplitSource> splits,
+      Supplier<SpecDecoder> speculation,
+      Drafter guesser)
+      throws IOException {
     SplitCompletionBackend backend =
         new SplitCompletionBackend(
                 new UeClient(edgeChannel, new UeModel(pkg.id(), pkg.sha256(), engine)),
@@ -135,7 +145,8 @@ class OpenAiEndpointTest {
                 splits,
                 DType.DTYPE_F32,
                 "ue-http")
-            .withSpeculation(speculation);
+            .withSpeculation(speculation)
+            .withLookahead(guesser);
     return new OpenAiServer(backend, new OpenAiServer.Options(maxConcurrent, 1 << 20, 0))
         .start(new InetSocketAddress("127.0.0.1", 0));
   }
@@ -299,6 +310,48 @@ class OpenAiEndpointTest {
     assertTrue(
         used.stream().mapToLong(d -> d.stats().accepted()).sum() > 0,
         "the n-gram table's drafts were accepted somewhere");
+  }
+
+  /**
+   * serve --lookahead: three concurrent requests share one guesser (each generation its own
+   * Lookahead); the texts are generate's, one cut by a stop string while a guessed row may be
+   * armed, and the edge ends every session.
+   */
+  @Test
+  void lookaheadRequestsGiveTheSameTextAndStopMidStream() throws Exception {
+    String want = generateCli(PROMPT);
+    String stop = want.substring(want.length() / 2, want.length() / 2 + 4);
+    Drafter guesser = new LookupDrafter(engine, NgramTable.embeddedDefault());
+    HttpClient http = HttpClient.newHttpClient();
+    try (OpenAiServer ue =
+        ueServer(channel, 3, () -> SplitSource.fixed(SPLIT), () -> null, guesser)) {
+      URI uri = URI.create("http://127.0.0.1:" + ue.port() + "/v1/completions");
+      List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+      for (String s : new String[] {null, null, stop}) {
+        com.fasterxml.jackson.databind.node.ObjectNode body =
+            JSON.createObjectNode()
+                .put("prompt", PROMPT)
+                .put("max_tokens", MAX_TOKENS)
+                .put("temperature", 0);
+        if (s != null) {
+          body.put("stop", s);
+        }
+        all.add(
+            http.sendAsync(
+                HttpRequest.newBuilder(uri)
+                    .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString()));
+      }
+      for (int i = 0; i < all.size(); i++) {
+        HttpResponse<String> r = all.get(i).get(2, TimeUnit.MINUTES);
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode choice = JSON.readTree(r.body()).get("choices").get(0);
+        String expected = i < 2 ? want : want.substring(0, want.indexOf(stop));
+        assertEquals(expected, choice.get("text").asText(), "request " + i);
+      }
+    }
+    ValidationTest.waitFor(() -> edge.service().liveSessions() == 0);
   }
 
   @Test
