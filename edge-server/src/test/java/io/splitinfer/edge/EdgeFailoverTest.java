@@ -167,9 +167,7 @@ class EdgeFailoverTest {
     // even seeds decode with lookahead whose guesses are all right: a guess made on the session
     // that died must not be sent on the next one (its KV is not in the new session's cache)
     Drafter guesser =
-        seed % 2 == 0
-            ? new ScriptDrafter(SpeculativeDecodingTest.concat(prompt, want), 0.0, seed)
-            : null;
+        seed % 2 == 0 ? new ScriptDrafter(TestRig.concat(prompt, want), 0.0, seed) : null;
     GenerationResult g =
         ue.generator()
             .withLookahead(guesser)

@@ -50,11 +50,7 @@ class LookaheadTest {
   }
 
   static int[] prompt(SplittableRandom r, int n) {
-    int[] p = new int[n];
-    for (int i = 0; i < n; i++) {
-      p[i] = 3 + r.nextInt(engine.config().vocabSize() - 3);
-    }
-    return p;
+    return TestRig.randomIds(engine, r, n);
   }
 
   @ParameterizedTest
@@ -72,7 +68,7 @@ class LookaheadTest {
         int newTokens = 1 + cases.nextInt(24);
         String what = "case " + c + ": split " + split + ", " + newTokens + " tokens";
         int[] expected = new LocalGenerator(engine).greedy(prompt, newTokens, CHUNK).tokens();
-        int[] truth = SpeculativeDecodingTest.concat(prompt, expected);
+        int[] truth = TestRig.concat(prompt, expected);
         GenerateRequest req = GenerateRequest.greedy(prompt, newTokens);
         for (Drafter guesser :
             List.of(
@@ -130,8 +126,7 @@ class LookaheadTest {
       SplitGenerator g =
           client(rig, aheadPilots)
               .generator()
-              .withLookahead(
-                  new ScriptDrafter(SpeculativeDecodingTest.concat(prompt, expected), 0.0, 4));
+              .withLookahead(new ScriptDrafter(TestRig.concat(prompt, expected), 0.0, 4));
       GenerationResult r = g.generate(req, 3, t -> {});
       assertArrayEquals(expected, plain.tokenIds());
       assertArrayEquals(expected, r.tokenIds());
@@ -176,8 +171,7 @@ class LookaheadTest {
       SplitGenerator g =
           rig.client()
               .generator()
-              .withLookahead(
-                  new ScriptDrafter(SpeculativeDecodingTest.concat(prompt, expected), 0.2, 9));
+              .withLookahead(new ScriptDrafter(TestRig.concat(prompt, expected), 0.2, 9));
       GenerationResult r = g.generate(GenerateRequest.greedy(prompt, 30), script, t -> {});
       assertArrayEquals(expected, r.tokenIds());
       assertEquals(List.of(1, 5, 0, 0, 6), r.splits().stream().map(a -> a.split()).toList());

@@ -151,6 +151,39 @@ class OpenAiEndpointTest {
         .start(new InetSocketAddress("127.0.0.1", 0));
   }
 
+  /**
+   * Three concurrent greedy completions of PROMPT on {@code ue}, the third with the stop string
+   * {@code stop}; their first choices, in order, each checked for status 200.
+   */
+  static List<JsonNode> twoFullAndOneStopped(OpenAiServer ue, String stop) throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    URI uri = URI.create("http://127.0.0.1:" + ue.port() + "/v1/completions");
+    List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+    for (String s : new String[] {null, null, stop}) {
+      com.fasterxml.jackson.databind.node.ObjectNode body =
+          JSON.createObjectNode()
+              .put("prompt", PROMPT)
+              .put("max_tokens", MAX_TOKENS)
+              .put("temperature", 0);
+      if (s != null) {
+        body.put("stop", s);
+      }
+      all.add(
+          http.sendAsync(
+              HttpRequest.newBuilder(uri)
+                  .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString()));
+    }
+    List<JsonNode> choices = new ArrayList<>();
+    for (CompletableFuture<HttpResponse<String>> f : all) {
+      HttpResponse<String> r = f.get(2, TimeUnit.MINUTES);
+      assertEquals(200, r.statusCode(), r.body());
+      choices.add(JSON.readTree(r.body()).get("choices").get(0));
+    }
+    return choices;
+  }
+
   /** What {@code ue-client generate} prints as the generated text for {@code prompt}. */
   static String generateCli(String prompt) {
     return generateCli(prompt, MAX_TOKENS);
@@ -274,30 +307,10 @@ class OpenAiEndpointTest {
           used.add(d);
           return d;
         };
-    HttpClient http = HttpClient.newHttpClient();
     try (OpenAiServer ue = ueServer(channel, 3, () -> SplitSource.fixed(SPLIT), decoders)) {
-      URI uri = URI.create("http://127.0.0.1:" + ue.port() + "/v1/completions");
-      List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
-      for (String s : new String[] {null, null, stop}) {
-        com.fasterxml.jackson.databind.node.ObjectNode body =
-            JSON.createObjectNode()
-                .put("prompt", PROMPT)
-                .put("max_tokens", MAX_TOKENS)
-                .put("temperature", 0);
-        if (s != null) {
-          body.put("stop", s);
-        }
-        all.add(
-            http.sendAsync(
-                HttpRequest.newBuilder(uri)
-                    .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)))
-                    .build(),
-                HttpResponse.BodyHandlers.ofString()));
-      }
-      for (int i = 0; i < all.size(); i++) {
-        HttpResponse<String> r = all.get(i).get(2, TimeUnit.MINUTES);
-        assertEquals(200, r.statusCode(), r.body());
-        JsonNode choice = JSON.readTree(r.body()).get("choices").get(0);
+      List<JsonNode> choices = twoFullAndOneStopped(ue, stop);
+      for (int i = 0; i < choices.size(); i++) {
+        JsonNode choice = choices.get(i);
         String expected = i < 2 ? want : want.substring(0, want.indexOf(stop));
         assertEquals(expected, choice.get("text").asText(), "request " + i);
         assertEquals(i < 2 ? "length" : "stop", choice.get("finish_reason").asText());
@@ -322,31 +335,11 @@ class OpenAiEndpointTest {
     String want = generateCli(PROMPT);
     String stop = want.substring(want.length() / 2, want.length() / 2 + 4);
     Drafter guesser = new LookupDrafter(engine, NgramTable.embeddedDefault());
-    HttpClient http = HttpClient.newHttpClient();
     try (OpenAiServer ue =
         ueServer(channel, 3, () -> SplitSource.fixed(SPLIT), () -> null, guesser)) {
-      URI uri = URI.create("http://127.0.0.1:" + ue.port() + "/v1/completions");
-      List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
-      for (String s : new String[] {null, null, stop}) {
-        com.fasterxml.jackson.databind.node.ObjectNode body =
-            JSON.createObjectNode()
-                .put("prompt", PROMPT)
-                .put("max_tokens", MAX_TOKENS)
-                .put("temperature", 0);
-        if (s != null) {
-          body.put("stop", s);
-        }
-        all.add(
-            http.sendAsync(
-                HttpRequest.newBuilder(uri)
-                    .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)))
-                    .build(),
-                HttpResponse.BodyHandlers.ofString()));
-      }
-      for (int i = 0; i < all.size(); i++) {
-        HttpResponse<String> r = all.get(i).get(2, TimeUnit.MINUTES);
-        assertEquals(200, r.statusCode(), r.body());
-        JsonNode choice = JSON.readTree(r.body()).get("choices").get(0);
+      List<JsonNode> choices = twoFullAndOneStopped(ue, stop);
+      for (int i = 0; i < choices.size(); i++) {
+        JsonNode choice = choices.get(i);
         String expected = i < 2 ? want : want.substring(0, want.indexOf(stop));
         assertEquals(expected, choice.get("text").asText(), "request " + i);
       }

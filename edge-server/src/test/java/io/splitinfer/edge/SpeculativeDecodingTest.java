@@ -17,7 +17,6 @@ import io.splitinfer.ue.SplitGenerator;
 import io.splitinfer.ue.SplitSource;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -53,17 +52,7 @@ class SpeculativeDecodingTest {
   }
 
   static int[] prompt(SplittableRandom r, int n) {
-    int[] p = new int[n];
-    for (int i = 0; i < n; i++) {
-      p[i] = 3 + r.nextInt(engine.config().vocabSize() - 3);
-    }
-    return p;
-  }
-
-  static int[] concat(int[] a, int[] b) {
-    int[] c = Arrays.copyOf(a, a.length + b.length);
-    System.arraycopy(b, 0, c, a.length, b.length);
-    return c;
+    return TestRig.randomIds(engine, r, n);
   }
 
   @ParameterizedTest
@@ -99,7 +88,7 @@ class SpeculativeDecodingTest {
         int[] noise = prompt(cases, 64);
         NgramTable table =
             NgramTable.train(
-                java.util.List.of(concat(prompt, expected), noise),
+                java.util.List.of(TestRig.concat(prompt, expected), noise),
                 engine.config().vocabSize(),
                 2,
                 1,
@@ -117,7 +106,7 @@ class SpeculativeDecodingTest {
 
         SpecDecoder script =
             new SpecDecoder(
-                new ScriptDrafter(concat(prompt, expected), 0.3, c), new SpecK(k, false));
+                new ScriptDrafter(TestRig.concat(prompt, expected), 0.3, c), new SpecK(k, false));
         GenerationResult s =
             rig.client().generator().withSpeculation(script).generate(req, split, t -> {});
         assertArrayEquals(expected, s.tokenIds(), what + " (scripted drafts)");
@@ -155,7 +144,8 @@ class SpeculativeDecodingTest {
     EdgeConfig batched = CONFIG.withBatchDecode(true, Duration.ofMillis(1));
     try (TestRig rig = new TestRig(engine, batched, TestRig.Transport.TCP)) {
       SpecDecoder spec =
-          new SpecDecoder(new ScriptDrafter(concat(prompt, expected), 0.2, 9), new SpecK(3, true));
+          new SpecDecoder(
+              new ScriptDrafter(TestRig.concat(prompt, expected), 0.2, 9), new SpecK(3, true));
       GenerationResult r =
           rig.client()
               .generator()
@@ -179,7 +169,8 @@ class SpeculativeDecodingTest {
     int[] expected = new LocalGenerator(engine).greedy(prompt, 24, CHUNK).tokens();
     try (TestRig rig = new TestRig(engine, CONFIG, TestRig.Transport.TCP)) {
       SpecDecoder off =
-          new SpecDecoder(new ScriptDrafter(concat(prompt, expected), 0.0, 9), new SpecK(3, false));
+          new SpecDecoder(
+              new ScriptDrafter(TestRig.concat(prompt, expected), 0.0, 9), new SpecK(3, false));
       GenerationResult none =
           rig.client()
               .generator()
@@ -192,7 +183,8 @@ class SpeculativeDecodingTest {
       assertEquals(0, off.stats().drafted(), "cap 0 from the start: no drafts");
 
       SpecDecoder capped =
-          new SpecDecoder(new ScriptDrafter(concat(prompt, expected), 0.0, 9), new SpecK(3, false));
+          new SpecDecoder(
+              new ScriptDrafter(TestRig.concat(prompt, expected), 0.0, 9), new SpecK(3, false));
       SplitSource script =
           step -> step < 6 ? new SplitSource.Choice(3, 1, 0) : new SplitSource.Choice(3, 2, 1);
       GenerationResult r =

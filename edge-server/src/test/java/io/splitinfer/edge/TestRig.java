@@ -57,6 +57,22 @@ final class TestRig implements AutoCloseable {
     }
   }
 
+  /** {@code n} seeded random token ids of {@code engine}'s vocabulary (no special ids 0..2). */
+  static int[] randomIds(InferenceEngine engine, java.util.SplittableRandom r, int n) {
+    int[] p = new int[n];
+    for (int i = 0; i < n; i++) {
+      p[i] = 3 + r.nextInt(engine.config().vocabSize() - 3);
+    }
+    return p;
+  }
+
+  /** a, then b. */
+  static int[] concat(int[] a, int[] b) {
+    int[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, c, a.length, b.length);
+    return c;
+  }
+
   UeClient client() {
     return new UeClient(channel, new UeModel(MODEL_ID, SHA, engine));
   }
