@@ -128,8 +128,7 @@ final class BenchCommand implements Callable<Integer> {
       throw new CliErrors.Refused("--held-out must be >= 0, got " + heldOut);
     }
     if (lookahead != null && !Drafter.isName(lookahead)) {
-      throw new CliErrors.Refused(
-          "--lookahead must be auto, early-exit, lookup, ngram or ngram:FILE, got " + lookahead);
+      throw new CliErrors.Refused("--lookahead must be " + Drafter.NAMES + ", got " + lookahead);
     }
     ManagedChannel edge = UeClientMain.channel(common.edge, common.tls);
     try (LoadedModel m = LoadedModel.open(common.model, common.threads, common.engine)) {
@@ -156,14 +155,7 @@ final class BenchCommand implements Callable<Integer> {
       }
       LocalGenerator local = new LocalGenerator(m.engine);
 
-      Drafter guesser = null;
-      if (lookahead != null) {
-        try {
-          guesser = m.drafter(lookahead);
-        } catch (IllegalArgumentException e) {
-          throw new CliErrors.Refused(e.getMessage());
-        }
-      }
+      Drafter guesser = lookahead == null ? null : SpecFlags.build(m, lookahead, "");
       List<Cell> cells = new ArrayList<>();
       for (int p : ps) {
         cells.add(new Cell(p, null));

@@ -41,6 +41,9 @@ public interface Drafter {
     return named(name, engine, null);
   }
 
+  /** The names {@link #named} knows, as error messages list them. */
+  String NAMES = "auto, early-exit, lookup, ngram or ngram:FILE";
+
   /** Whether {@link #named} knows {@code name} (a FILE of ngram:FILE is not looked at). */
   static boolean isName(String name) {
     return switch (name) {
@@ -83,8 +86,7 @@ public interface Drafter {
       case "early-exit" -> new EarlyExitDrafter(engine);
       case "lookup" -> new LookupDrafter(engine);
       default ->
-          throw new IllegalArgumentException(
-              "unknown drafter '" + name + "' (auto, early-exit, lookup, ngram or ngram:FILE)");
+          throw new IllegalArgumentException("unknown drafter '" + name + "' (" + NAMES + ")");
     };
   }
 }

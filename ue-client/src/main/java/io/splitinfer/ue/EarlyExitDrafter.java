@@ -19,7 +19,6 @@ public final class EarlyExitDrafter implements Drafter {
 
   @Override
   public Draft draft(UeSession s, int last, int k) {
-    int vocab = engine.config().vocabSize();
     int d = engine.config().hiddenSize();
     int[] ids = new int[k + 1];
     int[] drafts = new int[k];
@@ -29,7 +28,7 @@ public final class EarlyExitDrafter implements Drafter {
       float[] h = s.draftRow(ids[i]);
       System.arraycopy(h, 0, rows, i * d, d);
       if (i < k) {
-        drafts[i] = Logits.argmax(engine.head(h, 1), 0, vocab);
+        drafts[i] = next(engine, h);
         ids[i + 1] = drafts[i];
       }
     }
@@ -38,6 +37,11 @@ public final class EarlyExitDrafter implements Drafter {
 
   @Override
   public int guess(UeSession s, float[] lastRow) {
-    return Logits.argmax(engine.head(lastRow, 1), 0, engine.config().vocabSize());
+    return next(engine, lastRow);
+  }
+
+  /** The early exit's greedy token after a row at layer p ([1, d]): argmax of the head. */
+  static int next(InferenceEngine engine, float[] row) {
+    return Logits.argmax(engine.head(row, 1), 0, engine.config().vocabSize());
   }
 }

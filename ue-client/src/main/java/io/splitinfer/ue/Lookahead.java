@@ -33,7 +33,6 @@ public final class Lookahead {
   private long guessAt = -1;
   private int guessSplit = -1;
   private long guessEpoch = -1;
-  private boolean armed;
   private boolean fired;
   private long hits;
   private long misses;
@@ -97,7 +96,9 @@ public final class Lookahead {
       guessSplit = s.split();
       guessEpoch = s.epoch();
       guessRow = s.aheadRow(guessId);
-      armed = armNext && s.armRow(guessId, guessRow, step + 1);
+      if (armNext) {
+        s.armRow(guessId, guessRow, step + 1);
+      }
     }
     return bytes;
   }
@@ -107,10 +108,6 @@ public final class Lookahead {
    * and right): then the caller sends nothing else before {@link #step}.
    */
   boolean wentOut(UeSession s) {
-    if (!armed) {
-      return false;
-    }
-    armed = false;
     fired = s.armedWentOut();
     return fired;
   }
@@ -118,7 +115,6 @@ public final class Lookahead {
   /** A new session starts: a guess made on another one is forgotten (its KV went with it). */
   void begin() {
     guessRow = null;
-    armed = false;
     fired = false;
   }
 

@@ -2,7 +2,6 @@ package io.splitinfer.ue;
 
 import io.splitinfer.model.draft.NgramTable;
 import io.splitinfer.model.engine.InferenceEngine;
-import io.splitinfer.model.engine.Logits;
 import java.util.Arrays;
 
 /**
@@ -40,7 +39,6 @@ public final class LookupDrafter implements Drafter {
 
   @Override
   public Draft draft(UeSession s, int last, int k) {
-    int vocab = engine.config().vocabSize();
     int d = engine.config().hiddenSize();
     int[] sent = s.sentTokens();
     int[] seq = Arrays.copyOf(sent, sent.length + k + 1);
@@ -52,10 +50,7 @@ public final class LookupDrafter implements Drafter {
     // Drafts by lookup (then the table) as far as they go (token ids only, no rows needed)...
     int hits = 0;
     while (hits < k) {
-      int next = lookup(seq, len);
-      if (next < 0 && table != null) {
-        next = table.next(seq, len);
-      }
+      int next = lookupOrTable(seq, len);
       if (next < 0) {
         break;
       }
@@ -70,7 +65,7 @@ public final class LookupDrafter implements Drafter {
     System.arraycopy(h, 0, rows, 0, h.length);
     h = Arrays.copyOfRange(h, hits * d, (hits + 1) * d);
     for (int i = hits; i < k; i++) {
-      drafts[i] = Logits.argmax(engine.head(h, 1), 0, vocab);
+      drafts[i] = EarlyExitDrafter.next(engine, h);
       ids[i + 1] = drafts[i];
       h = s.draftRow(ids[i + 1]);
       System.arraycopy(h, 0, rows, (i + 1) * d, d);
@@ -81,13 +76,14 @@ public final class LookupDrafter implements Drafter {
   @Override
   public int guess(UeSession s, float[] lastRow) {
     int[] sent = s.sentTokens();
-    int next = lookup(sent, sent.length);
-    if (next < 0 && table != null) {
-      next = table.next(sent, sent.length);
-    }
-    return next >= 0
-        ? next
-        : Logits.argmax(engine.head(lastRow, 1), 0, engine.config().vocabSize());
+    int next = lookupOrTable(sent, sent.length);
+    return next >= 0 ? next : EarlyExitDrafter.next(engine, lastRow);
+  }
+
+  /** The token after seq[0, len) by prompt lookup, else by the table (if any), else -1. */
+  private int lookupOrTable(int[] seq, int len) {
+    int next = lookup(seq, len);
+    return next < 0 && table != null ? table.next(seq, len) : next;
   }
 
   /** The token after the latest earlier match of seq's last n tokens (longest n first), or -1. */

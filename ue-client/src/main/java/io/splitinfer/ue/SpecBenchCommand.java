@@ -235,14 +235,9 @@ final class SpecBenchCommand implements Callable<Integer> {
     for (String name : drafters.split(",")) {
       String n = name.trim();
       if (!Drafter.isName(n)) {
-        throw new CliErrors.Refused(
-            "--drafters: " + n + " is not auto, early-exit, lookup, ngram or ngram:FILE");
+        throw new CliErrors.Refused("--drafters: " + n + " is not " + Drafter.NAMES);
       }
-      try {
-        out.put(n, m.drafter(n));
-      } catch (IllegalArgumentException e) {
-        throw new CliErrors.Refused("--drafters: " + e.getMessage());
-      }
+      out.put(n, SpecFlags.build(m, n, "--drafters: "));
     }
     return out;
   }

@@ -47,8 +47,7 @@ public final class SpecFlags {
       throw new CliErrors.Refused("--spec-k must be >= 0, got " + k);
     }
     if (!Drafter.isName(drafter)) {
-      throw new CliErrors.Refused(
-          "--drafter must be auto, early-exit, lookup, ngram or ngram:FILE, got " + drafter);
+      throw new CliErrors.Refused("--drafter must be " + Drafter.NAMES + ", got " + drafter);
     }
     if (drafter.startsWith("ngram:")
         && !java.nio.file.Files.isRegularFile(java.nio.file.Path.of(drafter.substring(6)))) {
@@ -65,10 +64,19 @@ public final class SpecFlags {
     if (k == 0 && !lookahead) {
       return null;
     }
+    return build(m, drafter, "");
+  }
+
+  /**
+   * {@code m}'s drafter {@code name} ({@link LoadedModel#drafter}), with a table that is unreadable
+   * or made for another vocabulary or tokenizer refused (exit 2) as {@code prefix} + the reason:
+   * the one way generate, serve, bench and spec-bench build a drafter from a flag.
+   */
+  static Drafter build(LoadedModel m, String name, String prefix) {
     try {
-      return m.drafter(drafter);
+      return m.drafter(name);
     } catch (IllegalArgumentException e) {
-      throw new CliErrors.Refused(e.getMessage());
+      throw new CliErrors.Refused(prefix + e.getMessage());
     }
   }
 

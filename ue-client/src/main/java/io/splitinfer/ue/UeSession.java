@@ -256,29 +256,17 @@ public final class UeSession implements AutoCloseable {
   /**
    * Lookahead: arms the HiddenState of {@code id}'s row (at the next position, decode step {@code
    * step}) to go out from the transport thread the moment the edge's next Token is {@code id};
-   * {@link #armedWentOut} tells after {@link #nextToken}. Returns whether it was armed (false: the
-   * Token is already here).
+   * {@link #armedWentOut} tells after {@link #nextToken}. Nothing is armed when the Token is
+   * already here.
    */
-  public boolean armRow(int id, float[] row, long step) {
+  public void armRow(int id, float[] row, long step) {
     UeMessage m =
-        UeMessage.newBuilder()
-            .setHidden(
-                HiddenState.newBuilder()
-                    .setSessionId(this.id)
-                    .setEpoch(epoch)
-                    .setSplitLayer(split)
-                    .setFirstPosition(position)
-                    .setTensor(TensorCodec.encode(row, wire, 1, row.length))
-                    .setSample(true)
-                    .setStep(step))
-            .build();
-    if (!stream.arm(id, m)) {
-      return false;
+        UeMessage.newBuilder().setHidden(hiddenAtNext(new int[] {id}, row, true, step)).build();
+    if (stream.arm(id, m)) {
+      armedId = id;
+      armedRow = row;
+      armedBytes = m.getSerializedSize() + SessionStream.GRPC_FRAME_HEADER;
     }
-    armedId = id;
-    armedRow = row;
-    armedBytes = m.getSerializedSize() + SessionStream.GRPC_FRAME_HEADER;
-    return true;
   }
 
   /** The bytes the last armed HiddenState took on the wire. */
@@ -307,6 +295,11 @@ public final class UeSession implements AutoCloseable {
    */
   private HiddenState.Builder hidden(int[] ids, float[] h, boolean sample, long step) {
     switches.remember(position, split, ids, h);
+    return hiddenAtNext(ids, h, sample, step);
+  }
+
+  /** The HiddenState of {@code ids}' rows {@code h} at the next position, not yet remembered. */
+  private HiddenState.Builder hiddenAtNext(int[] ids, float[] h, boolean sample, long step) {
     return HiddenState.newBuilder()
         .setSessionId(id)
         .setEpoch(epoch)
