@@ -4,8 +4,21 @@ package io.splitinfer.model.engine;
 public final class Embeddings {
   private Embeddings() {}
 
+  /** A table that copies its row {@code row} into dst[off .. off + d). */
+  @FunctionalInterface
+  public interface Rows {
+    void copyRow(int row, float[] dst, int off);
+  }
+
   /** Token ids -> their rows of {@code table} [vocab, d], as [T, d]. */
   public static float[] lookup(float[] table, ModelConfig config, int[] tokenIds) {
+    int d = config.hiddenSize();
+    return lookup(
+        (row, dst, off) -> System.arraycopy(table, row * d, dst, off, d), config, tokenIds);
+  }
+
+  /** Token ids -> their rows of {@code table}, as [T, d]; ids outside the vocabulary refused. */
+  public static float[] lookup(Rows table, ModelConfig config, int[] tokenIds) {
     int d = config.hiddenSize();
     float[] out = new float[tokenIds.length * d];
     for (int t = 0; t < tokenIds.length; t++) {
@@ -14,7 +27,7 @@ public final class Embeddings {
         throw new IllegalArgumentException(
             "token id " + id + " outside the vocabulary 0.." + (config.vocabSize() - 1));
       }
-      System.arraycopy(table, id * d, out, t * d, d);
+      table.copyRow(id, out, t * d);
     }
     return out;
   }

@@ -26,7 +26,7 @@ final class Kernels {
 
   /**
    * a[ao..ao+n) · b[bo..bo+n): two vector accumulators over pairs of vectors, the first over a last
-   * whole vector, then the scalar tail. {@link #dot4} repeats this sequence exactly.
+   * whole vector, then the scalar tail. {@link #dotBlock} repeats this sequence exactly.
    */
   static float dot(float[] a, int ao, float[] b, int bo, int n) {
     FloatVector s0 = FloatVector.zero(S);
@@ -47,11 +47,13 @@ final class Kernels {
   }
 
   /**
-   * Four tokens' dot products with one weight row, each weight vector loaded once: y[yo + k * out]
-   * = x[xo + k * n ..] · w[wo ..] for k = 0..3, each bit-identical to {@link #dot} (same operations
-   * in the same order per token), so a speculative round's rows equal single decode steps.
+   * One token's dot products with the four rows of a {@link PackedMatrix} block at {@code po}: y[yo
+   * + r] = x[xo ..] · row r, for r = 0..3. Each row is summed in exactly {@link #dot}'s sequence
+   * (two vector accumulators over pairs of vectors, one over a last whole vector, the reduction,
+   * then the scalar tail), so the result is the same bits; the four rows give eight independent FMA
+   * chains, and the block is read front to back.
    */
-  static void dot4(float[] x, int xo, float[] w, int wo, int n, float[] y, int yo, int out) {
+  static void dotBlock(float[] x, int xo, float[] p, int po, int n, float[] y, int yo) {
     FloatVector a0 = FloatVector.zero(S);
     FloatVector a1 = FloatVector.zero(S);
     FloatVector b0 = FloatVector.zero(S);
@@ -60,60 +62,67 @@ final class Kernels {
     FloatVector c1 = FloatVector.zero(S);
     FloatVector d0 = FloatVector.zero(S);
     FloatVector d1 = FloatVector.zero(S);
-    int x1 = xo + n;
-    int x2 = xo + 2 * n;
-    int x3 = xo + 3 * n;
     int i = 0;
-    for (; i + 2 * L <= n; i += 2 * L) {
-      FloatVector w0 = FloatVector.fromArray(S, w, wo + i);
-      FloatVector w1 = FloatVector.fromArray(S, w, wo + i + L);
-      a0 = FloatVector.fromArray(S, x, xo + i).fma(w0, a0);
-      a1 = FloatVector.fromArray(S, x, xo + i + L).fma(w1, a1);
-      b0 = FloatVector.fromArray(S, x, x1 + i).fma(w0, b0);
-      b1 = FloatVector.fromArray(S, x, x1 + i + L).fma(w1, b1);
-      c0 = FloatVector.fromArray(S, x, x2 + i).fma(w0, c0);
-      c1 = FloatVector.fromArray(S, x, x2 + i + L).fma(w1, c1);
-      d0 = FloatVector.fromArray(S, x, x3 + i).fma(w0, d0);
-      d1 = FloatVector.fromArray(S, x, x3 + i + L).fma(w1, d1);
+    int k = po;
+    for (; i + 2 * L <= n; i += 2 * L, k += 8 * L) {
+      FloatVector x0 = FloatVector.fromArray(S, x, xo + i);
+      FloatVector x1 = FloatVector.fromArray(S, x, xo + i + L);
+      a0 = FloatVector.fromArray(S, p, k).fma(x0, a0);
+      a1 = FloatVector.fromArray(S, p, k + L).fma(x1, a1);
+      b0 = FloatVector.fromArray(S, p, k + 2 * L).fma(x0, b0);
+      b1 = FloatVector.fromArray(S, p, k + 3 * L).fma(x1, b1);
+      c0 = FloatVector.fromArray(S, p, k + 4 * L).fma(x0, c0);
+      c1 = FloatVector.fromArray(S, p, k + 5 * L).fma(x1, c1);
+      d0 = FloatVector.fromArray(S, p, k + 6 * L).fma(x0, d0);
+      d1 = FloatVector.fromArray(S, p, k + 7 * L).fma(x1, d1);
     }
-    for (; i + L <= n; i += L) {
-      FloatVector w0 = FloatVector.fromArray(S, w, wo + i);
-      a0 = FloatVector.fromArray(S, x, xo + i).fma(w0, a0);
-      b0 = FloatVector.fromArray(S, x, x1 + i).fma(w0, b0);
-      c0 = FloatVector.fromArray(S, x, x2 + i).fma(w0, c0);
-      d0 = FloatVector.fromArray(S, x, x3 + i).fma(w0, d0);
+    for (; i + L <= n; i += L, k += 4 * L) {
+      FloatVector x0 = FloatVector.fromArray(S, x, xo + i);
+      a0 = FloatVector.fromArray(S, p, k).fma(x0, a0);
+      b0 = FloatVector.fromArray(S, p, k + L).fma(x0, b0);
+      c0 = FloatVector.fromArray(S, p, k + 2 * L).fma(x0, c0);
+      d0 = FloatVector.fromArray(S, p, k + 3 * L).fma(x0, d0);
     }
     float sa = a0.add(a1).reduceLanes(VectorOperators.ADD);
     float sb = b0.add(b1).reduceLanes(VectorOperators.ADD);
     float sc = c0.add(c1).reduceLanes(VectorOperators.ADD);
     float sd = d0.add(d1).reduceLanes(VectorOperators.ADD);
-    for (; i < n; i++) {
-      float wi = w[wo + i];
-      sa += x[xo + i] * wi;
-      sb += x[x1 + i] * wi;
-      sc += x[x2 + i] * wi;
-      sd += x[x3 + i] * wi;
+    int tail = n - i;
+    for (int j = 0; j < tail; j++) {
+      float xj = x[xo + i + j];
+      sa += p[k + j] * xj;
+      sb += p[k + tail + j] * xj;
+      sc += p[k + 2 * tail + j] * xj;
+      sd += p[k + 3 * tail + j] * xj;
     }
     y[yo] = sa;
-    y[yo + out] = sb;
-    y[yo + 2 * out] = sc;
-    y[yo + 3 * out] = sd;
+    y[yo + 1] = sb;
+    y[yo + 2] = sc;
+    y[yo + 3] = sd;
   }
 
   /**
-   * y[t, o] = x[t, :] · W[o, :] for rows o in [o0, o1) and all tokens (W in Hugging Face [out, in]
-   * layout); each weight row is read once per four tokens.
+   * y[t, o] = x[t, :] · W[o, :] for rows o in [o0, o1) and all tokens; o0 is a multiple of {@link
+   * PackedMatrix#BLOCK} or past the last whole block. Token by token per block, so a block (4 rows)
+   * is read from memory once and from the L1 cache for the other tokens.
    */
-  static void linearRows(
-      float[] x, int tokens, int in, float[] w, int out, float[] y, int o0, int o1) {
-    for (int o = o0; o < o1; o++) {
-      int wo = o * in;
-      int t = 0;
-      for (; t + 4 <= tokens; t += 4) {
-        dot4(x, t * in, w, wo, in, y, t * out + o, out);
+  static void linear(float[] x, int tokens, PackedMatrix w, float[] y, int o0, int o1) {
+    int in = w.cols();
+    int out = w.rows();
+    float[] p = w.data();
+    int whole = Math.min(o1, out - out % PackedMatrix.BLOCK);
+    if (o0 < whole && o0 % PackedMatrix.BLOCK != 0) {
+      throw new IllegalArgumentException("row range starts at " + o0 + ", inside a block");
+    }
+    int o = o0;
+    for (; o + PackedMatrix.BLOCK <= whole; o += PackedMatrix.BLOCK) {
+      for (int t = 0; t < tokens; t++) {
+        dotBlock(x, t * in, p, o * in, in, y, t * out + o);
       }
-      for (; t < tokens; t++) {
-        y[t * out + o] = dot(x, t * in, w, wo, in);
+    }
+    for (; o < o1; o++) {
+      for (int t = 0; t < tokens; t++) {
+        y[t * out + o] = dot(x, t * in, p, o * in, in);
       }
     }
   }

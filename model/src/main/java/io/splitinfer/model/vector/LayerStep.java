@@ -7,11 +7,12 @@ import io.splitinfer.model.engine.ModelConfig;
  * One layer of {@link VectorEngine} over a set of rows, each a new position in a KV cache: T
  * consecutive positions of one sequence ({@link #sequence}), or one position in each of several
  * sessions' caches (batched decode, {@link #batch}). The weight products run over all rows at once
- * (each weight row read once per four rows); RoPE, the K/V append and attention are per row,
- * against the row's own cache. The RoPE angles are computed once per step; {@link #run} is one
- * layer (x updated in place). A row's result does not depend on the other rows.
+ * (each block of four weight rows read from memory once); RoPE, the K/V append and attention are
+ * per row, against the row's own cache. The RoPE angles are computed once per step; {@link #run} is
+ * one layer (x updated in place). A row's result does not depend on the other rows.
  */
 final class LayerStep {
+  /** Rows per chunk of the pool: a multiple of {@link PackedMatrix#BLOCK}. */
   private static final int ROWS_PER_CHUNK = 32;
 
   private final ModelConfig c;
@@ -71,7 +72,7 @@ final class LayerStep {
     for (int r = 0; r < rows; r++) {
       Kernels.rmsNorm(x, r * d, w.inputNorm(), c.rmsNormEps(), h, r * d, d);
     }
-    float[] qkv = linear(h, d, w.qkv(), qkvDim);
+    float[] qkv = linear(h, w.qkv());
     for (int r = 0; r < rows; r++) {
       for (int head = 0; head < nh + nkv; head++) {
         Kernels.rope(qkv, r * qkvDim + head * hd, hd, cos, sin, r * (hd / 2));
@@ -93,7 +94,7 @@ final class LayerStep {
             attend(a / nkv, a % nkv, l, qkv, qkvDim, attn, scores);
           }
         });
-    float[] o = linear(attn, c.qDim(), w.o(), d);
+    float[] o = linear(attn, w.o());
     for (int r = 0; r < rows; r++) {
       for (int i = 0; i < d; i++) {
         x[r * d + i] += o[r * d + i];
@@ -101,10 +102,10 @@ final class LayerStep {
       Kernels.rmsNorm(x, r * d, w.postNorm(), c.rmsNormEps(), h, r * d, d);
     }
     int f = c.intermediateSize();
-    float[] gateUp = linear(h, d, w.gateUp(), 2 * f);
+    float[] gateUp = linear(h, w.gateUp());
     float[] act = new float[rows * f];
     Kernels.swiglu(gateUp, rows, f, act);
-    float[] down = linear(act, f, w.down(), d);
+    float[] down = linear(act, w.down());
     for (int i = 0; i < x.length; i++) {
       x[i] += down[i];
     }
@@ -175,13 +176,11 @@ final class LayerStep {
     }
   }
 
-  /** [rows, in] x W^T, W [out, in], rows of W spread over the pool. */
-  private float[] linear(float[] in, int inDim, float[] weights, int out) {
+  /** [rows, in] x W^T, W [out, in], blocks of W's rows spread over the pool. */
+  private float[] linear(float[] in, PackedMatrix weights) {
+    int out = weights.rows();
     float[] y = new float[rows * out];
-    pool.forRange(
-        out,
-        ROWS_PER_CHUNK,
-        (o0, o1) -> Kernels.linearRows(in, rows, inDim, weights, out, y, o0, o1));
+    pool.forRange(out, ROWS_PER_CHUNK, (o0, o1) -> Kernels.linear(in, rows, weights, y, o0, o1));
     return y;
   }
 }

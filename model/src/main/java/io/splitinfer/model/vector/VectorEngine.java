@@ -27,6 +27,7 @@ import java.util.List;
  * thread).
  */
 public final class VectorEngine implements InferenceEngine {
+  /** Rows per chunk of the pool: a multiple of {@link PackedMatrix#BLOCK}. */
   private static final int ROWS_PER_CHUNK = 32;
 
   private final ModelConfig config;
@@ -63,7 +64,7 @@ public final class VectorEngine implements InferenceEngine {
 
   @Override
   public float[] embed(int[] tokenIds) {
-    return Embeddings.lookup(w.embedding(), config, tokenIds);
+    return Embeddings.lookup(w.embedding()::copyRow, config, tokenIds);
   }
 
   @Override
@@ -86,8 +87,9 @@ public final class VectorEngine implements InferenceEngine {
 
   /**
    * Batched decode: at each layer the sessions whose range holds it run it together (their rows
-   * stacked, each weight row read once per four sessions), each against its own cache. Every output
-   * is bit-identical to the same step run alone. Nothing runs unless every item is valid.
+   * stacked, each block of four weight rows read from memory once), each against its own cache.
+   * Every output is bit-identical to the same step run alone. Nothing runs unless every item is
+   * valid.
    */
   @Override
   public List<float[]> runLayersBatch(List<BatchItem> items) {
@@ -182,11 +184,9 @@ public final class VectorEngine implements InferenceEngine {
       Kernels.rmsNorm(hidden, t * d, w.finalNorm(), config.rmsNormEps(), h, t * d, d);
     }
     float[] logits = new float[tokens * vocab];
-    float[] head = w.lmHead();
+    PackedMatrix head = w.lmHead();
     pool.forRange(
-        vocab,
-        ROWS_PER_CHUNK * 4,
-        (o0, o1) -> Kernels.linearRows(h, tokens, d, head, vocab, logits, o0, o1));
+        vocab, ROWS_PER_CHUNK * 4, (o0, o1) -> Kernels.linear(h, tokens, head, logits, o0, o1));
     return logits;
   }
 

@@ -12,11 +12,12 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
- * The float32 weights of {@link VectorEngine}, in Hugging Face [out, in] layout with the products
- * of one input merged (q|k|v, gate|up) so that each is one pass over its rows. The embedding, the
- * final norm and the LM head are held from the start; a decoder layer is read on its first use
- * ({@link #layer}) when the weights come from a package, so a UE that runs layers 1..p holds those
- * p layers only, and an edge the layers after the splits it has served.
+ * The float32 weights of {@link VectorEngine}: each matrix in Hugging Face [out, in] orientation,
+ * packed for the kernels ({@link PackedMatrix}), with the products of one input merged (q|k|v,
+ * gate|up) so that each is one pass over its rows. The embedding, the final norm and the LM head
+ * are held from the start; a decoder layer is read on its first use ({@link #layer}) when the
+ * weights come from a package, so a UE that runs layers 1..p holds those p layers only, and an edge
+ * the layers after the splits it has served.
  */
 public final class VectorWeights {
   /**
@@ -27,8 +28,34 @@ public final class VectorWeights {
    * @param gateUp [2 * intermediate, d]: the gate rows, then up
    * @param down [d, intermediate]
    */
-  public record Layer(
-      float[] inputNorm, float[] qkv, float[] o, float[] postNorm, float[] gateUp, float[] down) {}
+  record Layer(
+      float[] inputNorm,
+      PackedMatrix qkv,
+      PackedMatrix o,
+      float[] postNorm,
+      PackedMatrix gateUp,
+      PackedMatrix down) {
+
+    /** A layer from plain row-major matrices (packed here). */
+    static Layer of(
+        ModelConfig c,
+        float[] inputNorm,
+        float[] qkv,
+        float[] o,
+        float[] postNorm,
+        float[] gateUp,
+        float[] down) {
+      int d = c.hiddenSize();
+      int f = c.intermediateSize();
+      return new Layer(
+          inputNorm,
+          PackedMatrix.pack(qkv, c.qDim() + 2 * c.kvDim(), d),
+          PackedMatrix.pack(o, d, c.qDim()),
+          postNorm,
+          PackedMatrix.pack(gateUp, 2 * f, d),
+          PackedMatrix.pack(down, d, f));
+    }
+  }
 
   /** Reads layer l (1-based). */
   @FunctionalInterface
@@ -37,8 +64,8 @@ public final class VectorWeights {
   }
 
   private final ModelConfig config;
-  private final float[] embedding;
-  private final float[] lmHead;
+  private final PackedMatrix embedding;
+  private final PackedMatrix lmHead;
   private final float[] finalNorm;
   private final LayerSource source;
   private final AtomicReferenceArray<Layer> layers;
@@ -50,8 +77,11 @@ public final class VectorWeights {
       float[] finalNorm,
       LayerSource source) {
     this.config = config;
-    this.embedding = embedding;
-    this.lmHead = lmHead;
+    int d = config.hiddenSize();
+    int vocab = config.vocabSize();
+    this.embedding = PackedMatrix.pack(embedding, vocab, d);
+    // tied: one packed array serves the lookup and the head
+    this.lmHead = lmHead == embedding ? this.embedding : PackedMatrix.pack(lmHead, vocab, d);
     this.finalNorm = finalNorm;
     this.source = source;
     this.layers = new AtomicReferenceArray<>(config.numLayers() + 1);
@@ -62,12 +92,12 @@ public final class VectorWeights {
   }
 
   /** [vocab, d]. */
-  public float[] embedding() {
+  PackedMatrix embedding() {
     return embedding;
   }
 
   /** [vocab, d] (the embedding itself when tied). */
-  public float[] lmHead() {
+  PackedMatrix lmHead() {
     return lmHead;
   }
 
@@ -77,7 +107,7 @@ public final class VectorWeights {
   }
 
   /** Decoder layer {@code l} (1-based), read on first use; one read per layer. */
-  public Layer layer(int l) {
+  Layer layer(int l) {
     if (l < 1 || l > config.numLayers()) {
       throw new IllegalArgumentException("layer " + l + " outside 1.." + config.numLayers());
     }
@@ -114,7 +144,7 @@ public final class VectorWeights {
     List<Layer> ls = new ArrayList<>();
     for (int l = 1; l <= c.numLayers(); l++) {
       Checkpoint.LayerWeights w = ck.layer(l);
-      ls.add(new Layer(w.inputNorm(), w.qkv(), w.o(), w.postNorm(), w.gateUp(), w.down()));
+      ls.add(Layer.of(c, w.inputNorm(), w.qkv(), w.o(), w.postNorm(), w.gateUp(), w.down()));
     }
     float[] emb = ck.embedding();
     VectorWeights w =
@@ -159,7 +189,8 @@ public final class VectorWeights {
         head.floats("norm"),
         l -> {
           PartWeights p = PartWeights.read(pkg.layerPart(l));
-          return new Layer(
+          return Layer.of(
+              c,
               p.floats("input_norm"),
               p.projection("qkv", qkvRows, d),
               p.projection("o", d, c.qDim()),
