@@ -182,6 +182,24 @@ public final class EdgeMetrics {
         .increment(accepted);
   }
 
+  /**
+   * A row sent ahead (HiddenState.if_token) whose condition was decided: {@code ran} when the token
+   * was the guess and the row ran as a decode step, else dropped.
+   */
+  void conditionalRow(boolean ran) {
+    Counter.builder("edge_conditional_rows")
+        .description("Rows sent ahead on a guessed token (HiddenState.if_token), by outcome")
+        .tag("outcome", ran ? "ran" : "dropped")
+        .register(registry)
+        .increment();
+  }
+
+  /** Rows sent ahead with that outcome so far over all sessions (edge_conditional_rows). */
+  public double conditionalRows(String outcome) {
+    Counter c = registry.find("edge_conditional_rows").tag("outcome", outcome).counter();
+    return c == null ? 0 : c.count();
+  }
+
   /** Draft ids accepted so far over all sessions (edge_spec_accepted_tokens). */
   public double specAccepted() {
     Counter c = registry.find("edge_spec_accepted_tokens").counter();

@@ -411,8 +411,15 @@ final class EdgeSession implements StreamObserver<UeMessage> {
     service.pilotHandler().onHidden(state.id, state.ueId, h);
     checks.epoch(state, h.getEpoch());
     switcher.requireNoPendingImport();
-    float[] x = checks.hidden(state, h);
+    float[] x = checks.hidden(state, h, h.hasIfToken() ? h.getFirstPosition() : state.nextPosition);
     int tokens = x.length / mc.hiddenSize();
+    if (h.hasIfToken()) {
+      boolean runs = checks.conditionHolds(state, h, tokens);
+      service.metrics().conditionalRow(runs);
+      if (!runs) {
+        return; // sent ahead on a wrong guess: dropped, the UE sends the right step next
+      }
+    }
     state.reserveFor(state.nextPosition + tokens, mc.numLayers() - state.split);
     service.metrics().hiddenBytes(h.getTensor().getData().size());
     if (h.getDraftIdsCount() > 0) {
@@ -492,6 +499,8 @@ final class EdgeSession implements StreamObserver<UeMessage> {
           reply.hasToken()
               ? reply.getToken()
               : reply.getVerified().getTokens(reply.getVerified().getTokensCount() - 1);
+      state.lastTokenId = last.getId();
+      state.lastTokenPosition = last.getPosition();
       if (last.getEos() && state.stopAtEos) {
         finish(SessionDone.Reason.REASON_EOS);
       } else if (state.generated >= state.maxNewTokens) {

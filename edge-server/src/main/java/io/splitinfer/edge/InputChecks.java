@@ -119,18 +119,26 @@ final class InputChecks {
    * values and SCORE targets. Returns the decoded [T, hidden] rows.
    */
   float[] hidden(SessionState s, HiddenState h) {
+    return hidden(s, h, s.nextPosition);
+  }
+
+  /**
+   * {@link #hidden}, for a message that is to start at {@code position} (a message sent ahead is
+   * checked where it says it starts, then {@link #conditionHolds} decides).
+   */
+  float[] hidden(SessionState s, HiddenState h, long position) {
     if (h.getSplitLayer() != s.split) {
       throw SessionException.invalid(
           "wrong_split",
           "split_layer " + h.getSplitLayer() + " but the session's split is " + s.split);
     }
-    if (h.getFirstPosition() != s.nextPosition) {
+    if (h.getFirstPosition() != position) {
       throw SessionException.invalid(
           "wrong_position",
           "first_position "
               + h.getFirstPosition()
               + " but the next expected position is "
-              + s.nextPosition);
+              + position);
     }
     Tensor t = h.getTensor();
     if (t.getDtype() != s.wireDtype) {
@@ -155,19 +163,63 @@ final class InputChecks {
               + maxChunk);
     }
     int tokens = (int) shape[0];
-    if (s.nextPosition + tokens > mc.maxPositions()) {
+    if (position + tokens > mc.maxPositions()) {
       throw SessionException.invalid(
           "too_long",
-          "positions up to "
-              + (s.nextPosition + tokens)
-              + " exceed max_positions "
-              + mc.maxPositions());
+          "positions up to " + (position + tokens) + " exceed max_positions " + mc.maxPositions());
     }
     float[] x = decodeFinite(t, "hidden state");
     if (s.mode == SessionMode.SESSION_MODE_SCORE) {
       targets(h, tokens);
     }
     return x;
+  }
+
+  /**
+   * A message sent ahead (HiddenState.if_token): whether it runs. It runs when it starts at the
+   * edge's next position and the token the edge chose there is the guess; it is dropped when the
+   * token differs, or when it starts beyond the next position (it was sent on the guess that a
+   * speculative step would accept all its drafts, and that step accepted fewer). Refused: a message
+   * that is not a sampled GENERATE step (one row, or a speculative step), an if_token outside the
+   * vocabulary, a start before the next position, or one with no token chosen there yet. {@code
+   * tokens}: the rows {@link #hidden} accepted.
+   */
+  boolean conditionHolds(SessionState s, HiddenState h, int tokens) {
+    int guess = h.getIfToken();
+    if (s.mode != SessionMode.SESSION_MODE_GENERATE
+        || !h.getSample()
+        || (tokens != 1 && h.getDraftIdsCount() == 0)) {
+      throw SessionException.invalid(
+          "bad_conditional",
+          "if_token is for a sampled GENERATE step of one row or with draft_ids (mode "
+              + s.mode
+              + ", sample "
+              + h.getSample()
+              + ", "
+              + tokens
+              + " rows, "
+              + h.getDraftIdsCount()
+              + " draft ids)");
+    }
+    if (guess < 0 || guess >= mc.vocabSize()) {
+      throw SessionException.invalid(
+          "bad_conditional", "if_token " + guess + " outside [0, " + mc.vocabSize() + ")");
+    }
+    long at = h.getFirstPosition();
+    if (at > s.nextPosition) {
+      return false;
+    }
+    if (at < s.nextPosition || s.lastTokenPosition != at) {
+      throw SessionException.invalid(
+          "bad_conditional",
+          "if_token at position "
+              + at
+              + " but the edge's next position is "
+              + s.nextPosition
+              + " and its last token is at "
+              + (s.lastTokenPosition < 0 ? "none yet" : String.valueOf(s.lastTokenPosition)));
+    }
+    return guess == s.lastTokenId;
   }
 
   private void targets(HiddenState h, int tokens) {

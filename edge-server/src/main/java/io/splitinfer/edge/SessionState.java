@@ -7,11 +7,11 @@ import io.splitinfer.proto.v1.SessionMode;
 
 /**
  * What one edge session has agreed at open and reached since: identity, mode, wire dtype, split and
- * epoch, the next position, tokens generated, and the KV cache of layers split+1..L with its
- * accounting against the {@link SessionTable}'s budget (reserved logical bytes, and the bytes the
- * cache actually holds). A plain holder, changed only under the session's lock by {@link
- * EdgeSession}, {@link StepRunner} and {@link SplitSwitcher}; it owns the cache's lifetime and the
- * session's share of the budget, and never sends or validates anything.
+ * epoch, the next position, tokens generated, the last token chosen, and the KV cache of layers
+ * split+1..L with its accounting against the {@link SessionTable}'s budget (reserved logical bytes,
+ * and the bytes the cache actually holds). A plain holder, changed only under the session's lock by
+ * {@link EdgeSession}, {@link StepRunner} and {@link SplitSwitcher}; it owns the cache's lifetime
+ * and the session's share of the budget, and never sends or validates anything.
  */
 final class SessionState {
   private final SessionTable table;
@@ -30,6 +30,11 @@ final class SessionState {
   KvCache cache;
   long nextPosition;
   long generated;
+
+  /** The last token the edge chose and its position (-1: none yet); a row sent ahead's test. */
+  int lastTokenId = -1;
+
+  long lastTokenPosition = -1;
   private long reservedKv;
   private long heldKv;
 

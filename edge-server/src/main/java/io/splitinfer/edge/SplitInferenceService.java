@@ -92,6 +92,7 @@ public final class SplitInferenceService extends SplitInferenceGrpc.SplitInferen
             .setEosTokenId(mc.eosTokenId())
             .setMaxChunkTokens(config.maxChunkTokens())
             .setMaxDraftTokens(SpecVerifier.maxDraft(config.maxChunkTokens()))
+            .setConditionalRows(true)
             .build();
     this.maxMessageBytes = maxInboundMessageBytes(mc, config.maxChunkTokens());
     this.checks = new InputChecks(mc, modelInfo, config, maxMessageBytes);

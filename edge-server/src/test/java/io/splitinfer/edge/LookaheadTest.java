@@ -23,13 +23,16 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Lookahead (the UE computes its guess of the next token while the edge works) through real gRPC:
- * the tokens equal the whole model's, token for token, whether the guesses are all right, some or
- * none (a seeded property test over prompts, splits 0..L and guessers), across live split switches
- * with batched decode on; the hit counts are what the scripted guesses make them.
+ * Lookahead (the UE computes its guess of the next token while the edge works) through real gRPC,
+ * with guessed rows sent ahead as conditional rows and armed until their token arrives: the tokens
+ * equal the whole model's, token for token, whether the guesses are all right, some or none (a
+ * seeded property test over prompts, splits 0..L and guessers), with seeded sampling, across live
+ * split switches with batched decode on; the hit counts are what the scripted guesses make them,
+ * and the edge runs exactly the conditional rows whose guess was right.
  */
 class LookaheadTest {
   static final int LAYERS = 6;
@@ -53,14 +56,24 @@ class LookaheadTest {
     return TestRig.randomIds(engine, r, n);
   }
 
+  static List<Arguments> transportsAndModes() {
+    List<Arguments> a = new java.util.ArrayList<>();
+    for (TestRig.Transport t : TestRig.Transport.values()) {
+      a.add(Arguments.of(t, true));
+      a.add(Arguments.of(t, false));
+    }
+    return a;
+  }
+
   @ParameterizedTest
-  @EnumSource(TestRig.Transport.class)
-  void tokensEqualTheWholeModelWhateverTheGuesses(TestRig.Transport transport) throws Exception {
+  @MethodSource("transportsAndModes")
+  void tokensEqualTheWholeModelWhateverTheGuesses(TestRig.Transport transport, boolean sendAhead)
+      throws Exception {
     SplittableRandom cases = new SplittableRandom(transport == TestRig.Transport.TCP ? 21 : 12);
     int n = transport == TestRig.Transport.TCP ? 6 : 12;
     long hits = 0;
     long misses = 0;
-    long onArrival = 0;
+    long early = 0;
     try (TestRig rig = new TestRig(engine, CONFIG, transport)) {
       for (int c = 0; c < n; c++) {
         int[] prompt = prompt(cases, 1 + cases.nextInt(12));
@@ -77,7 +90,7 @@ class LookaheadTest {
                 new ScriptDrafter(truth, 1.0, c),
                 new EarlyExitDrafter(engine),
                 new LookupDrafter(engine))) {
-          SplitGenerator g = rig.client().generator().withLookahead(guesser);
+          SplitGenerator g = rig.client().generator().withLookahead(guesser, sendAhead);
           GenerationResult r = g.generate(req, split, t -> {});
           String who = what + ", " + guesser;
           assertArrayEquals(expected, r.tokenIds(), who);
@@ -91,14 +104,22 @@ class LookaheadTest {
           if (guesser instanceof ScriptDrafter s && s.wrong() == 1.0) {
             assertEquals(0, st.hits(), who + ": every guess wrong");
           }
-          assertTrue(st.sentOnArrival() <= st.hits(), who);
+          assertTrue(st.sentEarly() <= st.hits(), who);
           hits += st.hits();
           misses += st.misses();
-          onArrival += st.sentOnArrival();
+          early += st.sentEarly();
         }
       }
       assertTrue(hits > 20 && misses > 20, "hits " + hits + ", misses " + misses);
-      assertTrue(onArrival > 0, "some rows went out from the transport thread: " + onArrival);
+      assertTrue(early > 0, "some rows went out before their token was taken: " + early);
+      EdgeMetrics m = rig.service().metrics();
+      if (sendAhead) {
+        // every row sent ahead was decided: run when its guess was right, dropped otherwise
+        assertEquals(early, (long) m.conditionalRows("ran"));
+        assertTrue(m.conditionalRows("dropped") > 0, "wrong guesses sent ahead were dropped");
+      } else {
+        assertEquals(0, m.conditionalRows("ran") + m.conditionalRows("dropped"));
+      }
       ValidationTest.waitFor(() -> rig.service().liveSessions() == 0);
       assertEquals(0, rig.service().kvBytesReserved());
     }
@@ -178,6 +199,63 @@ class LookaheadTest {
       assertTrue(g.lookahead().stats().hits() > 10, "hits " + g.lookahead().stats());
       ValidationTest.waitFor(() -> rig.service().liveSessions() == 0);
       assertEquals(0, rig.service().kvBytesReserved());
+    }
+  }
+
+  /**
+   * Seeded sampling (temperature 1, top-k 8): the edge draws once per step it runs, so dropped
+   * conditional rows draw nothing and the sampled tokens are those of the plain split, in both
+   * modes; a guess of the end-of-sequence token is never sent ahead.
+   */
+  @Test
+  void sampledTokensAreThoseOfThePlainSplit() throws Exception {
+    SplittableRandom cases = new SplittableRandom(5);
+    try (TestRig rig = new TestRig(engine, CONFIG, TestRig.Transport.TCP)) {
+      for (int c = 0; c < 4; c++) {
+        int[] prompt = prompt(cases, 3 + cases.nextInt(8));
+        io.splitinfer.proto.v1.SamplingParams sp =
+            io.splitinfer.proto.v1.SamplingParams.newBuilder()
+                .setTemperature(1f)
+                .setTopK(8)
+                .setSeed(100 + c)
+                .build();
+        GenerateRequest req = GenerateRequest.greedy(prompt, 20).withSampling(sp);
+        int split = 1 + cases.nextInt(LAYERS - 1);
+        int[] plain = rig.client().generator().generate(req, split, t -> {}).tokenIds();
+        int[] truth = TestRig.concat(prompt, plain);
+        for (boolean ahead : new boolean[] {true, false}) {
+          SplitGenerator g =
+              rig.client().generator().withLookahead(new ScriptDrafter(truth, 0.4, c), ahead);
+          assertArrayEquals(plain, g.generate(req, split, t -> {}).tokenIds(), "case " + c);
+          assertTrue(g.lookahead().stats().hits() > 0, "case " + c);
+        }
+      }
+      double before =
+          rig.service().metrics().conditionalRows("ran")
+              + rig.service().metrics().conditionalRows("dropped");
+      // a guesser that always says EOS: no row goes ahead, every step runs as usual
+      int[] prompt = prompt(cases, 5);
+      int[] expected = new LocalGenerator(engine).greedy(prompt, 12, CHUNK).tokens();
+      Drafter eos =
+          new Drafter() {
+            @Override
+            public Draft draft(io.splitinfer.ue.UeSession s, int last, int k) {
+              throw new UnsupportedOperationException("lookahead only");
+            }
+
+            @Override
+            public int guess(io.splitinfer.ue.UeSession s, float[] row) {
+              return engine.config().eosTokenId();
+            }
+          };
+      SplitGenerator g = rig.client().generator().withLookahead(eos, true);
+      assertArrayEquals(
+          expected, g.generate(GenerateRequest.greedy(prompt, 12), 3, t -> {}).tokenIds());
+      assertEquals(
+          before,
+          rig.service().metrics().conditionalRows("ran")
+              + rig.service().metrics().conditionalRows("dropped"),
+          "no EOS guess was sent ahead");
     }
   }
 }

@@ -146,7 +146,7 @@ class OpenAiEndpointTest {
                 DType.DTYPE_F32,
                 "ue-http")
             .withSpeculation(speculation)
-            .withLookahead(guesser);
+            .withLookahead(guesser, true);
     return new OpenAiServer(backend, new OpenAiServer.Options(maxConcurrent, 1 << 20, 0))
         .start(new InetSocketAddress("127.0.0.1", 0));
   }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.splitinfer.model.draft.NgramTable;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.proto.v1.SamplingParams;
+import io.splitinfer.ue.EarlyExitDrafter;
 import io.splitinfer.ue.GenerateRequest;
 import io.splitinfer.ue.GenerationResult;
 import io.splitinfer.ue.LocalGenerator;
@@ -17,7 +18,9 @@ import io.splitinfer.ue.SplitGenerator;
 import io.splitinfer.ue.SplitSource;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
@@ -62,6 +65,7 @@ class SpeculativeDecodingTest {
     int n = transport == TestRig.Transport.TCP ? 8 : 16;
     long accepted = 0;
     long rejectedRounds = 0;
+    long roundsAhead = 0;
     try (TestRig rig = new TestRig(engine, CONFIG, transport)) {
       for (int c = 0; c < n; c++) {
         int[] prompt = prompt(cases, 1 + cases.nextInt(12));
@@ -104,12 +108,20 @@ class SpeculativeDecodingTest {
                 .tokenIds(),
             what + " (n-gram table)");
 
+        // scripted drafts, every next round sent ahead in every other case
+        boolean ahead = c % 2 == 0;
         SpecDecoder script =
             new SpecDecoder(
-                new ScriptDrafter(TestRig.concat(prompt, expected), 0.3, c), new SpecK(k, false));
+                new ScriptDrafter(TestRig.concat(prompt, expected), ahead ? 0.1 : 0.3, c),
+                new SpecK(ahead ? Math.min(k, 3) : k, false),
+                ahead);
         GenerationResult s =
             rig.client().generator().withSpeculation(script).generate(req, split, t -> {});
-        assertArrayEquals(expected, s.tokenIds(), what + " (scripted drafts)");
+        assertArrayEquals(expected, s.tokenIds(), what + " (scripted drafts, ahead " + ahead + ")");
+        roundsAhead += script.stats().roundsAhead();
+        if (!ahead) {
+          assertEquals(0, script.stats().roundsAhead(), what);
+        }
         SpecDecoder.Stats st = script.stats();
         assertEquals(newTokens - 1, st.tokens(), what);
         assertEquals(st.rounds(), s.decodeSteps(), what);
@@ -118,6 +130,10 @@ class SpeculativeDecodingTest {
         rejectedRounds += st.drafted() - st.accepted() > 0 ? 1 : 0;
       }
       assertTrue(accepted > 20, "drafts were accepted: " + accepted);
+      assertTrue(roundsAhead > 2, "rounds went out ahead: " + roundsAhead);
+      // every round that went out ahead ran on the edge; the others it dropped
+      assertEquals(roundsAhead, (long) rig.metrics.conditionalRows("ran"));
+      assertTrue(rig.metrics.conditionalRows("dropped") > 0, "wrong guesses were dropped");
       assertTrue(rejectedRounds > 0, "drafts were rejected");
       ValidationTest.waitFor(() -> rig.service().liveSessions() == 0);
       assertEquals(0, rig.service().kvBytesReserved());
@@ -145,7 +161,9 @@ class SpeculativeDecodingTest {
     try (TestRig rig = new TestRig(engine, batched, TestRig.Transport.TCP)) {
       SpecDecoder spec =
           new SpecDecoder(
-              new ScriptDrafter(TestRig.concat(prompt, expected), 0.2, 9), new SpecK(3, true));
+              new ScriptDrafter(TestRig.concat(prompt, expected), 0.2, 9),
+              new SpecK(3, true),
+              true);
       GenerationResult r =
           rig.client()
               .generator()
@@ -154,6 +172,7 @@ class SpeculativeDecodingTest {
       assertArrayEquals(expected, r.tokenIds());
       assertEquals(java.util.List.of(1, 5, 0, 6), r.splits().stream().map(a -> a.split()).toList());
       assertTrue(spec.stats().accepted() > 0);
+      assertTrue(spec.stats().roundsAhead() > 0, "rounds sent ahead between switches");
       ValidationTest.waitFor(() -> rig.service().liveSessions() == 0);
       assertEquals(0, rig.service().kvBytesReserved());
     }
@@ -203,41 +222,60 @@ class SpeculativeDecodingTest {
   }
 
   /**
-   * Temperature 1 (top-k 4): the 2nd and 3rd generated tokens (the first decided by speculative
-   * rounds) have the same distribution with and without speculation, over 700 sampler seeds each
-   * (two-sample chi-square, alpha 0.001; all seeds fixed, so the test is deterministic).
+   * Temperature 1 (top-k 4): the 2nd, 3rd and 6th generated tokens (the later ones decided by
+   * speculative rounds) have the same distribution with and without speculation, and with each next
+   * round sent ahead, over 700 sampler seeds each (two-sample chi-square, alpha 0.001; all seeds
+   * fixed, so the test is deterministic).
    */
   @Test
   void sampledSpeculationKeepsTheDistribution() throws Exception {
     int seeds = 700;
     int[] prompt = prompt(new SplittableRandom(4), 5);
-    Map<Integer, int[]> second = new HashMap<>();
-    Map<Integer, int[]> third = new HashMap<>();
+    int[] at = {1, 2, 5};
+    List<Map<Integer, int[]>> spec = new ArrayList<>();
+    List<Map<Integer, int[]>> ahead = new ArrayList<>();
+    for (int i = 0; i < at.length; i++) {
+      spec.add(new HashMap<>());
+      ahead.add(new HashMap<>());
+    }
     try (TestRig rig = new TestRig(engine, CONFIG, TestRig.Transport.IN_PROCESS)) {
       long drafted = 0;
       long accepted = 0;
-      for (int g = 0; g < 2; g++) {
+      long roundsAhead = 0;
+      for (int g = 0; g < 3; g++) {
         for (int seed = 0; seed < seeds; seed++) {
           SamplingParams sp =
               SamplingParams.newBuilder().setTemperature(1f).setTopK(4).setSeed(seed).build();
           SplitGenerator gen = rig.client().generator();
-          if (g == 1) {
-            gen.withSpeculation(3, false);
+          if (g > 0) {
+            gen.withSpeculation(
+                new SpecDecoder(new EarlyExitDrafter(engine), new SpecK(2, false), g == 2));
           }
           int[] t =
-              gen.generate(GenerateRequest.greedy(prompt, 3).withSampling(sp), 3, x -> {})
+              gen.generate(GenerateRequest.greedy(prompt, 10).withSampling(sp), 3, x -> {})
                   .tokenIds();
-          second.computeIfAbsent(t[1], x -> new int[2])[g]++;
-          third.computeIfAbsent(t[2], x -> new int[2])[g]++;
-          if (g == 1) {
+          for (int i = 0; i < at.length; i++) {
+            // column 0: without speculation; column 1: with (spec) / with, sent ahead (ahead)
+            if (g == 0) {
+              spec.get(i).computeIfAbsent(t[at[i]], x -> new int[2])[0]++;
+              ahead.get(i).computeIfAbsent(t[at[i]], x -> new int[2])[0]++;
+            } else {
+              (g == 1 ? spec : ahead).get(i).computeIfAbsent(t[at[i]], x -> new int[2])[1]++;
+            }
+          }
+          if (g > 0) {
             drafted += gen.speculation().stats().drafted();
             accepted += gen.speculation().stats().accepted();
+            roundsAhead += gen.speculation().stats().roundsAhead();
           }
         }
       }
       assertTrue(drafted > 0 && accepted > 0 && accepted < drafted, accepted + "/" + drafted);
+      assertTrue(roundsAhead > 0, "rounds went out ahead: " + roundsAhead);
     }
-    ChiSquare.assertSameDistribution(second, "2nd token");
-    ChiSquare.assertSameDistribution(third, "3rd token");
+    for (int i = 0; i < at.length; i++) {
+      ChiSquare.assertSameDistribution(spec.get(i), "token " + (at[i] + 1));
+      ChiSquare.assertSameDistribution(ahead.get(i), "token " + (at[i] + 1) + ", sent ahead");
+    }
   }
 }

@@ -69,7 +69,8 @@ final class BenchCommand implements Callable<Integer> {
       description =
           "Also run every split with lookahead (the UE computes its guess of the next token while"
               + " the edge works) guessing with this drafter (auto, early-exit, lookup, ngram,"
-              + " ngram:FILE); one more row per split.")
+              + " ngram:FILE); two more rows per split: guessed rows armed until their token"
+              + " arrives (on token), and sent ahead as conditional rows (ahead).")
   String lookahead;
 
   record Row(
@@ -90,6 +91,7 @@ final class BenchCommand implements Callable<Integer> {
   private final class Cell {
     final int split;
     final Drafter ahead;
+    final boolean sendAhead;
     final double[] decode = new double[repeats];
     final double[] prefill = new double[repeats];
     final double[] ratio = new double[repeats];
@@ -98,9 +100,16 @@ final class BenchCommand implements Callable<Integer> {
     long hits;
     long misses;
 
-    Cell(int split, Drafter ahead) {
+    Cell(int split, Drafter ahead, boolean sendAhead) {
       this.split = split;
       this.ahead = ahead;
+      this.sendAhead = sendAhead;
+    }
+
+    String mode() {
+      return ahead == null
+          ? "split"
+          : sendAhead ? "split+lookahead (ahead)" : "split+lookahead (on token)";
     }
 
     double hitRate() {
@@ -158,9 +167,10 @@ final class BenchCommand implements Callable<Integer> {
       Drafter guesser = lookahead == null ? null : SpecFlags.build(m, lookahead, "");
       List<Cell> cells = new ArrayList<>();
       for (int p : ps) {
-        cells.add(new Cell(p, null));
+        cells.add(new Cell(p, null, false));
         if (guesser != null) {
-          cells.add(new Cell(p, guesser));
+          cells.add(new Cell(p, guesser, false));
+          cells.add(new Cell(p, guesser, true));
         }
       }
       int[] reference = null;
@@ -179,7 +189,7 @@ final class BenchCommand implements Callable<Integer> {
           monoPrefill[r] = prompt.length / (res.prefillNanos() / 1e9);
         }
         for (Cell c : cells) {
-          SplitGenerator gen = client.generator().withLookahead(c.ahead);
+          SplitGenerator gen = client.generator().withLookahead(c.ahead, c.sendAhead);
           GenerationResult g = gen.generate(req, c.split, t -> {});
           c.match &= Arrays.equals(g.tokenIds(), reference);
           c.last = g;
@@ -213,7 +223,7 @@ final class BenchCommand implements Callable<Integer> {
       for (Cell c : cells) {
         rows.add(
             new Row(
-                c.ahead == null ? "split" : "split+lookahead",
+                c.mode(),
                 c.split,
                 median(c.decode),
                 min(c.decode),

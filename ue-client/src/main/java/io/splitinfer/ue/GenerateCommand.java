@@ -236,7 +236,7 @@ final class GenerateCommand implements Callable<Integer> {
           client
               .generator()
               .withSpeculation(spec.decoder(drafter))
-              .withLookahead(spec.guesser(drafter));
+              .withLookahead(spec.guesser(drafter), spec.sendAhead());
       try {
         r = generator.generate(req, source, t -> out.print(t.getText()));
       } finally {

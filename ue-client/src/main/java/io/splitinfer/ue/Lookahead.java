@@ -10,11 +10,23 @@ package io.splitinfer.ue;
  * UeSession#sendRows}): that step's UE compute is off the critical path. When it differs, the
  * guessed position's KV is dropped ({@link UeSession#rollback}) and the step runs as usual.
  *
- * <p>The guessed row is also armed ({@link UeSession#armRow}): when nothing else has to happen
- * before the next step (no pilot due, no newer split decision, not the last token), the transport
- * thread sends it the moment a Token equal to the guess arrives, without handing the Token to the
- * generating thread and waiting for it to send ({@link #wentOut}; a decision that arrives in
- * between is applied one step later).
+ * <p>When nothing else has to happen before the next step (no pilot due, no newer split decision,
+ * not the last token), the guessed row goes out before its token is known, in one of two ways
+ * ({@link UeSession#armRow}):
+ *
+ * <ul>
+ *   <li><b>ahead</b> (the default, for an edge whose ModelInfo.conditional_rows is true): sent at
+ *       once as a conditional row (HiddenState.if_token = the guess). The edge runs it the moment
+ *       it has chosen t + 1, if t + 1 is the guess, and drops it otherwise; a right guess then
+ *       costs the step neither the UE's compute nor a round trip. A wrong one costs the uplink one
+ *       row more (the right row follows).
+ *   <li><b>on token</b>: armed, and sent from the transport thread the moment a Token equal to the
+ *       guess arrives, without handing the Token to the generating thread and waiting for it to
+ *       send. No row is sent in vain; a right guess still waits one round trip.
+ * </ul>
+ *
+ * <p>{@link #wentOut} tells which steps already went out; a split decision that arrives after the
+ * row left is applied one step later. A guess of the end-of-sequence token is never sent ahead.
  *
  * <p>The row sent is always the row of the token the edge chose, computed at its position over the
  * same cache, so the tokens are the same as without lookahead, bit for bit; only when the UE's
@@ -28,6 +40,7 @@ package io.splitinfer.ue;
  */
 public final class Lookahead {
   private final Drafter drafter;
+  private final boolean sendAhead;
   private int guessId = -1;
   private float[] guessRow;
   private long guessAt = -1;
@@ -36,31 +49,38 @@ public final class Lookahead {
   private boolean fired;
   private long hits;
   private long misses;
-  private long sentOnArrival;
+  private long sentEarly;
 
-  Lookahead(Drafter drafter) {
+  /**
+   * @param sendAhead send a guessed row at once as a conditional row where the edge honours them
+   *     (else, and when false: armed until its token arrives)
+   */
+  Lookahead(Drafter drafter, boolean sendAhead) {
     this.drafter = drafter;
+    this.sendAhead = sendAhead;
   }
 
   /**
    * How the guesses went: steps whose row was ready, steps that had to compute it, and of the hits
-   * those whose row went out from the transport thread the moment their token arrived.
+   * those whose row had gone out before the generating thread took their token (sent ahead, or from
+   * the transport thread on arrival).
    */
-  public record Stats(long hits, long misses, long sentOnArrival) {
+  public record Stats(long hits, long misses, long sentEarly) {
     public double hitRate() {
       return hits + misses == 0 ? 0 : (double) hits / (hits + misses);
     }
   }
 
   public Stats stats() {
-    return new Stats(hits, misses, sentOnArrival);
+    return new Stats(hits, misses, sentEarly);
   }
 
   /**
    * One decode step of token {@code id}: sends its row (the guessed row when {@code id} was the
    * guess, else computed now; nothing when it already went out on arrival, {@link #wentOut}), then,
    * when {@code another} step will follow, guesses the next token, computes its row and, when
-   * {@code armNext}, arms it. Returns the bytes the step's message took.
+   * {@code armNext}, sends it ahead or arms it. Returns the bytes the step's messages took (with a
+   * row sent ahead in vain).
    */
   long step(UeSession s, int id, long step, boolean another, boolean armNext) {
     float[] row;
@@ -71,7 +91,7 @@ public final class Lookahead {
       row = guessRow;
       bytes = s.armedBytes();
       hits++;
-      sentOnArrival++;
+      sentEarly++;
     } else {
       if (guessRow != null
           && guessId == id
@@ -87,7 +107,7 @@ public final class Lookahead {
         discard(s);
         row = s.draftRow(id);
       }
-      bytes = s.sendRows(new int[] {id}, row, step);
+      bytes = s.sendRows(new int[] {id}, row, step) + s.takeWastedBytes();
     }
     guessRow = null;
     if (another && s.position() < s.model().getMaxPositions()) {
@@ -96,15 +116,15 @@ public final class Lookahead {
       guessSplit = s.split();
       guessEpoch = s.epoch();
       guessRow = s.aheadRow(guessId);
-      if (armNext) {
-        s.armRow(guessId, guessRow, step + 1);
+      if (armNext && guessId != s.model().getEosTokenId()) {
+        s.armRow(guessId, guessRow, step + 1, sendAhead && s.model().getConditionalRows());
       }
     }
     return bytes;
   }
 
   /**
-   * Whether the step of the token just taken already went out when it arrived (the guess was armed
+   * Whether the step of the token just taken already went out (the guess was sent ahead or armed,
    * and right): then the caller sends nothing else before {@link #step}.
    */
   boolean wentOut(UeSession s) {

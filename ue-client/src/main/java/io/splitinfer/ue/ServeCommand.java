@@ -97,7 +97,7 @@ final class ServeCommand implements Callable<Integer> {
       SplitCompletionBackend backend =
           new SplitCompletionBackend(client, m.tokenizer, template, splits, common.dtype(), ueId)
               .withSpeculation(() -> spec.decoder(drafter))
-              .withLookahead(spec.guesser(drafter));
+              .withLookahead(spec.guesser(drafter), spec.sendAhead());
       CountDownLatch stopped = new CountDownLatch(1);
       try (OpenAiServer server =
           new OpenAiServer(backend, new OpenAiServer.Options(maxConcurrent, maxBodyBytes, seed))

@@ -19,8 +19,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * is not ready (flow control by onReady), {@link #take} returns the next EdgeMessage or throws the
  * stream's error status (UNAVAILABLE when nothing arrived for the stall timeout). Counts the bytes
  * it sends. One message may be {@link #arm}ed to go out from the transport thread the moment a
- * given Token arrives ({@link Lookahead}: no hand-off to the generating thread and back on that
- * step); every send happens under one lock, so the request observer is never called from two
+ * given Token arrives, or sent ahead on the guess of that Token ({@link #sendAhead}), for {@link
+ * Lookahead}; every send happens under one lock, so the request observer is never called from two
  * threads at once.
  */
 final class SessionStream implements AutoCloseable {
@@ -32,7 +32,10 @@ final class SessionStream implements AutoCloseable {
   /** A Token that fired the armed message ({@link #arm}) on arrival. */
   private record Fired(EdgeMessage token) {}
 
-  /** A message to send from the transport thread the moment the Token {@code tokenId} arrives. */
+  /**
+   * A message to send from the transport thread the moment the Token {@code tokenId} arrives
+   * ({@code message} null: it was sent ahead, and only the Token's arrival is marked).
+   */
   private record Armed(int tokenId, UeMessage message) {}
 
   private Armed armed; // guarded by lock
@@ -91,9 +94,11 @@ final class SessionStream implements AutoCloseable {
                       && terminal == null
                       && a.tokenId() == value.getToken().getId()
                       && !value.getToken().getEos()) {
-                    holder[0].onNext(a.message());
-                    bytesSent += a.message().getSerializedSize() + GRPC_FRAME_HEADER;
-                    messagesSent++;
+                    if (a.message() != null) {
+                      holder[0].onNext(a.message());
+                      bytesSent += a.message().getSerializedSize() + GRPC_FRAME_HEADER;
+                      messagesSent++;
+                    }
                     inbox.add(new Fired(value));
                   } else {
                     inbox.add(value);
@@ -176,6 +181,26 @@ final class SessionStream implements AutoCloseable {
     } finally {
       lock.unlock();
     }
+  }
+
+  /**
+   * Sends {@code m} now, a row sent ahead on the guess that the next Token is {@code tokenId}
+   * (HiddenState.if_token); when that Token arrives, {@link #take} tells by {@link #lastFired}, as
+   * for an armed message. Returns false (nothing sent) when a message is already waiting to be
+   * taken.
+   */
+  boolean sendAhead(int tokenId, UeMessage m) {
+    lock.lock();
+    try {
+      if (!inbox.isEmpty() || terminal != null) {
+        return false;
+      }
+      armed = new Armed(tokenId, null);
+    } finally {
+      lock.unlock();
+    }
+    send(m);
+    return true;
   }
 
   /** Whether the message {@link #take} returned last fired the armed message. */

@@ -49,7 +49,9 @@ final class SpecBenchCommand implements Callable<Integer> {
   @Option(
       names = "--ks",
       defaultValue = "4",
-      description = "Comma-separated k of the speculative rows; a suffix 'a' = adaptive in [1, k].")
+      description =
+          "Comma-separated k of the speculative rows; a suffix 'a' = adaptive in [1, k], then"
+              + " '-ahead' = each next round sent ahead (--send-ahead), e.g. 4,4a,2-ahead,4a-ahead.")
   String ks;
 
   @Option(
@@ -136,9 +138,11 @@ final class SpecBenchCommand implements Callable<Integer> {
           // machine's load during the benchmark hits them all alike.
           List<Cell> cells = new ArrayList<>();
           for (String[] c : configs) {
-            boolean adaptive = c[1].endsWith("a");
-            int k = Integer.parseInt(adaptive ? c[1].substring(0, c[1].length() - 1) : c[1]);
-            cells.add(new Cell(c[0], k, adaptive, repeats));
+            boolean ahead = c[1].endsWith("-ahead");
+            String kk = ahead ? c[1].substring(0, c[1].length() - "-ahead".length()) : c[1];
+            boolean adaptive = kk.endsWith("a");
+            int k = Integer.parseInt(adaptive ? kk.substring(0, kk.length() - 1) : kk);
+            cells.add(new Cell(c[0], k, adaptive, ahead, repeats));
           }
           for (int r = -1; r < repeats; r++) {
             for (Cell cell : cells) {
@@ -185,7 +189,9 @@ final class SpecBenchCommand implements Callable<Integer> {
     final String drafter;
     final int k;
     final boolean adaptive;
+    final boolean ahead;
     final double[] tps;
+    long roundsAhead;
     long rounds;
     long drafted;
     long accepted;
@@ -194,10 +200,11 @@ final class SpecBenchCommand implements Callable<Integer> {
     long waitNanos;
     boolean identical = true;
 
-    Cell(String drafter, int k, boolean adaptive, int repeats) {
+    Cell(String drafter, int k, boolean adaptive, boolean ahead, int repeats) {
       this.drafter = drafter;
       this.k = k;
       this.adaptive = adaptive;
+      this.ahead = ahead;
       this.tps = new double[repeats];
     }
 
@@ -213,6 +220,8 @@ final class SpecBenchCommand implements Callable<Integer> {
           k == 0 ? "-" : drafter,
           k,
           adaptive,
+          ahead,
+          rounds == 0 ? 0 : (double) roundsAhead / rounds,
           median(),
           sorted[0],
           sorted[sorted.length - 1],
@@ -263,7 +272,7 @@ final class SpecBenchCommand implements Callable<Integer> {
                   cell.k == 0
                       ? null
                       : new SpecDecoder(
-                          byName.get(cell.drafter), new SpecK(cell.k, cell.adaptive)));
+                          byName.get(cell.drafter), new SpecK(cell.k, cell.adaptive), cell.ahead));
       GenerateRequest req =
           GenerateRequest.greedy(promptIds.get(i), newTokens)
               .withWireDtype(common.dtype())
@@ -286,6 +295,7 @@ final class SpecBenchCommand implements Callable<Integer> {
         cell.tokens += st.tokens();
         cell.draftNanos += st.draftNanos();
         cell.waitNanos += st.waitNanos();
+        cell.roundsAhead += st.roundsAhead();
       } else {
         cell.rounds += res.decodeSteps();
         cell.tokens += res.tokenIds().length - 1;

@@ -25,6 +25,8 @@ final class SpecBenchReport {
       String drafter,
       int k,
       boolean adaptive,
+      boolean ahead,
+      double aheadShare,
       double tokensPerS,
       double minTokensPerS,
       double maxTokensPerS,
@@ -39,7 +41,8 @@ final class SpecBenchReport {
     }
 
     String kLabel() {
-      return k == 0 ? "off" : adaptive ? k + " (adaptive)" : Integer.toString(k);
+      String label = k == 0 ? "off" : adaptive ? k + " (adaptive)" : Integer.toString(k);
+      return ahead ? label + ", ahead" : label;
     }
   }
 
@@ -62,7 +65,7 @@ final class SpecBenchReport {
   String line(Row r) {
     return String.format(
         Locale.ROOT,
-        "| %s | %s | %s | %s | %s | %.1f [%.1f, %.1f] | %.2fx | %s | %.2f | %s | %s |",
+        "| %s | %s | %s | %s | %s | %.1f [%.1f, %.1f] | %.2fx | %s | %.2f | %s | %s | %s |",
         fmt(r.delayMs()),
         fmt(r.rttMs()),
         r.delayMs() > 0 ? String.format(Locale.ROOT, "%.1f", 1000 / r.rttMs()) : "-",
@@ -79,6 +82,7 @@ final class SpecBenchReport {
         Double.isNaN(r.draftMsPerRound())
             ? "-"
             : String.format(Locale.ROOT, "%.1f / %.1f", r.draftMsPerRound(), r.waitMsPerRound()),
+        r.ahead() ? String.format(Locale.ROOT, "%.1f%%", 100 * r.aheadShare()) : "-",
         r.identical() ? "yes" : "NO");
   }
 
@@ -90,8 +94,9 @@ final class SpecBenchReport {
     StringBuilder b = new StringBuilder(header).append('\n').append('\n');
     b.append(
         "| one-way delay ms | RTT ms | 1/RTT tok/s | drafter | k | decode tok/s | vs k off |"
-            + " acceptance | tokens / round trip | ms / round: draft / wait | tokens == k off |\n");
-    b.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+            + " acceptance | tokens / round trip | ms / round: draft / wait | rounds sent ahead |"
+            + " tokens == k off |\n");
+    b.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (Row r : rows) {
       b.append(line(r)).append('\n');
     }
@@ -114,18 +119,20 @@ final class SpecBenchReport {
   String csv() {
     StringBuilder b =
         new StringBuilder(
-            "one_way_delay_ms,rtt_ms,drafter,k,adaptive,tokens_per_s,min_tokens_per_s,max_tokens_per_s,"
+            "one_way_delay_ms,rtt_ms,drafter,k,adaptive,ahead,ahead_share,tokens_per_s,min_tokens_per_s,max_tokens_per_s,"
                 + "speedup,acceptance,tokens_per_round,draft_ms_per_round,wait_ms_per_round,identical\n");
     for (Row r : rows) {
       b.append(
           String.format(
               Locale.ROOT,
-              "%s,%s,%s,%d,%s,%.3f,%.3f,%.3f,%.4f,%.4f,%.4f,%.3f,%.3f,%s%n",
+              "%s,%s,%s,%d,%s,%s,%.4f,%.3f,%.3f,%.3f,%.4f,%.4f,%.4f,%.3f,%.3f,%s%n",
               r.delayMs(),
               r.rttMs(),
               r.drafter(),
               r.k(),
               r.adaptive(),
+              r.ahead(),
+              r.aheadShare(),
               r.tokensPerS(),
               r.minTokensPerS(),
               r.maxTokensPerS(),
@@ -151,7 +158,8 @@ final class SpecBenchReport {
       b.append(
           String.format(
               Locale.ROOT,
-              "    {\"one_way_delay_ms\":%s,\"drafter\":\"%s\",\"k\":%d,\"adaptive\":%s,\"tokens_per_s\":%.3f,"
+              "    {\"one_way_delay_ms\":%s,\"drafter\":\"%s\",\"k\":%d,\"adaptive\":%s,"
+                  + "\"ahead\":%s,\"ahead_share\":%.4f,\"tokens_per_s\":%.3f,"
                   + "\"min_tokens_per_s\":%.3f,\"max_tokens_per_s\":%.3f,\"speedup\":%.4f,"
                   + "\"acceptance\":%s,\"tokens_per_round\":%.4f,\"draft_ms_per_round\":%s,"
                   + "\"wait_ms_per_round\":%s,\"identical\":%s}%s%n",
@@ -159,6 +167,8 @@ final class SpecBenchReport {
               r.drafter(),
               r.k(),
               r.adaptive(),
+              r.ahead(),
+              r.aheadShare(),
               r.tokensPerS(),
               r.minTokensPerS(),
               r.maxTokensPerS(),

@@ -41,6 +41,20 @@ public final class SpecFlags {
               + " takes the UE's compute off that step. The tokens are the same.")
   boolean lookahead;
 
+  @Option(
+      names = "--send-ahead",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
+      description =
+          "With --lookahead or --spec-k: send the next step before the edge's answer arrives, as a"
+              + " conditional message the edge runs only if its answer is the guess (lookahead: the"
+              + " guessed row; speculation: the next round, on the guess that this one accepts"
+              + " every draft). A right guess saves a round trip, a wrong one costs its uplink"
+              + " bytes. Never sent to an edge without conditional rows; --no-send-ahead: a"
+              + " lookahead row leaves when its token arrives.")
+  boolean sendAhead;
+
   /** Refuses a negative k or an unknown drafter name (exit 2, before anything is loaded). */
   void check() {
     if (k < 0) {
@@ -82,11 +96,16 @@ public final class SpecFlags {
 
   /** A decoder of its own for one generation with {@code drafter}, or null (off). */
   SpecDecoder decoder(Drafter d) {
-    return d == null || k == 0 ? null : new SpecDecoder(d, new SpecK(k, adaptive));
+    return d == null || k == 0 ? null : new SpecDecoder(d, new SpecK(k, adaptive), sendAhead);
   }
 
   /** The guesser of {@link Lookahead}: {@code d} when lookahead is on (and k is 0), else null. */
   Drafter guesser(Drafter d) {
     return lookahead && k == 0 ? d : null;
+  }
+
+  /** Whether the next step goes out ahead of the edge's answer (--send-ahead). */
+  boolean sendAhead() {
+    return sendAhead;
   }
 }

@@ -68,11 +68,20 @@ public final class SplitGenerator {
   }
 
   /**
-   * Pipelines plain decode steps with {@code drafter}'s guesses ({@link Lookahead}; null = off).
-   * Speculation, when on, takes precedence.
+   * Pipelines plain decode steps with {@code drafter}'s guesses ({@link Lookahead}; null = off),
+   * guessed rows sent ahead where the edge honours conditional rows. Speculation, when on, takes
+   * precedence.
    */
   public SplitGenerator withLookahead(Drafter drafter) {
-    this.lookahead = drafter == null ? null : new Lookahead(drafter);
+    return withLookahead(drafter, true);
+  }
+
+  /**
+   * {@link #withLookahead(Drafter)}, with guessed rows sent ahead ({@code sendAhead}) or armed
+   * until their token arrives.
+   */
+  public SplitGenerator withLookahead(Drafter drafter, boolean sendAhead) {
+    this.lookahead = drafter == null ? null : new Lookahead(drafter, sendAhead);
     return this;
   }
 
@@ -181,6 +190,9 @@ public final class SplitGenerator {
     if (lookahead != null) {
       lookahead.begin();
     }
+    if (spec != null) {
+      spec.begin();
+    }
     while (true) {
       Token tok = ready.poll();
       run.accept(tok, edges.currentIndex(), replay.length);
@@ -202,8 +214,8 @@ public final class SplitGenerator {
         continue; // the rest of a speculative round's tokens
       }
       run.step++;
-      // with lookahead, this step may have gone out already, when its token arrived
-      boolean sent = spec == null && lookahead != null && lookahead.wentOut(s);
+      // sent ahead (or, with lookahead, when its token arrived), this step may have gone out
+      boolean sent = spec != null ? spec.wentOut() : lookahead != null && lookahead.wentOut(s);
       SplitSource.Choice choice = splits.current(run.step);
       if (!sent) {
         if (lookahead != null && choice.epoch() > s.epoch()) {
@@ -220,7 +232,11 @@ public final class SplitGenerator {
         s.pilot(pilots.pilot(s.id(), run.pilotSeq++));
       }
       if (spec != null) {
-        SpecDecoder.Round r = spec.round(s, tok.getId(), run.step, run.maxNew - run.ids.size());
+        // the next round may go out ahead only if nothing must happen before it
+        boolean aheadNext =
+            !pilotDue(req, run.step + 1) && splits.current(run.step + 1).epoch() <= s.epoch();
+        SpecDecoder.Round r =
+            spec.round(s, tok.getId(), run.step, run.maxNew - run.ids.size(), aheadNext);
         run.decodeBytes += r.bytes();
         ready.addAll(r.tokens());
       } else if (lookahead != null) {

@@ -59,6 +59,8 @@ public final class UeSession implements AutoCloseable {
   private int armedId;
   private float[] armedRow;
   private long armedBytes;
+  private boolean armedAhead;
+  private long wastedBytes;
 
   private UeSession(
       SessionStream stream, KvCache cache, UeModel model, SessionOptions o, SplitSource.Choice at) {
@@ -238,9 +240,21 @@ public final class UeSession implements AutoCloseable {
    * HiddenState.draft_ids). Returns the bytes it took on the wire.
    */
   public long sendDraft(int[] ids, float[] rows, int[] draftIds, long step) {
+    return sendDraft(ids, rows, draftIds, step, -1);
+  }
+
+  /**
+   * {@link #sendDraft(int[], float[], int[], long)}, sent ahead when {@code ifToken} >= 0: the edge
+   * runs it only when the token it chose at the first row's position is {@code ifToken}
+   * (HiddenState.if_token), and drops it otherwise.
+   */
+  public long sendDraft(int[] ids, float[] rows, int[] draftIds, long step, int ifToken) {
     HiddenState.Builder hb = hidden(ids, rows, true, step);
     for (int d : draftIds) {
       hb.addDraftIds(d);
+    }
+    if (ifToken >= 0) {
+      hb.setIfToken(ifToken);
     }
     return sendHidden(hb, ids.length);
   }
@@ -254,22 +268,34 @@ public final class UeSession implements AutoCloseable {
   }
 
   /**
-   * Lookahead: arms the HiddenState of {@code id}'s row (at the next position, decode step {@code
-   * step}) to go out from the transport thread the moment the edge's next Token is {@code id};
-   * {@link #armedWentOut} tells after {@link #nextToken}. Nothing is armed when the Token is
-   * already here.
+   * Lookahead: the HiddenState of {@code id}'s row (at the next position, decode step {@code step})
+   * goes out before the edge's next Token is known: {@code ahead}, now, as a conditional row
+   * (if_token = id, which the edge runs only when its token is id); else armed, to go out from the
+   * transport thread the moment that Token arrives and is {@code id}. {@link #armedWentOut} tells
+   * after {@link #nextToken}. Neither happens when the Token is already here.
    */
-  public void armRow(int id, float[] row, long step) {
-    UeMessage m =
-        UeMessage.newBuilder().setHidden(hiddenAtNext(new int[] {id}, row, true, step)).build();
-    if (stream.arm(id, m)) {
+  public void armRow(int id, float[] row, long step, boolean ahead) {
+    HiddenState.Builder hb = hiddenAtNext(new int[] {id}, row, true, step);
+    if (ahead) {
+      hb.setIfToken(id);
+    }
+    UeMessage m = UeMessage.newBuilder().setHidden(hb).build();
+    if (ahead ? stream.sendAhead(id, m) : stream.arm(id, m)) {
       armedId = id;
       armedRow = row;
+      armedAhead = ahead;
       armedBytes = m.getSerializedSize() + SessionStream.GRPC_FRAME_HEADER;
     }
   }
 
-  /** The bytes the last armed HiddenState took on the wire. */
+  /** The bytes of a row sent ahead on a wrong guess since the last call (then 0). */
+  public long takeWastedBytes() {
+    long b = wastedBytes;
+    wastedBytes = 0;
+    return b;
+  }
+
+  /** The bytes the last armed or sent-ahead HiddenState took on the wire. */
   public long armedBytes() {
     return armedBytes;
   }
@@ -280,6 +306,9 @@ public final class UeSession implements AutoCloseable {
    */
   public boolean armedWentOut() {
     if (armedRow == null || !stream.lastFired()) {
+      if (armedRow != null && armedAhead) {
+        wastedBytes += armedBytes; // the edge dropped it
+      }
       armedRow = null;
       return false;
     }

@@ -34,6 +34,7 @@ public final class SplitCompletionBackend implements CompletionBackend {
   private final String ueId;
   private Supplier<SpecDecoder> speculation = () -> null;
   private Drafter guesser;
+  private boolean sendAhead = true;
 
   /**
    * @param client the UE's edge client (channel + model); owned by the caller
@@ -70,9 +71,13 @@ public final class SplitCompletionBackend implements CompletionBackend {
     return this;
   }
 
-  /** Pipelines every request's plain decode steps with {@code guesser}'s guesses (null = off). */
-  public SplitCompletionBackend withLookahead(Drafter guesser) {
+  /**
+   * Pipelines every request's plain decode steps with {@code guesser}'s guesses (null = off),
+   * guessed rows sent ahead ({@code sendAhead}) or armed until their token arrives.
+   */
+  public SplitCompletionBackend withLookahead(Drafter guesser, boolean sendAhead) {
     this.guesser = guesser;
+    this.sendAhead = sendAhead;
     return this;
   }
 
@@ -152,7 +157,7 @@ public final class SplitCompletionBackend implements CompletionBackend {
       client
           .generator()
           .withSpeculation(speculation.get())
-          .withLookahead(guesser)
+          .withLookahead(guesser, sendAhead)
           .generate(
               req,
               recorded,
