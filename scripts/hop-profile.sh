@@ -17,16 +17,15 @@ ue_pin=(); edge_pin=()
 engine=${ENGINE:-onnx}
 jvm=(); [[ "$engine" == vector ]] && jvm=(--add-modules jdk.incubator.vector)
 if [[ "${PIN:-0}" == 1 ]]; then ue_pin=(taskset -c 0); edge_pin=(taskset -c 1); fi
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# shellcheck source=scripts/loopback-lib.sh
+. "$root/scripts/loopback-lib.sh"
+port=$(free_port)
 "${edge_pin[@]}" java "${jvm[@]}" -Xlog:jfr+startup=off -XX:StartFlightRecording=settings="$jfc",filename="$out/edge.jfr" \
   -jar "$root/edge-server/target/edge-server.jar" --plaintext --listen "127.0.0.1:$port" \
   --metrics-port -1 --threads 1 --engine "$engine" > "$out/edge.log" 2>&1 &
 edge=$!
 trap 'kill $edge 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
-  grep -q "listening" "$out/edge.log" 2>/dev/null && break
-  sleep 0.5
-done
+wait_for_edge "$out/edge.log"
 "${ue_pin[@]}" java "${jvm[@]}" -Xlog:jfr+startup=off -XX:StartFlightRecording=settings="$jfc",filename="$out/ue.jfr" \
   -jar "$root/ue-client/target/ue-client.jar" bench --plaintext --edge "127.0.0.1:$port" \
   --splits "$split" --threads 1 --engine "$engine" --out "$out" "$@"

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Split over loopback with and without lookahead (issue 15): one edge, then `ue-client bench
-# --lookahead ngram` twice, on the random-id prompt (OUT_DIR/random) and on 4 held-out prompts
-# (OUT_DIR/held-out); every round runs monolithic, the plain split and the split with lookahead.
+# Split over loopback against one process (issue 15): one edge, then `ue-client bench --lookahead
+# ngram --spec 2,2-ahead` twice, on the random-id prompt (OUT_DIR/random) and on 4 held-out prompts
+# (OUT_DIR/held-out); every round runs monolithic, the plain split, the split with lookahead (rows
+# armed until their token arrives, and sent ahead) and with speculation (k 2, and each next round
+# sent ahead).
 # Needs the jars (`mvn -B -o -DskipTests package`).
 #   scripts/lookahead-bench.sh OUT_DIR [SPLIT] [BENCH FLAGS...]
-# ENGINE=onnx|vector (default vector), THREADS per side (default 1), DRAFTER (default ngram).
+# ENGINE=onnx|vector (default vector), THREADS per side (default 1), DRAFTER (default ngram), SPEC
+# (the speculative rows, default 2,2-ahead).
 set -euo pipefail
 out=${1:?usage: scripts/lookahead-bench.sh OUT_DIR [SPLIT] [BENCH FLAGS...]}
 split=${2:-6}
@@ -14,20 +17,20 @@ engine=${ENGINE:-vector}
 threads=${THREADS:-1}
 jvm=(); [[ "$engine" == vector ]] && jvm=(--add-modules jdk.incubator.vector)
 mkdir -p "$out"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# shellcheck source=scripts/loopback-lib.sh
+. "$root/scripts/loopback-lib.sh"
+port=$(free_port)
 java "${jvm[@]}" -jar "$root/edge-server/target/edge-server.jar" --plaintext --listen "127.0.0.1:$port" \
   --metrics-port -1 --threads "$threads" --engine "$engine" > "$out/edge.log" 2>&1 &
 edge=$!
 trap 'kill $edge 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
-  grep -q "listening" "$out/edge.log" 2>/dev/null && break
-  sleep 0.5
-done
+wait_for_edge "$out/edge.log"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.txt"
 for prompts in random held-out; do
   flags=(); [[ "$prompts" == held-out ]] && flags=(--held-out 4)
   java "${jvm[@]}" -jar "$root/ue-client/target/ue-client.jar" bench --plaintext \
     --edge "127.0.0.1:$port" --splits "$split" --threads "$threads" --engine "$engine" \
-    --lookahead "${DRAFTER:-ngram}" "${flags[@]}" --out "$out/$prompts" "$@"
+    --lookahead "${DRAFTER:-ngram}" --spec "${SPEC:-2,2-ahead}" --spec-drafter "${DRAFTER:-ngram}" \
+    "${flags[@]}" --out "$out/$prompts" "$@"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/load.txt"

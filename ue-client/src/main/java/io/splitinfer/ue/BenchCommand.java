@@ -2,8 +2,6 @@ package io.splitinfer.ue;
 
 import io.grpc.ManagedChannel;
 import io.splitinfer.proto.v1.ModelInfo;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -73,25 +71,27 @@ final class BenchCommand implements Callable<Integer> {
               + " arrives (on token), and sent ahead as conditional rows (ahead).")
   String lookahead;
 
-  record Row(
-      String mode,
-      int split,
-      double decodeMsPerToken,
-      double decodeMinMs,
-      double decodeMaxMs,
-      double prefillTokensPerS,
-      double ratio,
-      double bytesPerStep,
-      long floorBytes,
-      double overheadPercent,
-      double guessHitRate,
-      boolean tokensMatch) {}
+  @Option(
+      names = "--spec",
+      description =
+          "Also run every split with speculative decoding, one row per K[a][-ahead] (e.g."
+              + " 2,2-ahead: k drafts, 'a' adaptive, '-ahead' each next round sent ahead), drafting"
+              + " with --spec-drafter.")
+  String spec;
 
-  /** One split row's runs. */
+  @Option(
+      names = "--spec-drafter",
+      defaultValue = "auto",
+      description = "Drafter of the --spec rows (auto, early-exit, lookup, ngram, ngram:FILE).")
+  String specDrafter;
+
+  /** One split row's runs: plain, with lookahead, or speculative. */
   private final class Cell {
     final int split;
     final Drafter ahead;
     final boolean sendAhead;
+    final Drafter drafter;
+    final SpecSetting spec;
     final double[] decode = new double[repeats];
     final double[] prefill = new double[repeats];
     final double[] ratio = new double[repeats];
@@ -101,19 +101,36 @@ final class BenchCommand implements Callable<Integer> {
     long misses;
 
     Cell(int split, Drafter ahead, boolean sendAhead) {
+      this(split, ahead, sendAhead, null, null);
+    }
+
+    Cell(int split, Drafter ahead, boolean sendAhead, Drafter drafter, SpecSetting spec) {
       this.split = split;
       this.ahead = ahead;
       this.sendAhead = sendAhead;
+      this.drafter = drafter;
+      this.spec = spec;
     }
 
     String mode() {
+      if (spec != null) {
+        return "split+spec k " + spec.label();
+      }
       return ahead == null
           ? "split"
           : sendAhead ? "split+lookahead (ahead)" : "split+lookahead (on token)";
     }
 
+    SplitGenerator generator(UeClient client) {
+      SplitGenerator g = client.generator().withLookahead(ahead, sendAhead);
+      return spec == null ? g : g.withSpeculation(spec.decoder(drafter));
+    }
+
+    /** Lookahead's right guesses, or speculation's accepted drafts, of all. */
     double hitRate() {
-      return ahead == null ? Double.NaN : (double) hits / Math.max(1, hits + misses);
+      return ahead == null && spec == null
+          ? Double.NaN
+          : (double) hits / Math.max(1, hits + misses);
     }
   }
 
@@ -138,6 +155,20 @@ final class BenchCommand implements Callable<Integer> {
     }
     if (lookahead != null && !Drafter.isName(lookahead)) {
       throw new CliErrors.Refused("--lookahead must be " + Drafter.NAMES + ", got " + lookahead);
+    }
+    List<SpecSetting> specs = new ArrayList<>();
+    if (spec != null) {
+      for (String k : spec.split(",")) {
+        try {
+          specs.add(SpecSetting.parse(k));
+        } catch (IllegalArgumentException e) {
+          throw new CliErrors.Refused("--spec: " + e.getMessage());
+        }
+      }
+    }
+    if (!Drafter.isName(specDrafter)) {
+      throw new CliErrors.Refused(
+          "--spec-drafter must be " + Drafter.NAMES + ", got " + specDrafter);
     }
     ManagedChannel edge = UeClientMain.channel(common.edge, common.tls);
     try (LoadedModel m = LoadedModel.open(common.model, common.threads, common.engine)) {
@@ -165,12 +196,17 @@ final class BenchCommand implements Callable<Integer> {
       LocalGenerator local = new LocalGenerator(m.engine);
 
       Drafter guesser = lookahead == null ? null : SpecFlags.build(m, lookahead, "");
+      Drafter drafter =
+          specs.isEmpty() ? null : SpecFlags.build(m, specDrafter, "--spec-drafter: ");
       List<Cell> cells = new ArrayList<>();
       for (int p : ps) {
         cells.add(new Cell(p, null, false));
         if (guesser != null) {
           cells.add(new Cell(p, guesser, false));
           cells.add(new Cell(p, guesser, true));
+        }
+        for (SpecSetting k : specs) {
+          cells.add(new Cell(p, null, false, drafter, k));
         }
       }
       int[] reference = null;
@@ -189,7 +225,7 @@ final class BenchCommand implements Callable<Integer> {
           monoPrefill[r] = prompt.length / (res.prefillNanos() / 1e9);
         }
         for (Cell c : cells) {
-          SplitGenerator gen = client.generator().withLookahead(c.ahead, c.sendAhead);
+          SplitGenerator gen = c.generator(client);
           GenerationResult g = gen.generate(req, c.split, t -> {});
           c.match &= Arrays.equals(g.tokenIds(), reference);
           c.last = g;
@@ -198,6 +234,11 @@ final class BenchCommand implements Callable<Integer> {
               c.hits += gen.lookahead().stats().hits();
               c.misses += gen.lookahead().stats().misses();
             }
+            if (gen.speculation() != null) {
+              c.hits += gen.speculation().stats().accepted();
+              c.misses +=
+                  gen.speculation().stats().drafted() - gen.speculation().stats().accepted();
+            }
             c.decode[r] = g.decodeNanos() / 1e6 / (g.tokenIds().length - 1);
             c.prefill[r] = prompt.length / (g.timeToFirstTokenNanos() / 1e9);
             c.ratio[r] = c.decode[r] / monoDecode[r];
@@ -205,9 +246,9 @@ final class BenchCommand implements Callable<Integer> {
         }
       }
       double mono = median(monoDecode);
-      List<Row> rows = new ArrayList<>();
+      List<BenchReport.Row> rows = new ArrayList<>();
       rows.add(
-          new Row(
+          new BenchReport.Row(
               "monolithic",
               layers,
               mono,
@@ -222,7 +263,7 @@ final class BenchCommand implements Callable<Integer> {
               true));
       for (Cell c : cells) {
         rows.add(
-            new Row(
+            new BenchReport.Row(
                 c.mode(),
                 c.split,
                 median(c.decode),
@@ -236,100 +277,29 @@ final class BenchCommand implements Callable<Integer> {
                 c.hitRate(),
                 c.match));
       }
-      StringBuilder table = new StringBuilder();
-      table.append(
-          String.format(
-              Locale.ROOT,
-              "model %s: L=%d d=%d vocab=%d | prompt %d (%s), new %d, rounds %d after %d warm-up,"
-                  + " wire %s, threads %d%n",
-              info.getModelId(),
-              layers,
-              info.getHiddenSize(),
-              info.getVocabSize(),
-              promptTokens,
-              heldOut > 0 ? prompts.size() + " held-out" : "random ids",
-              newTokens,
-              repeats,
-              warmup,
-              common.wireDtype,
-              common.threads));
-      table.append(
-          "| mode | p | decode ms/token, median [min, max] of rounds | ratio vs mono (median of"
-              + " rounds) | prefill tok/s | bytes/step | floor | framing | lookahead hits |"
-              + " tokens == mono |\n");
-      table.append("|---|---|---|---|---|---|---|---|---|---|\n");
-      StringBuilder csv =
-          new StringBuilder(
-              "mode,split,decode_ms_per_token,decode_min_ms,decode_max_ms,ratio,prefill_tokens_per_s,bytes_per_step,floor_bytes,overhead_percent,guess_hit_rate,tokens_match\n");
-      StringBuilder json = new StringBuilder("[\n");
-      for (int i = 0; i < rows.size(); i++) {
-        Row r = rows.get(i);
-        table.append(
-            String.format(
-                Locale.ROOT,
-                "| %s | %d | %.3f [%.3f, %.3f] | %.3f | %.1f | %.1f | %d | %.2f%% | %s | %s |%n",
-                r.mode(),
-                r.split(),
-                r.decodeMsPerToken(),
-                r.decodeMinMs(),
-                r.decodeMaxMs(),
-                r.ratio(),
-                r.prefillTokensPerS(),
-                r.bytesPerStep(),
-                r.floorBytes(),
-                r.overheadPercent(),
-                Double.isNaN(r.guessHitRate())
-                    ? "-"
-                    : String.format(Locale.ROOT, "%.1f%%", 100 * r.guessHitRate()),
-                r.tokensMatch()));
-        csv.append(
-            String.format(
-                Locale.ROOT,
-                "%s,%d,%.4f,%.4f,%.4f,%.4f,%.2f,%.1f,%d,%.3f,%.4f,%s%n",
-                r.mode(),
-                r.split(),
-                r.decodeMsPerToken(),
-                r.decodeMinMs(),
-                r.decodeMaxMs(),
-                r.ratio(),
-                r.prefillTokensPerS(),
-                r.bytesPerStep(),
-                r.floorBytes(),
-                r.overheadPercent(),
-                r.guessHitRate(),
-                r.tokensMatch()));
-        json.append(
-            String.format(
-                Locale.ROOT,
-                "  {\"mode\":\"%s\",\"split\":%d,\"decode_ms_per_token\":%.4f,"
-                    + "\"decode_min_ms\":%.4f,\"decode_max_ms\":%.4f,\"ratio\":%.4f,"
-                    + "\"prefill_tokens_per_s\":%.2f,\"bytes_per_step\":%.1f,\"floor_bytes\":%d,"
-                    + "\"overhead_percent\":%.3f,\"guess_hit_rate\":%s,\"tokens_match\":%s}%s%n",
-                r.mode(),
-                r.split(),
-                r.decodeMsPerToken(),
-                r.decodeMinMs(),
-                r.decodeMaxMs(),
-                r.ratio(),
-                r.prefillTokensPerS(),
-                r.bytesPerStep(),
-                r.floorBytes(),
-                r.overheadPercent(),
-                Double.isNaN(r.guessHitRate())
-                    ? "null"
-                    : String.format(Locale.ROOT, "%.4f", r.guessHitRate()),
-                r.tokensMatch(),
-                i + 1 < rows.size() ? "," : ""));
-      }
-      json.append("]\n");
-      System.out.print(table);
+      BenchReport report =
+          new BenchReport(
+              String.format(
+                  Locale.ROOT,
+                  "model %s: L=%d d=%d vocab=%d | prompt %d (%s), new %d, rounds %d after %d"
+                      + " warm-up, wire %s, threads %d",
+                  info.getModelId(),
+                  layers,
+                  info.getHiddenSize(),
+                  info.getVocabSize(),
+                  promptTokens,
+                  heldOut > 0 ? prompts.size() + " held-out" : "random ids",
+                  newTokens,
+                  repeats,
+                  warmup,
+                  common.wireDtype,
+                  common.threads),
+              rows);
+      System.out.print(report.markdown());
       if (out != null) {
-        Files.createDirectories(out);
-        Files.writeString(out.resolve("bench.csv"), csv, StandardCharsets.UTF_8);
-        Files.writeString(out.resolve("bench.json"), json, StandardCharsets.UTF_8);
-        Files.writeString(out.resolve("bench.md"), table, StandardCharsets.UTF_8);
+        report.write(out);
       }
-      return rows.stream().allMatch(Row::tokensMatch) ? 0 : 1;
+      return rows.stream().allMatch(BenchReport.Row::tokensMatch) ? 0 : 1;
     } finally {
       UeClientMain.shutdown(edge);
     }

@@ -80,6 +80,13 @@ final class SpecBenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    for (String kSpec : ks.split(",")) {
+      try {
+        SpecSetting.parse(kSpec);
+      } catch (IllegalArgumentException e) {
+        throw new CliErrors.Refused("--ks: " + e.getMessage());
+      }
+    }
     ManagedChannel edge = UeClientMain.channel(common.edge, common.tls);
     try (LoadedModel m = LoadedModel.open(common.model, common.threads, common.engine)) {
       Map<String, Drafter> byName = drafters(m);
@@ -138,11 +145,7 @@ final class SpecBenchCommand implements Callable<Integer> {
           // machine's load during the benchmark hits them all alike.
           List<Cell> cells = new ArrayList<>();
           for (String[] c : configs) {
-            boolean ahead = c[1].endsWith("-ahead");
-            String kk = ahead ? c[1].substring(0, c[1].length() - "-ahead".length()) : c[1];
-            boolean adaptive = kk.endsWith("a");
-            int k = Integer.parseInt(adaptive ? kk.substring(0, kk.length() - 1) : kk);
-            cells.add(new Cell(c[0], k, adaptive, ahead, repeats));
+            cells.add(new Cell(c[0], SpecSetting.parse(c[1]), repeats));
           }
           for (int r = -1; r < repeats; r++) {
             for (Cell cell : cells) {
@@ -187,9 +190,7 @@ final class SpecBenchCommand implements Callable<Integer> {
   /** One configuration's runs at one delay. */
   private static final class Cell {
     final String drafter;
-    final int k;
-    final boolean adaptive;
-    final boolean ahead;
+    final SpecSetting spec;
     final double[] tps;
     long roundsAhead;
     long rounds;
@@ -200,11 +201,9 @@ final class SpecBenchCommand implements Callable<Integer> {
     long waitNanos;
     boolean identical = true;
 
-    Cell(String drafter, int k, boolean adaptive, boolean ahead, int repeats) {
+    Cell(String drafter, SpecSetting spec, int repeats) {
       this.drafter = drafter;
-      this.k = k;
-      this.adaptive = adaptive;
-      this.ahead = ahead;
+      this.spec = spec;
       this.tps = new double[repeats];
     }
 
@@ -217,10 +216,10 @@ final class SpecBenchCommand implements Callable<Integer> {
       Arrays.sort(sorted);
       return new SpecBenchReport.Row(
           delay,
-          k == 0 ? "-" : drafter,
-          k,
-          adaptive,
-          ahead,
+          spec.k() == 0 ? "-" : drafter,
+          spec.k(),
+          spec.adaptive(),
+          spec.ahead(),
           rounds == 0 ? 0 : (double) roundsAhead / rounds,
           median(),
           sorted[0],
@@ -228,8 +227,8 @@ final class SpecBenchCommand implements Callable<Integer> {
           plain == 0 ? 1 : median() / plain,
           drafted == 0 ? Double.NaN : (double) accepted / drafted,
           rounds == 0 ? 0 : (double) tokens / rounds,
-          rounds == 0 || k == 0 ? Double.NaN : draftNanos / 1e6 / rounds,
-          rounds == 0 || k == 0 ? Double.NaN : waitNanos / 1e6 / rounds,
+          rounds == 0 || spec.k() == 0 ? Double.NaN : draftNanos / 1e6 / rounds,
+          rounds == 0 || spec.k() == 0 ? Double.NaN : waitNanos / 1e6 / rounds,
           identical);
     }
   }
@@ -266,13 +265,7 @@ final class SpecBenchCommand implements Callable<Integer> {
     long decodeNanos = 0;
     for (int i = 0; i < promptIds.size(); i++) {
       SplitGenerator g =
-          client
-              .generator()
-              .withSpeculation(
-                  cell.k == 0
-                      ? null
-                      : new SpecDecoder(
-                          byName.get(cell.drafter), new SpecK(cell.k, cell.adaptive), cell.ahead));
+          client.generator().withSpeculation(cell.spec.decoder(byName.get(cell.drafter)));
       GenerateRequest req =
           GenerateRequest.greedy(promptIds.get(i), newTokens)
               .withWireDtype(common.dtype())

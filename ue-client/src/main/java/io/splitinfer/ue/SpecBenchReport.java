@@ -41,8 +41,7 @@ final class SpecBenchReport {
     }
 
     String kLabel() {
-      String label = k == 0 ? "off" : adaptive ? k + " (adaptive)" : Integer.toString(k);
-      return ahead ? label + ", ahead" : label;
+      return new SpecSetting(k, adaptive, ahead).label();
     }
   }
 

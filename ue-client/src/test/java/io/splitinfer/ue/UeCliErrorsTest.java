@@ -197,6 +197,26 @@ class UeCliErrorsTest {
         run("", "bench", "--edge", edge, "--held-out", "-1"),
         CliErrors.USAGE,
         "--held-out must be >= 0, got -1");
+    oneLine(
+        "bench",
+        run("", "bench", "--edge", edge, "--spec", "2,2-later"),
+        CliErrors.USAGE,
+        "--spec: '2-later' is not K[a][-ahead] (e.g. 4, 6a, 2-ahead, 4a-ahead)");
+    oneLine(
+        "bench",
+        run("", "bench", "--edge", edge, "--spec", "0-ahead"),
+        CliErrors.USAGE,
+        "--spec: '0-ahead': k must be >= 1 (0 alone = off)");
+    oneLine(
+        "bench",
+        run("", "bench", "--edge", edge, "--spec", "2", "--spec-drafter", "oracle"),
+        CliErrors.USAGE,
+        "--spec-drafter must be auto, early-exit, lookup, ngram or ngram:FILE, got oracle");
+    oneLine(
+        "spec-bench",
+        run("", "spec-bench", "--edge", edge, "--ks", "4,x"),
+        CliErrors.USAGE,
+        "--ks: 'x' is not K[a][-ahead] (e.g. 4, 6a, 2-ahead, 4a-ahead)");
   }
 
   /** spec-bench builds its drafters as generate does: refused before anything is measured. */

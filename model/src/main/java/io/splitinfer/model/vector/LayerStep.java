@@ -152,7 +152,18 @@ final class LayerStep {
     int visible = pos[r] + 1;
     float invScale = (float) (1.0 / Math.sqrt(hd));
     int q0 = r * qkvDim + g * group * hd;
-    for (int j = 0; j < visible; j++) {
+    float[] four = new float[4];
+    int j = 0;
+    for (; j + 4 <= visible; j += 4) {
+      int ko = (g * cap + j) * hd; // positions j..j+3: four consecutive key rows
+      for (int h = 0; h < group; h++) {
+        Kernels.dotRows4(qkv, q0 + h * hd, keys, ko, hd, four, 0);
+        for (int t = 0; t < 4; t++) {
+          scores[h * visible + j + t] = four[t] * invScale;
+        }
+      }
+    }
+    for (; j < visible; j++) {
       int ko = (g * cap + j) * hd;
       for (int h = 0; h < group; h++) {
         scores[h * visible + j] = Kernels.dot(qkv, q0 + h * hd, keys, ko, hd) * invScale;
@@ -161,15 +172,15 @@ final class LayerStep {
     float[] inv = new float[group];
     for (int h = 0; h < group; h++) {
       float max = Float.NEGATIVE_INFINITY;
-      for (int j = 0; j < visible; j++) {
-        max = Math.max(max, scores[h * visible + j]);
+      for (int k = 0; k < visible; k++) {
+        max = Math.max(max, scores[h * visible + k]);
       }
       inv[h] = (float) (1.0 / Kernels.expShifted(scores, h * visible, visible, max));
     }
     int a0 = r * c.qDim() + g * group * hd;
     for (int h = 0; h < group; h++) {
-      for (int j = 0; j < visible; j++) {
-        scores[h * visible + j] *= inv[h];
+      for (int k = 0; k < visible; k++) {
+        scores[h * visible + k] *= inv[h];
       }
       Kernels.weightedRows(
           scores, h * visible, visible, values, g * cap * hd, hd, attn, a0 + h * hd, hd);
