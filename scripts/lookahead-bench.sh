@@ -19,12 +19,7 @@ jvm=(); [[ "$engine" == vector ]] && jvm=(--add-modules jdk.incubator.vector)
 mkdir -p "$out"
 # shellcheck source=scripts/loopback-lib.sh
 . "$root/scripts/loopback-lib.sh"
-port=$(free_port)
-java "${jvm[@]}" -jar "$root/edge-server/target/edge-server.jar" --plaintext --listen "127.0.0.1:$port" \
-  --metrics-port -1 --threads "$threads" --engine "$engine" > "$out/edge.log" 2>&1 &
-edge=$!
-trap 'kill $edge 2>/dev/null || true' EXIT
-wait_for_edge "$out/edge.log"
+start_edge "$out" "$engine" "$threads"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.txt"
 for prompts in random held-out; do
   flags=(); [[ "$prompts" == held-out ]] && flags=(--held-out 4)

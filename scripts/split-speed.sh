@@ -19,12 +19,7 @@ engine=${ENGINE:-vector}
 threads=${THREADS:-1}
 jvm=(); [[ "$engine" == vector ]] && jvm=(--add-modules jdk.incubator.vector)
 mkdir -p "$out"
-port=$(free_port)
-java "${jvm[@]}" -jar "$root/edge-server/target/edge-server.jar" --plaintext --listen "127.0.0.1:$port" \
-  --metrics-port -1 --threads "$threads" --engine "$engine" > "$out/edge.log" 2>&1 &
-edge=$!
-trap 'kill $edge 2>/dev/null || true' EXIT
-wait_for_edge "$out/edge.log"
+start_edge "$out" "$engine" "$threads"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.txt"
 java "${jvm[@]}" -jar "$root/ue-client/target/ue-client.jar" spec-bench --plaintext \
   --edge "127.0.0.1:$port" --delays "" --split "$split" --threads "$threads" --engine "$engine" \

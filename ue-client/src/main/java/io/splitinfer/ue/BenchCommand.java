@@ -271,9 +271,9 @@ final class BenchCommand implements Callable<Integer> {
                 max(c.decode),
                 median(c.prefill),
                 median(c.ratio),
-                c.last.bytesPerDecodeStep(),
+                c.last.bytesPerDecodeToken(),
                 c.last.floorBytesPerStep(),
-                c.last.framingOverheadPercent(),
+                100.0 * (c.last.bytesPerDecodeToken() / c.last.floorBytesPerStep() - 1),
                 c.hitRate(),
                 c.match));
       }

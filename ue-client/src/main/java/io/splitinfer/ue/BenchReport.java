@@ -13,8 +13,9 @@ final class BenchReport {
    * One mode at one split.
    *
    * @param ratio median over rounds of the round's decode time / the monolithic one's
-   * @param bytesPerStep uplink bytes per decode step (with rows sent ahead in vain)
-   * @param overheadPercent bytesPerStep over the floor (hidden x dtype bytes), in percent
+   * @param bytesPerToken uplink bytes of the decode steps per token they brought (rows sent ahead
+   *     in vain included; a speculative round's rows shared by the tokens it brought)
+   * @param overheadPercent bytesPerToken over the floor (one row: hidden x dtype bytes), in percent
    * @param guessHitRate lookahead's right guesses, or speculation's drafts accepted; NaN: neither
    */
   record Row(
@@ -25,7 +26,7 @@ final class BenchReport {
       double decodeMaxMs,
       double prefillTokensPerS,
       double ratio,
-      double bytesPerStep,
+      double bytesPerToken,
       long floorBytes,
       double overheadPercent,
       double guessHitRate,
@@ -43,7 +44,7 @@ final class BenchReport {
     StringBuilder table = new StringBuilder(header).append('\n');
     table.append(
         "| mode | p | decode ms/token, median [min, max] of rounds | ratio vs mono (median of"
-            + " rounds) | prefill tok/s | bytes/step | floor | over the floor | guesses right /"
+            + " rounds) | prefill tok/s | uplink bytes/token | floor | over the floor | guesses right /"
             + " drafts accepted | tokens == mono |\n");
     table.append("|---|---|---|---|---|---|---|---|---|---|\n");
     for (Row r : rows) {
@@ -58,7 +59,7 @@ final class BenchReport {
               r.decodeMaxMs(),
               r.ratio(),
               r.prefillTokensPerS(),
-              r.bytesPerStep(),
+              r.bytesPerToken(),
               r.floorBytes(),
               r.overheadPercent(),
               Double.isNaN(r.guessHitRate())
@@ -73,7 +74,7 @@ final class BenchReport {
     StringBuilder csv =
         new StringBuilder(
             "mode,split,decode_ms_per_token,decode_min_ms,decode_max_ms,ratio,prefill_tokens_per_s,"
-                + "bytes_per_step,floor_bytes,overhead_percent,guess_hit_rate,tokens_match\n");
+                + "bytes_per_token,floor_bytes,overhead_percent,guess_hit_rate,tokens_match\n");
     for (Row r : rows) {
       csv.append(
           String.format(
@@ -86,7 +87,7 @@ final class BenchReport {
               r.decodeMaxMs(),
               r.ratio(),
               r.prefillTokensPerS(),
-              r.bytesPerStep(),
+              r.bytesPerToken(),
               r.floorBytes(),
               r.overheadPercent(),
               r.guessHitRate(),
@@ -104,7 +105,7 @@ final class BenchReport {
               Locale.ROOT,
               "  {\"mode\":\"%s\",\"split\":%d,\"decode_ms_per_token\":%.4f,"
                   + "\"decode_min_ms\":%.4f,\"decode_max_ms\":%.4f,\"ratio\":%.4f,"
-                  + "\"prefill_tokens_per_s\":%.2f,\"bytes_per_step\":%.1f,\"floor_bytes\":%d,"
+                  + "\"prefill_tokens_per_s\":%.2f,\"bytes_per_token\":%.1f,\"floor_bytes\":%d,"
                   + "\"overhead_percent\":%.3f,\"guess_hit_rate\":%s,\"tokens_match\":%s}%s%n",
               r.mode(),
               r.split(),
@@ -113,7 +114,7 @@ final class BenchReport {
               r.decodeMaxMs(),
               r.ratio(),
               r.prefillTokensPerS(),
-              r.bytesPerStep(),
+              r.bytesPerToken(),
               r.floorBytes(),
               r.overheadPercent(),
               Double.isNaN(r.guessHitRate())

@@ -67,6 +67,15 @@ public record GenerationResult(
     return decodeSteps == 0 ? 0 : (double) decodeStepBytes / decodeSteps;
   }
 
+  /**
+   * Uplink bytes of the decode steps per token they brought (after the first token): a decode
+   * step's bytes for one token per step, less per token when a speculative round brings several,
+   * more when rows sent ahead were dropped.
+   */
+  public double bytesPerDecodeToken() {
+    return tokenIds.length > 1 ? (double) decodeStepBytes / (tokenIds.length - 1) : 0;
+  }
+
   /** Framing overhead of a decode step over the raw tensor floor, in percent. */
   public double framingOverheadPercent() {
     return floorBytesPerStep == 0 ? 0 : 100.0 * (bytesPerDecodeStep() / floorBytesPerStep - 1);
