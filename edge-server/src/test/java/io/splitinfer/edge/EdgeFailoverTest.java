@@ -19,6 +19,8 @@ import io.splitinfer.ue.EdgeFailover;
 import io.splitinfer.ue.GenerateRequest;
 import io.splitinfer.ue.GenerationResult;
 import io.splitinfer.ue.LocalGenerator;
+import io.splitinfer.ue.SpecDecoder;
+import io.splitinfer.ue.SpecK;
 import io.splitinfer.ue.UeClient;
 import io.splitinfer.ue.UeModel;
 import java.io.IOException;
@@ -158,19 +160,32 @@ class EdgeFailoverTest {
       String name, long seed, List<ManagedChannel> edges, EdgeFailover.Policy policy, Kill kill) {
     SplittableRandom r = new SplittableRandom(seed);
     int split = r.nextInt(LAYERS + 1);
-    int killAt = 1 + r.nextInt(NEW_TOKENS - 2);
+    // speculation brings tokens several at a time, and with a round sent ahead two rounds' worth
+    // may already be here when the edge dies: kill it at the first round's first token, while
+    // the next round is in flight, so that tokens are still missing
+    int killAt = seed % 4 == 2 ? 2 : 1 + r.nextInt(NEW_TOKENS - 2);
     int[] prompt = prompt(seed);
     int[] want = new LocalGenerator(engine).greedy(prompt, NEW_TOKENS, CHUNK).tokens();
     UeClient ue =
         new UeClient(edges, new UeModel(TestRig.MODEL_ID, TestRig.SHA, engine), null, policy);
     int[] seen = {0};
-    // even seeds decode with lookahead whose guesses are all right: a guess made on the session
-    // that died must not be sent on the next one (its KV is not in the new session's cache)
+    // seeds 0 mod 4 decode with lookahead whose guesses are all right, seeds 2 mod 4 with
+    // speculation whose drafts are all right and whose next rounds go out ahead: a guess or a
+    // round made on the session that died must not be sent on the next one (its KV is not in the
+    // new session's cache)
     Drafter guesser =
-        seed % 2 == 0 ? new ScriptDrafter(TestRig.concat(prompt, want), 0.0, seed) : null;
+        seed % 4 == 0 ? new ScriptDrafter(TestRig.concat(prompt, want), 0.0, seed) : null;
+    SpecDecoder spec =
+        seed % 4 == 2
+            ? new SpecDecoder(
+                new ScriptDrafter(TestRig.concat(prompt, want), 0.0, seed),
+                new SpecK(2, false),
+                true)
+            : null;
     GenerationResult g =
         ue.generator()
             .withLookahead(guesser)
+            .withSpeculation(spec)
             .generate(
                 GenerateRequest.greedy(prompt, NEW_TOKENS),
                 split,
@@ -182,6 +197,9 @@ class EdgeFailoverTest {
     assertArrayEquals(want, g.tokenIds(), name + " seed " + seed + ": tokens differ");
     assertEquals(NEW_TOKENS, seen[0], "every token reached the caller once");
     assertFalse(g.recoveries().isEmpty(), "the failure was noticed and recovered");
+    if (spec != null) {
+      assertTrue(spec.stats().roundsAhead() > 0, "rounds went out ahead");
+    }
     assertTrue(g.bytesSent() > 0, "bytes of every session are counted");
     for (GenerationResult.Recovery rec : g.recoveries()) {
       RECOVERIES.add(
