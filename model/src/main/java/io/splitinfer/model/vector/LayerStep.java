@@ -157,7 +157,7 @@ final class LayerStep {
     for (; j + 4 <= visible; j += 4) {
       int ko = (g * cap + j) * hd; // positions j..j+3: four consecutive key rows
       for (int h = 0; h < group; h++) {
-        Kernels.dotRows4(qkv, q0 + h * hd, keys, ko, hd, four, 0);
+        AttentionKernels.dotRows4(qkv, q0 + h * hd, keys, ko, hd, four, 0);
         for (int t = 0; t < 4; t++) {
           scores[h * visible + j + t] = four[t] * invScale;
         }
@@ -175,14 +175,14 @@ final class LayerStep {
       for (int k = 0; k < visible; k++) {
         max = Math.max(max, scores[h * visible + k]);
       }
-      inv[h] = (float) (1.0 / Kernels.expShifted(scores, h * visible, visible, max));
+      inv[h] = (float) (1.0 / AttentionKernels.expShifted(scores, h * visible, visible, max));
     }
     int a0 = r * c.qDim() + g * group * hd;
     for (int h = 0; h < group; h++) {
       for (int k = 0; k < visible; k++) {
         scores[h * visible + k] *= inv[h];
       }
-      Kernels.weightedRows(
+      AttentionKernels.weightedRows(
           scores, h * visible, visible, values, g * cap * hd, hd, attn, a0 + h * hd, hd);
     }
   }
