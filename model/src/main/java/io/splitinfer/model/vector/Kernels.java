@@ -102,9 +102,112 @@ final class Kernels {
   }
 
   /**
+   * Two tokens' dot products with the four rows of a {@link PackedMatrix} block at {@code po}: y[ya
+   * + r] = x[xa ..] · row r and y[yb + r] = x[xb ..] · row r, for r = 0..3, each summed in exactly
+   * {@link #dot}'s sequence (as {@link #dotBlock}); every weight vector loaded serves both tokens.
+   */
+  static void dotBlock2(
+      float[] x, int xa, int xb, float[] p, int po, int n, float[] y, int ya, int yb) {
+    FloatVector a0 = FloatVector.zero(S);
+    FloatVector a1 = FloatVector.zero(S);
+    FloatVector b0 = FloatVector.zero(S);
+    FloatVector b1 = FloatVector.zero(S);
+    FloatVector c0 = FloatVector.zero(S);
+    FloatVector c1 = FloatVector.zero(S);
+    FloatVector d0 = FloatVector.zero(S);
+    FloatVector d1 = FloatVector.zero(S);
+    FloatVector e0 = FloatVector.zero(S);
+    FloatVector e1 = FloatVector.zero(S);
+    FloatVector f0 = FloatVector.zero(S);
+    FloatVector f1 = FloatVector.zero(S);
+    FloatVector g0 = FloatVector.zero(S);
+    FloatVector g1 = FloatVector.zero(S);
+    FloatVector h0 = FloatVector.zero(S);
+    FloatVector h1 = FloatVector.zero(S);
+    int i = 0;
+    int k = po;
+    for (; i + 2 * L <= n; i += 2 * L, k += 8 * L) {
+      FloatVector u0 = FloatVector.fromArray(S, x, xa + i);
+      FloatVector u1 = FloatVector.fromArray(S, x, xa + i + L);
+      FloatVector v0 = FloatVector.fromArray(S, x, xb + i);
+      FloatVector v1 = FloatVector.fromArray(S, x, xb + i + L);
+      FloatVector w = FloatVector.fromArray(S, p, k);
+      a0 = w.fma(u0, a0);
+      e0 = w.fma(v0, e0);
+      w = FloatVector.fromArray(S, p, k + L);
+      a1 = w.fma(u1, a1);
+      e1 = w.fma(v1, e1);
+      w = FloatVector.fromArray(S, p, k + 2 * L);
+      b0 = w.fma(u0, b0);
+      f0 = w.fma(v0, f0);
+      w = FloatVector.fromArray(S, p, k + 3 * L);
+      b1 = w.fma(u1, b1);
+      f1 = w.fma(v1, f1);
+      w = FloatVector.fromArray(S, p, k + 4 * L);
+      c0 = w.fma(u0, c0);
+      g0 = w.fma(v0, g0);
+      w = FloatVector.fromArray(S, p, k + 5 * L);
+      c1 = w.fma(u1, c1);
+      g1 = w.fma(v1, g1);
+      w = FloatVector.fromArray(S, p, k + 6 * L);
+      d0 = w.fma(u0, d0);
+      h0 = w.fma(v0, h0);
+      w = FloatVector.fromArray(S, p, k + 7 * L);
+      d1 = w.fma(u1, d1);
+      h1 = w.fma(v1, h1);
+    }
+    for (; i + L <= n; i += L, k += 4 * L) {
+      FloatVector u0 = FloatVector.fromArray(S, x, xa + i);
+      FloatVector v0 = FloatVector.fromArray(S, x, xb + i);
+      FloatVector w = FloatVector.fromArray(S, p, k);
+      a0 = w.fma(u0, a0);
+      e0 = w.fma(v0, e0);
+      w = FloatVector.fromArray(S, p, k + L);
+      b0 = w.fma(u0, b0);
+      f0 = w.fma(v0, f0);
+      w = FloatVector.fromArray(S, p, k + 2 * L);
+      c0 = w.fma(u0, c0);
+      g0 = w.fma(v0, g0);
+      w = FloatVector.fromArray(S, p, k + 3 * L);
+      d0 = w.fma(u0, d0);
+      h0 = w.fma(v0, h0);
+    }
+    float sa = a0.add(a1).reduceLanes(VectorOperators.ADD);
+    float sb = b0.add(b1).reduceLanes(VectorOperators.ADD);
+    float sc = c0.add(c1).reduceLanes(VectorOperators.ADD);
+    float sd = d0.add(d1).reduceLanes(VectorOperators.ADD);
+    float se = e0.add(e1).reduceLanes(VectorOperators.ADD);
+    float sf = f0.add(f1).reduceLanes(VectorOperators.ADD);
+    float sg = g0.add(g1).reduceLanes(VectorOperators.ADD);
+    float sh = h0.add(h1).reduceLanes(VectorOperators.ADD);
+    int tail = n - i;
+    for (int j = 0; j < tail; j++) {
+      float uj = x[xa + i + j];
+      float vj = x[xb + i + j];
+      sa += p[k + j] * uj;
+      sb += p[k + tail + j] * uj;
+      sc += p[k + 2 * tail + j] * uj;
+      sd += p[k + 3 * tail + j] * uj;
+      se += p[k + j] * vj;
+      sf += p[k + tail + j] * vj;
+      sg += p[k + 2 * tail + j] * vj;
+      sh += p[k + 3 * tail + j] * vj;
+    }
+    y[ya] = sa;
+    y[ya + 1] = sb;
+    y[ya + 2] = sc;
+    y[ya + 3] = sd;
+    y[yb] = se;
+    y[yb + 1] = sf;
+    y[yb + 2] = sg;
+    y[yb + 3] = sh;
+  }
+
+  /**
    * y[t, o] = x[t, :] · W[o, :] for rows o in [o0, o1) and all tokens; o0 is a multiple of {@link
-   * PackedMatrix#BLOCK} or past the last whole block. Token by token per block, so a block (4 rows)
-   * is read from memory once and from the L1 cache for the other tokens.
+   * PackedMatrix#BLOCK} or past the last whole block. Two tokens at a time per block ({@link
+   * #dotBlock2}; an odd last one alone), so a block (4 rows) is read from memory once and each
+   * weight vector loaded serves two tokens.
    */
   static void linear(float[] x, int tokens, PackedMatrix w, float[] y, int o0, int o1) {
     int in = w.cols();
@@ -116,7 +219,11 @@ final class Kernels {
     }
     int o = o0;
     for (; o + PackedMatrix.BLOCK <= whole; o += PackedMatrix.BLOCK) {
-      for (int t = 0; t < tokens; t++) {
+      int t = 0;
+      for (; t + 2 <= tokens; t += 2) {
+        dotBlock2(x, t * in, (t + 1) * in, p, o * in, in, y, t * out + o, (t + 1) * out + o);
+      }
+      if (t < tokens) {
         dotBlock(x, t * in, p, o * in, in, y, t * out + o);
       }
     }
