@@ -115,16 +115,10 @@ final class InputChecks {
   }
 
   /**
-   * A HiddenState after its session and epoch checks: split, position, dtype, shape, length, finite
-   * values and SCORE targets. Returns the decoded [T, hidden] rows.
-   */
-  float[] hidden(SessionState s, HiddenState h) {
-    return hidden(s, h, s.nextPosition);
-  }
-
-  /**
-   * {@link #hidden}, for a message that is to start at {@code position} (a message sent ahead is
-   * checked where it says it starts, then {@link #conditionHolds} decides).
+   * A HiddenState after its session and epoch checks: split, first position == {@code position}
+   * (the session's next one; for a message sent ahead where it says it starts, then {@link
+   * #conditionHolds} decides), dtype, shape, length, finite values and SCORE targets. Returns the
+   * decoded [T, hidden] rows.
    */
   float[] hidden(SessionState s, HiddenState h, long position) {
     if (h.getSplitLayer() != s.split) {

@@ -167,8 +167,9 @@ final class SessionStream implements AutoCloseable {
 
   /**
    * Sends {@code m} from the transport thread as soon as the next Token arrives, if that Token is
-   * {@code tokenId} (and not EOS); {@link #take} then tells by {@link #lastFired}. Returns false
-   * (nothing armed) when a message is already waiting to be taken.
+   * {@code tokenId} (and not EOS); {@link #take} then tells by {@link #lastFired}. With {@code m}
+   * null only the Token's arrival is marked ({@link #sendAhead}). Returns false (nothing armed)
+   * when a message is already waiting to be taken.
    */
   boolean arm(int tokenId, UeMessage m) {
     lock.lock();
@@ -190,14 +191,8 @@ final class SessionStream implements AutoCloseable {
    * taken.
    */
   boolean sendAhead(int tokenId, UeMessage m) {
-    lock.lock();
-    try {
-      if (!inbox.isEmpty() || terminal != null) {
-        return false;
-      }
-      armed = new Armed(tokenId, null);
-    } finally {
-      lock.unlock();
+    if (!arm(tokenId, null)) {
+      return false;
     }
     send(m);
     return true;

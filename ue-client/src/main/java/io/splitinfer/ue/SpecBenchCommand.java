@@ -80,9 +80,10 @@ final class SpecBenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    List<SpecSetting> settings = new ArrayList<>();
     for (String kSpec : ks.split(",")) {
       try {
-        SpecSetting.parse(kSpec);
+        settings.add(SpecSetting.parse(kSpec));
       } catch (IllegalArgumentException e) {
         throw new CliErrors.Refused("--ks: " + e.getMessage());
       }
@@ -134,18 +135,14 @@ final class SpecBenchCommand implements Callable<Integer> {
                     .build());
           }
           int[][] reference = new int[promptIds.size()][];
-          List<String[]> configs = new ArrayList<>();
-          configs.add(new String[] {"-", "0"});
-          for (String drafter : drafters.split(",")) {
-            for (String kSpec : ks.split(",")) {
-              configs.add(new String[] {drafter.trim(), kSpec.trim()});
-            }
-          }
           // Interleaved: every run goes once through every configuration, so a change of the
           // machine's load during the benchmark hits them all alike.
           List<Cell> cells = new ArrayList<>();
-          for (String[] c : configs) {
-            cells.add(new Cell(c[0], SpecSetting.parse(c[1]), repeats));
+          cells.add(new Cell("-", new SpecSetting(0, false, false), repeats));
+          for (String drafter : drafters.split(",")) {
+            for (SpecSetting setting : settings) {
+              cells.add(new Cell(drafter.trim(), setting, repeats));
+            }
           }
           for (int r = -1; r < repeats; r++) {
             for (Cell cell : cells) {
