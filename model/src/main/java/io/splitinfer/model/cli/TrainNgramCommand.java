@@ -1,18 +1,23 @@
 package io.splitinfer.model.cli;
 
 import io.splitinfer.model.draft.NgramTable;
+import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.Logits;
-import io.splitinfer.model.onnx.OnnxEngine;
 import io.splitinfer.model.pkg.Manifest;
 import io.splitinfer.model.pkg.ModelPackage;
 import io.splitinfer.model.ppl.Perplexity;
 import io.splitinfer.model.tokenizer.TextTokenizer;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -76,6 +81,27 @@ final class TrainNgramCommand implements Callable<Integer> {
           "First held-out token of the check (past the first spec-bench prompt, which starts at 0).")
   int checkFrom;
 
+  @Option(
+      names = "--distill",
+      description =
+          "Count the model's own greedy token after each context instead of the text's next token"
+              + " (runs the model over the training text in windows of --window tokens).")
+  boolean distill;
+
+  @Option(
+      names = "--distill-cache",
+      description =
+          "With --distill: read the model's greedy tokens from this file when it exists (written by"
+              + " an earlier run on the same package and speeches), else compute and write them, so"
+              + " tables of other --max-context / --min-count train without running the model.")
+  Path distillCache;
+
+  @Option(
+      names = "--window",
+      defaultValue = "256",
+      description = "Window of --distill and --check (tokens, each window from position 0).")
+  int window;
+
   @Mixin ModelCli.EngineFlags engine;
 
   /** The training script's normalisation: control characters out, whitespace runs to one space. */
@@ -107,7 +133,35 @@ final class TrainNgramCommand implements Callable<Integer> {
         tokens += ids.length;
       }
       long t0 = System.nanoTime();
-      NgramTable table = NgramTable.train(streams, vocab, maxContext, minCount, sha);
+      List<int[]> follows = streams;
+      if (distill) {
+        follows = distillCache != null && Files.exists(distillCache) ? readFollows(streams) : null;
+        if (follows == null) {
+          try (InferenceEngine e = engine.open(p)) {
+            follows = new ArrayList<>();
+            for (int[] s : streams) {
+              follows.add(greedyFollows(e, s));
+              if (follows.size() % 25 == 0) {
+                System.err.printf(
+                    Locale.ROOT,
+                    "distilling: %d of %d speeches, %.0f s%n",
+                    follows.size(),
+                    streams.size(),
+                    (System.nanoTime() - t0) / 1e9);
+              }
+            }
+          }
+          if (distillCache != null) {
+            writeFollows(follows);
+          }
+        }
+        System.out.printf(
+            Locale.ROOT,
+            "the model's greedy tokens after %d training tokens in %.1f s%n",
+            tokens,
+            (System.nanoTime() - t0) / 1e9);
+      }
+      NgramTable table = NgramTable.train(streams, follows, vocab, maxContext, minCount, sha);
       try (OutputStream o = Files.newOutputStream(out)) {
         table.write(o);
       }
@@ -130,6 +184,62 @@ final class TrainNgramCommand implements Callable<Integer> {
     return 0;
   }
 
+  private List<int[]> readFollows(List<int[]> streams) throws IOException {
+    List<int[]> follows = new ArrayList<>();
+    try (DataInputStream in =
+        new DataInputStream(new BufferedInputStream(Files.newInputStream(distillCache)))) {
+      if (in.readInt() != streams.size()) {
+        throw new IOException(distillCache + " holds another number of speeches");
+      }
+      for (int[] s : streams) {
+        int[] f = new int[in.readInt()];
+        if (f.length != s.length) {
+          throw new IOException(distillCache + " holds speeches of other lengths");
+        }
+        for (int i = 0; i < f.length; i++) {
+          f[i] = in.readInt();
+        }
+        follows.add(f);
+      }
+    }
+    return follows;
+  }
+
+  private void writeFollows(List<int[]> follows) throws IOException {
+    try (DataOutputStream out =
+        new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(distillCache)))) {
+      out.writeInt(follows.size());
+      for (int[] f : follows) {
+        out.writeInt(f.length);
+        for (int t : f) {
+          out.writeInt(t);
+        }
+      }
+    }
+  }
+
+  /**
+   * follows[i] = the model's greedy token after ids[0, i) as seen in its window (windows of
+   * --window tokens, each run from position 0); follows[0] is unused (0).
+   */
+  private int[] greedyFollows(InferenceEngine e, int[] ids) {
+    int[] follows = new int[ids.length];
+    int layers = e.config().numLayers();
+    int vocab = e.config().vocabSize();
+    for (int from = 0; from < ids.length; from += window) {
+      int len = Math.min(window, ids.length - from);
+      int[] w = Arrays.copyOfRange(ids, from, from + len);
+      float[] logits;
+      try (KvCache c = e.newCache(1, layers)) {
+        logits = e.head(e.runLayers(1, layers, e.embed(w), len, c), len);
+      }
+      for (int i = 0; i < len && from + i + 1 < ids.length; i++) {
+        follows[from + i + 1] = Logits.argmax(logits, i * vocab, vocab);
+      }
+    }
+    return follows;
+  }
+
   /** Table draft vs the model's greedy token after each of the first --check held-out tokens. */
   private void agreement(ModelPackage p, TextTokenizer tok, NgramTable table) throws IOException {
     Path heldout =
@@ -137,15 +247,14 @@ final class TrainNgramCommand implements Callable<Integer> {
     int[] ids = Perplexity.tokenStream(tok, Files.readString(heldout));
     int first = Math.min(checkFrom, ids.length);
     int n = Math.min(check, ids.length - first);
-    int window = 256;
     int vocab = table.vocabSize();
     long agree = 0;
     long drafted = 0;
-    try (OnnxEngine e = p.openEngine(engine.options())) {
+    try (InferenceEngine e = engine.open(p)) {
       int layers = e.config().numLayers();
       for (int from = 0; from < n; from += window) {
         int len = Math.min(window, n - from);
-        int[] w = java.util.Arrays.copyOfRange(ids, first + from, first + from + len);
+        int[] w = Arrays.copyOfRange(ids, first + from, first + from + len);
         float[] logits;
         try (KvCache c = e.newCache(1, layers)) {
           logits = e.head(e.runLayers(1, layers, e.embed(w), len, c), len);

@@ -106,6 +106,12 @@ public final class NgramTable {
     return k;
   }
 
+  private static List<int[]> concat(List<int[]> a, List<int[]> b) {
+    List<int[]> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
+  }
+
   private static int bitsFor(int vocab) {
     return Math.max(1, 32 - Integer.numberOfLeadingZeros(Math.max(1, vocab - 1)));
   }
@@ -117,12 +123,45 @@ public final class NgramTable {
    */
   public static NgramTable train(
       List<int[]> streams, int vocabSize, int maxContext, int minCount, String tokenizerSha256) {
+    return train(streams, streams, vocabSize, maxContext, minCount, tokenizerSha256);
+  }
+
+  /**
+   * As {@link #train(List, int, int, int, String)}, but the token counted after the context that
+   * ends before position i of stream s is {@code follows.get(s)[i]}, not the stream's own token
+   * there: with a model's greedy tokens as {@code follows} (follows[i] = the model's choice after
+   * stream[0, i)) the table learns what the model would say next, which is what greedy speculation
+   * is checked against (a distilled table). {@code follows.get(s)} is as long as {@code
+   * streams.get(s)}; its first entry is not used.
+   */
+  public static NgramTable train(
+      List<int[]> streams,
+      List<int[]> follows,
+      int vocabSize,
+      int maxContext,
+      int minCount,
+      String tokenizerSha256) {
+    if (follows.size() != streams.size()) {
+      throw new IllegalArgumentException(
+          follows.size() + " follow streams for " + streams.size() + " streams");
+    }
+    for (int s = 0; s < streams.size(); s++) {
+      if (follows.get(s).length != streams.get(s).length) {
+        throw new IllegalArgumentException(
+            "follow stream "
+                + s
+                + " has "
+                + follows.get(s).length
+                + " tokens, its stream "
+                + streams.get(s).length);
+      }
+    }
     int bits = bitsFor(vocabSize);
     if ((long) bits * (maxContext + 1) > 63) {
       throw new IllegalArgumentException(
           "a context of " + maxContext + " tokens plus the next does not fit 63 bits");
     }
-    for (int[] s : streams) {
+    for (int[] s : concat(streams, follows)) {
       for (int t : s) {
         if (t < 0 || t >= vocabSize) {
           throw new IllegalArgumentException("token id " + t + " outside the vocabulary");
@@ -139,13 +178,15 @@ public final class NgramTable {
       }
       long[] pairs = new long[total];
       int p = 0;
-      for (int[] s : streams) {
+      for (int si = 0; si < streams.size(); si++) {
+        int[] s = streams.get(si);
+        int[] f = follows.get(si);
         for (int i = n; i < s.length; i++) {
           long k = 0;
-          for (int t = i - n; t <= i; t++) {
+          for (int t = i - n; t < i; t++) {
             k = (k << bits) | s[t];
           }
-          pairs[p++] = k;
+          pairs[p++] = (k << bits) | f[i];
         }
       }
       Arrays.sort(pairs);

@@ -25,6 +25,30 @@ class NgramTableTest {
   }
 
   @Test
+  void aDistilledTableCountsTheFollowStreamAfterTheStreamsContexts() {
+    // contexts come from the text, the counted token from a teacher's choices at the same position
+    int[] text = {1, 2, 3, 1, 2, 4, 1, 2, 3};
+    int[] teacher = {0, 5, 6, 7, 5, 6, 7, 5, 6};
+    NgramTable t = NgramTable.train(List.of(text), List.of(teacher), 8, 2, 2, "sha");
+    assertEquals(6, t.next(new int[] {1, 2}, 2), "after '1 2' the teacher said 6 (3x)");
+    assertEquals(5, t.next(new int[] {7, 1}, 2), "unseen '7 1': '1' alone was followed by 5 (3x)");
+    assertEquals(
+        NgramTable.train(List.of(text), 8, 2, 2, "sha").next(new int[] {1, 2}, 2),
+        NgramTable.train(List.of(text), List.of(text), 8, 2, 2, "sha").next(new int[] {1, 2}, 2),
+        "the text as its own follow stream is the plain table");
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> NgramTable.train(List.of(text), List.of(new int[] {1}), 8, 2, 2, "sha"),
+        "a follow stream of another length");
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            NgramTable.train(
+                List.of(text), List.of(new int[] {0, 9, 9, 9, 9, 9, 9, 9, 9}), 8, 2, 2, "sha"),
+        "a follow token outside the vocabulary");
+  }
+
+  @Test
   void minCountDropsRareContexts() {
     int[] a = {1, 2, 3, 1, 2, 3, 4, 5};
     NgramTable loose = NgramTable.train(List.of(a), 8, 1, 1, "sha");
