@@ -66,6 +66,8 @@ class SpeculativeDecodingTest {
     long accepted = 0;
     long rejectedRounds = 0;
     long roundsAhead = 0;
+    double perRoundShort = 0;
+    double perRoundFull = 0;
     try (TestRig rig = new TestRig(engine, CONFIG, transport)) {
       for (int c = 0; c < n; c++) {
         int[] prompt = prompt(cases, 1 + cases.nextInt(12));
@@ -90,15 +92,24 @@ class SpeculativeDecodingTest {
         // an n-gram draft table trained on this case's continuation and on noise: drafts that
         // agree and drafts that do not
         int[] noise = prompt(cases, 64);
+        int[] text = TestRig.concat(prompt, expected);
+        int[] blurred = text.clone(); // the same contexts followed by other tokens: shares < 1
+        for (int i = 2; i < blurred.length; i += 3) {
+          blurred[i] = cases.nextInt(engine.config().vocabSize());
+        }
         NgramTable table =
             NgramTable.train(
-                java.util.List.of(TestRig.concat(prompt, expected), noise),
+                java.util.List.of(text, text, blurred, noise),
                 engine.config().vocabSize(),
                 2,
                 1,
                 "test");
+        // rounds cut short by the table's shares in every other case, sent ahead in every third
+        double minChance = c % 2 == 1 ? 0.6 : 0;
+        boolean adaptive = minChance == 0 && cases.nextBoolean();
         SpecDecoder ngram =
-            new SpecDecoder(new LookupDrafter(engine, table), new SpecK(k, cases.nextBoolean()));
+            new SpecDecoder(
+                new LookupDrafter(engine, table), new SpecK(k, adaptive, minChance), c % 3 == 0);
         assertArrayEquals(
             expected,
             rig.client()
@@ -106,7 +117,24 @@ class SpeculativeDecodingTest {
                 .withSpeculation(ngram)
                 .generate(req, split, t -> {})
                 .tokenIds(),
-            what + " (n-gram table)");
+            what + " (n-gram table, least chance " + minChance + ")");
+        roundsAhead += ngram.stats().roundsAhead();
+        if (minChance > 0) {
+          // the same rounds without the least chance draft k each wherever there is room
+          SpecDecoder full =
+              new SpecDecoder(new LookupDrafter(engine, table), new SpecK(k, false), c % 3 == 0);
+          assertArrayEquals(
+              expected,
+              rig.client()
+                  .generator()
+                  .withSpeculation(full)
+                  .generate(req, split, t -> {})
+                  .tokenIds(),
+              what);
+          roundsAhead += full.stats().roundsAhead();
+          perRoundShort += ngram.stats().drafted();
+          perRoundFull += full.stats().drafted();
+        }
 
         // scripted drafts, every next round sent ahead in every other case
         boolean ahead = c % 2 == 0;
@@ -130,6 +158,9 @@ class SpeculativeDecodingTest {
         rejectedRounds += st.drafted() - st.accepted() > 0 ? 1 : 0;
       }
       assertTrue(accepted > 20, "drafts were accepted: " + accepted);
+      assertTrue(
+          perRoundShort < 0.9 * perRoundFull,
+          "drafts with the least chance " + perRoundShort + ", without " + perRoundFull);
       assertTrue(roundsAhead > 2, "rounds went out ahead: " + roundsAhead);
       // every round that went out ahead ran on the edge; the others it dropped
       assertEquals(roundsAhead, (long) rig.metrics.conditionalRows("ran"));

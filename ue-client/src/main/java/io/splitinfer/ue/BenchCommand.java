@@ -74,7 +74,7 @@ final class BenchCommand implements Callable<Integer> {
   @Option(
       names = "--spec",
       description =
-          "Also run every split with speculative decoding, one row per K[a][-ahead] (e.g."
+          "Also run every split with speculative decoding, one row per K[a][cP][-ahead] (e.g."
               + " 2,2-ahead: k drafts, 'a' adaptive, '-ahead' each next round sent ahead), drafting"
               + " with --spec-drafter.")
   String spec;

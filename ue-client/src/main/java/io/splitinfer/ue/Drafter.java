@@ -24,6 +24,15 @@ public interface Drafter {
   Draft draft(UeSession s, int last, int k);
 
   /**
+   * Drafts 1 to {@code k} tokens after {@code last}: stops early, after the first, where the
+   * drafter's own estimate of the chance that every draft so far is accepted falls below {@code
+   * minChance} (a drafter without estimates drafts {@code k}).
+   */
+  default Draft draft(UeSession s, int last, int k, double minChance) {
+    return draft(s, last, k);
+  }
+
+  /**
    * The likeliest token after the last one {@code s} sent ({@link UeSession#sentTokens} ends with
    * it), whose row at layer p is {@code lastRow} ([1, d]): the first draft {@link #draft} would
    * make, for {@link Lookahead}. Computes no row and leaves the session's cache as it is.

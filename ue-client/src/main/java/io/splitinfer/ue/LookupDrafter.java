@@ -39,38 +39,54 @@ public final class LookupDrafter implements Drafter {
 
   @Override
   public Draft draft(UeSession s, int last, int k) {
+    return draft(s, last, k, 0);
+  }
+
+  /**
+   * The chance that a draft is accepted is estimated as the table entry's share ({@link
+   * NgramTable#share}: calibrated for a distilled table, model/training/README.md) where the draft
+   * is the table's token, else {@link #OTHER_CHANCE}; drafting stops once the product over the
+   * round's drafts falls below {@code minChance}.
+   */
+  @Override
+  public Draft draft(UeSession s, int last, int k, double minChance) {
     int d = engine.config().hiddenSize();
     int[] sent = s.sentTokens();
     int[] seq = Arrays.copyOf(sent, sent.length + k + 1);
     int len = sent.length;
     seq[len++] = last;
     int[] ids = new int[k + 1];
-    int[] drafts = new int[k];
     ids[0] = last;
     // Drafts by lookup (then the table) as far as they go (token ids only, no rows needed)...
-    int hits = 0;
-    while (hits < k) {
+    int n = 0;
+    double chance = 1;
+    for (; n < k; n++) {
       int next = lookupOrTable(seq, len);
-      if (next < 0) {
+      double c = next < 0 ? 0 : chance * chance(seq, len, next);
+      if (next < 0 || n > 0 && c < minChance) {
         break;
       }
-      drafts[hits] = next;
-      ids[hits + 1] = next;
+      chance = c;
+      ids[n + 1] = next;
       seq[len++] = next;
-      hits++;
     }
-    // ... whose rows then run in one call; the rest row by row with the early exit's head.
+    // ... whose rows then run in one call; then row by row with the early exit's head, while the
+    // estimate allows.
+    int hits = n;
     float[] rows = new float[(k + 1) * d];
     float[] h = s.draftRows(Arrays.copyOf(ids, hits + 1));
     System.arraycopy(h, 0, rows, 0, h.length);
     h = Arrays.copyOfRange(h, hits * d, (hits + 1) * d);
-    for (int i = hits; i < k; i++) {
-      drafts[i] = EarlyExitDrafter.next(engine, h);
-      ids[i + 1] = drafts[i];
-      h = s.draftRow(ids[i + 1]);
-      System.arraycopy(h, 0, rows, (i + 1) * d, d);
+    for (; n < k && (n == 0 || chance * OTHER_CHANCE >= minChance); n++) {
+      chance *= OTHER_CHANCE;
+      ids[n + 1] = EarlyExitDrafter.next(engine, h);
+      h = s.draftRow(ids[n + 1]);
+      System.arraycopy(h, 0, rows, (n + 1) * d, d);
     }
-    return new Draft(ids, rows, drafts);
+    return new Draft(
+        Arrays.copyOf(ids, n + 1),
+        Arrays.copyOf(rows, (n + 1) * d),
+        Arrays.copyOfRange(ids, 1, n + 1));
   }
 
   @Override
@@ -78,6 +94,16 @@ public final class LookupDrafter implements Drafter {
     int[] sent = s.sentTokens();
     int next = lookupOrTable(sent, sent.length);
     return next >= 0 ? next : EarlyExitDrafter.next(engine, lastRow);
+  }
+
+  /**
+   * The estimated chance of a draft that is not the table's token (prompt lookup against the table,
+   * the early exit): the acceptance of such drafts measured below the table's.
+   */
+  static final double OTHER_CHANCE = 0.5;
+
+  private double chance(int[] seq, int len, int draft) {
+    return table != null && table.next(seq, len) == draft ? table.share(seq, len) : OTHER_CHANCE;
   }
 
   /** The token after seq[0, len) by prompt lookup, else by the table (if any), else -1. */

@@ -138,7 +138,7 @@ final class SpecBenchCommand implements Callable<Integer> {
           // Interleaved: every run goes once through every configuration, so a change of the
           // machine's load during the benchmark hits them all alike.
           List<Cell> cells = new ArrayList<>();
-          cells.add(new Cell("-", new SpecSetting(0, false, false), repeats));
+          cells.add(new Cell("-", new SpecSetting(0, false, 0, false), repeats));
           for (String drafter : drafters.split(",")) {
             for (SpecSetting setting : settings) {
               cells.add(new Cell(drafter.trim(), setting, repeats));
@@ -216,6 +216,7 @@ final class SpecBenchCommand implements Callable<Integer> {
           spec.k() == 0 ? "-" : drafter,
           spec.k(),
           spec.adaptive(),
+          spec.minChance(),
           spec.ahead(),
           rounds == 0 ? 0 : (double) roundsAhead / rounds,
           median(),

@@ -25,6 +25,7 @@ final class SpecBenchReport {
       String drafter,
       int k,
       boolean adaptive,
+      double minChance,
       boolean ahead,
       double aheadShare,
       double tokensPerS,
@@ -41,7 +42,7 @@ final class SpecBenchReport {
     }
 
     String kLabel() {
-      return new SpecSetting(k, adaptive, ahead).label();
+      return new SpecSetting(k, adaptive, minChance, ahead).label();
     }
   }
 
@@ -118,18 +119,19 @@ final class SpecBenchReport {
   String csv() {
     StringBuilder b =
         new StringBuilder(
-            "one_way_delay_ms,rtt_ms,drafter,k,adaptive,ahead,ahead_share,tokens_per_s,min_tokens_per_s,max_tokens_per_s,"
+            "one_way_delay_ms,rtt_ms,drafter,k,adaptive,min_chance,ahead,ahead_share,tokens_per_s,min_tokens_per_s,max_tokens_per_s,"
                 + "speedup,acceptance,tokens_per_round,draft_ms_per_round,wait_ms_per_round,identical\n");
     for (Row r : rows) {
       b.append(
           String.format(
               Locale.ROOT,
-              "%s,%s,%s,%d,%s,%s,%.4f,%.3f,%.3f,%.3f,%.4f,%.4f,%.4f,%.3f,%.3f,%s%n",
+              "%s,%s,%s,%d,%s,%s,%s,%.4f,%.3f,%.3f,%.3f,%.4f,%.4f,%.4f,%.3f,%.3f,%s%n",
               r.delayMs(),
               r.rttMs(),
               r.drafter(),
               r.k(),
               r.adaptive(),
+              r.minChance(),
               r.ahead(),
               r.aheadShare(),
               r.tokensPerS(),
@@ -158,7 +160,7 @@ final class SpecBenchReport {
           String.format(
               Locale.ROOT,
               "    {\"one_way_delay_ms\":%s,\"drafter\":\"%s\",\"k\":%d,\"adaptive\":%s,"
-                  + "\"ahead\":%s,\"ahead_share\":%.4f,\"tokens_per_s\":%.3f,"
+                  + "\"min_chance\":%s,\"ahead\":%s,\"ahead_share\":%.4f,\"tokens_per_s\":%.3f,"
                   + "\"min_tokens_per_s\":%.3f,\"max_tokens_per_s\":%.3f,\"speedup\":%.4f,"
                   + "\"acceptance\":%s,\"tokens_per_round\":%.4f,\"draft_ms_per_round\":%s,"
                   + "\"wait_ms_per_round\":%s,\"identical\":%s}%s%n",
@@ -166,6 +168,7 @@ final class SpecBenchReport {
               r.drafter(),
               r.k(),
               r.adaptive(),
+              r.minChance(),
               r.ahead(),
               r.aheadShare(),
               r.tokensPerS(),

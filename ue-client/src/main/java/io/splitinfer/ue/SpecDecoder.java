@@ -123,7 +123,8 @@ public final class SpecDecoder {
       }
       first = s.position();
       long t0 = System.nanoTime();
-      Drafter.Draft d = drafter.draft(s, last, n);
+      Drafter.Draft d = drafter.draft(s, last, n, k.minChance());
+      n = d.drafts().length;
       draftNanos += System.nanoTime() - t0;
       bytes = s.sendDraft(d.ids(), d.rows(), d.drafts(), step);
       lastRow = lastRow(s, d);
@@ -201,7 +202,8 @@ public final class SpecDecoder {
       return null;
     }
     long first = s.position();
-    Drafter.Draft d = drafter.draft(s, g, m);
+    Drafter.Draft d = drafter.draft(s, g, m, k.minChance());
+    m = d.drafts().length;
     for (int id : d.drafts()) {
       if (id == eos) {
         s.rollback(first);

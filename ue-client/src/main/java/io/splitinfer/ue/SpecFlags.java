@@ -23,6 +23,15 @@ public final class SpecFlags {
   boolean adaptive;
 
   @Option(
+      names = "--spec-min-chance",
+      defaultValue = "0",
+      description =
+          "Draft fewer than --spec-k tokens where the drafter estimates that the chance of all of"
+              + " a round's drafts being accepted would fall below this (the ngram drafter's table"
+              + " shares; 0 = always --spec-k).")
+  double minChance;
+
+  @Option(
       names = "--drafter",
       defaultValue = "auto",
       description =
@@ -60,6 +69,9 @@ public final class SpecFlags {
     if (k < 0) {
       throw new CliErrors.Refused("--spec-k must be >= 0, got " + k);
     }
+    if (!(minChance >= 0 && minChance < 1)) {
+      throw new CliErrors.Refused("--spec-min-chance must be in [0, 1), got " + minChance);
+    }
     if (!Drafter.isName(drafter)) {
       throw new CliErrors.Refused("--drafter must be " + Drafter.NAMES + ", got " + drafter);
     }
@@ -96,7 +108,9 @@ public final class SpecFlags {
 
   /** A decoder of its own for one generation with {@code drafter}, or null (off). */
   SpecDecoder decoder(Drafter d) {
-    return d == null || k == 0 ? null : new SpecDecoder(d, new SpecK(k, adaptive), sendAhead);
+    return d == null || k == 0
+        ? null
+        : new SpecDecoder(d, new SpecK(k, adaptive, minChance), sendAhead);
   }
 
   /** The guesser of {@link Lookahead}: {@code d} when lookahead is on (and k is 0), else null. */

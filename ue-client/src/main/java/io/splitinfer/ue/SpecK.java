@@ -10,6 +10,7 @@ package io.splitinfer.ue;
 public final class SpecK {
   private final int max;
   private final boolean adaptive;
+  private final double minChance;
   private int k;
   private int cap = -1;
 
@@ -18,12 +19,30 @@ public final class SpecK {
    * @param adaptive move k within [1, k] by acceptance
    */
   public SpecK(int k, boolean adaptive) {
+    this(k, adaptive, 0);
+  }
+
+  /**
+   * @param minChance a round drafts fewer than k tokens where the drafter estimates that the chance
+   *     of all its drafts being accepted would fall below this ({@link Drafter#draft(UeSession,
+   *     int, int, double)}); 0 = always k
+   */
+  public SpecK(int k, boolean adaptive, double minChance) {
     if (k < 0) {
       throw new IllegalArgumentException("k must be >= 0, got " + k);
     }
+    if (!(minChance >= 0 && minChance < 1)) {
+      throw new IllegalArgumentException("the least chance must be in [0, 1), got " + minChance);
+    }
     this.max = k;
     this.adaptive = adaptive;
+    this.minChance = minChance;
     this.k = k;
+  }
+
+  /** The least estimated chance of a round's drafts all being accepted (0 = draft k). */
+  public double minChance() {
+    return minChance;
   }
 
   /** The k of the next round (0 = do not speculate): the own k under the controller's cap. */

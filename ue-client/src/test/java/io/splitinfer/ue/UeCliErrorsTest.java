@@ -174,6 +174,10 @@ class UeCliErrorsTest {
         CliErrors.USAGE,
         "--spec-k must be >= 0, got -1");
     oneLine(
+        run("", "generate", "--edge", edge, "--prompt", "ids:5,6", "--spec-min-chance", "1"),
+        CliErrors.USAGE,
+        "--spec-min-chance must be in [0, 1), got 1.0");
+    oneLine(
         run("", "generate", "--edge", edge, "--prompt", "ids:5,6", "--drafter", "oracle"),
         CliErrors.USAGE,
         "--drafter must be auto, early-exit, lookup, ngram or ngram:FILE, got oracle");
@@ -201,7 +205,7 @@ class UeCliErrorsTest {
         "bench",
         run("", "bench", "--edge", edge, "--spec", "2,2-later"),
         CliErrors.USAGE,
-        "--spec: '2-later' is not K[a][-ahead] (e.g. 4, 6a, 2-ahead, 4a-ahead)");
+        "--spec: '2-later' is not K[a][cP][-ahead] (e.g. 4, 6a, 2-ahead, 8c0.3, 4a-ahead)");
     oneLine(
         "bench",
         run("", "bench", "--edge", edge, "--spec", "0-ahead"),
@@ -213,10 +217,20 @@ class UeCliErrorsTest {
         CliErrors.USAGE,
         "--spec-drafter must be auto, early-exit, lookup, ngram or ngram:FILE, got oracle");
     oneLine(
+        "bench",
+        run("", "bench", "--edge", edge, "--spec", "8c1.5"),
+        CliErrors.USAGE,
+        "--spec: '8c1.5': P must be in [0, 1)");
+    oneLine(
+        "bench",
+        run("", "bench", "--edge", edge, "--spec", "0c0.3"),
+        CliErrors.USAGE,
+        "--spec: '0c0.3': k must be >= 1 (0 alone = off)");
+    oneLine(
         "spec-bench",
         run("", "spec-bench", "--edge", edge, "--ks", "4,x"),
         CliErrors.USAGE,
-        "--ks: 'x' is not K[a][-ahead] (e.g. 4, 6a, 2-ahead, 4a-ahead)");
+        "--ks: 'x' is not K[a][cP][-ahead] (e.g. 4, 6a, 2-ahead, 8c0.3, 4a-ahead)");
   }
 
   /** spec-bench builds its drafters as generate does: refused before anything is measured. */

@@ -250,6 +250,8 @@ final class TrainNgramCommand implements Callable<Integer> {
     int vocab = table.vocabSize();
     long agree = 0;
     long drafted = 0;
+    long[] byShare = new long[11];
+    long[] agreeByShare = new long[11];
     try (InferenceEngine e = engine.open(p)) {
       int layers = e.config().numLayers();
       for (int from = 0; from < n; from += window) {
@@ -263,8 +265,11 @@ final class TrainNgramCommand implements Callable<Integer> {
           int draft = table.next(w, i + 1);
           if (draft >= 0) {
             drafted++;
+            int bucket = (int) (10 * table.share(w, i + 1));
+            byShare[bucket]++;
             if (draft == Logits.argmax(logits, i * vocab, vocab)) {
               agree++;
+              agreeByShare[bucket]++;
             }
           }
         }
@@ -281,5 +286,17 @@ final class TrainNgramCommand implements Callable<Integer> {
         100.0 * agree / Math.max(1, n),
         agree,
         drafted);
+    System.out.println(
+        "by the entry's share (how often the draft followed its context in training):");
+    for (int b = 0; b < byShare.length; b++) {
+      if (byShare[b] > 0) {
+        System.out.printf(
+            Locale.ROOT,
+            "  share %s: %d drafts, %.1f %% agree%n",
+            b == 10 ? "1.0" : String.format(Locale.ROOT, "[%.1f, %.1f)", b / 10.0, (b + 1) / 10.0),
+            byShare[b],
+            100.0 * agreeByShare[b] / byShare[b]);
+      }
+    }
   }
 }

@@ -25,7 +25,9 @@ import java.util.List;
  */
 public final class NgramTable {
   private static final int MAGIC = 0x53504e47; // "SPNG"
-  private static final int VERSION = 1;
+
+  /** 2 added each entry's share; version 1 files (no shares) still read, as share 1. */
+  private static final int VERSION = 2;
 
   private final int vocabSize;
   private final int maxContext;
@@ -33,9 +35,15 @@ public final class NgramTable {
   private final int bits;
   private final long[] keys;
   private final int[] next;
+  private final byte[] shares;
 
   private NgramTable(
-      int vocabSize, int maxContext, String tokenizerSha256, long[] keys, int[] next) {
+      int vocabSize,
+      int maxContext,
+      String tokenizerSha256,
+      long[] keys,
+      int[] next,
+      byte[] shares) {
     this.vocabSize = vocabSize;
     this.maxContext = maxContext;
     this.tokenizerSha256 = tokenizerSha256;
@@ -46,6 +54,7 @@ public final class NgramTable {
     }
     this.keys = keys;
     this.next = next;
+    this.shares = shares;
   }
 
   public int vocabSize() {
@@ -89,10 +98,25 @@ public final class NgramTable {
    * with an entry, or -1 when none has one.
    */
   public int next(int[] seq, int len) {
+    int i = entry(seq, len);
+    return i >= 0 ? next[i] : -1;
+  }
+
+  /**
+   * The share of {@link #next}'s token among everything that followed its context in training (in
+   * 1/255 steps; 0 when there is no entry). For a table distilled from a model it is a calibrated
+   * chance that the model's greedy token is that one (model/training/README.md).
+   */
+  public float share(int[] seq, int len) {
+    int i = entry(seq, len);
+    return i >= 0 ? (shares[i] & 0xff) / 255f : 0f;
+  }
+
+  private int entry(int[] seq, int len) {
     for (int n = Math.min(maxContext, len); n >= 1; n--) {
       int i = Arrays.binarySearch(keys, key(seq, len - n, n));
       if (i >= 0) {
-        return next[i];
+        return i;
       }
     }
     return -1;
@@ -170,6 +194,7 @@ public final class NgramTable {
     }
     List<long[]> keptKeys = new ArrayList<>();
     List<int[]> keptNext = new ArrayList<>();
+    List<byte[]> keptShares = new ArrayList<>();
     long mask = (1L << bits) - 1;
     for (int n = 1; n <= maxContext; n++) {
       int total = 0;
@@ -192,10 +217,12 @@ public final class NgramTable {
       Arrays.sort(pairs);
       long[] ks = new long[pairs.length];
       int[] nx = new int[pairs.length];
+      byte[] sh = new byte[pairs.length];
       int kept = 0;
       int i = 0;
       while (i < pairs.length) {
         long ctx = pairs[i] >>> bits;
+        int from = i;
         int best = -1;
         int bestCount = 0;
         while (i < pairs.length && pairs[i] >>> bits == ctx) {
@@ -212,25 +239,29 @@ public final class NgramTable {
         if (bestCount >= minCount) {
           ks[kept] = ((long) n << (bits * n)) | ctx;
           nx[kept] = best;
+          sh[kept] = (byte) Math.round(255.0 * bestCount / (i - from));
           kept++;
         }
       }
       keptKeys.add(Arrays.copyOf(ks, kept));
       keptNext.add(Arrays.copyOf(nx, kept));
+      keptShares.add(Arrays.copyOf(sh, kept));
     }
     // keys of context length n + 1 are all above those of length n (the length tag sits above n
     // tokens' bits), and each length's keys come out sorted: concatenating keeps them sorted
     int total = keptKeys.stream().mapToInt(k -> k.length).sum();
     long[] keys = new long[total];
     int[] next = new int[total];
+    byte[] shares = new byte[total];
     int at = 0;
     for (int o = 0; o < keptKeys.size(); o++) {
       int len = keptKeys.get(o).length;
       System.arraycopy(keptKeys.get(o), 0, keys, at, len);
       System.arraycopy(keptNext.get(o), 0, next, at, len);
+      System.arraycopy(keptShares.get(o), 0, shares, at, len);
       at += len;
     }
-    return new NgramTable(vocabSize, maxContext, tokenizerSha256, keys, next);
+    return new NgramTable(vocabSize, maxContext, tokenizerSha256, keys, next, shares);
   }
 
   /** Where the default model's table is on the classpath (model/training/README.md, "Draft"). */
@@ -246,7 +277,10 @@ public final class NgramTable {
     }
   }
 
-  /** Writes the table (big-endian): magic, version, vocab, max context, tokenizer sha, entries. */
+  /**
+   * Writes the table (big-endian): magic, version, vocab, max context, tokenizer sha, entry count,
+   * keys, next tokens, shares.
+   */
   public void write(OutputStream out) throws IOException {
     DataOutputStream d = new DataOutputStream(out);
     d.writeInt(MAGIC);
@@ -261,6 +295,7 @@ public final class NgramTable {
     for (int n : next) {
       d.writeInt(n);
     }
+    d.write(shares);
     d.flush();
   }
 
@@ -286,8 +321,8 @@ public final class NgramTable {
       throw new IOException("not an n-gram draft table (bad magic)");
     }
     int version = d.readInt();
-    if (version != VERSION) {
-      throw new IOException("n-gram draft table version " + version + ", expected " + VERSION);
+    if (version != 1 && version != VERSION) {
+      throw new IOException("n-gram draft table version " + version + ", expected 1 or " + VERSION);
     }
     int vocab = d.readInt();
     int maxContext = d.readInt();
@@ -298,7 +333,7 @@ public final class NgramTable {
         || maxContext > 8
         || n < 0
         || n > 1 << 26
-        || (long) n * (Long.BYTES + Integer.BYTES) > bytes) {
+        || (long) n * (Long.BYTES + Integer.BYTES + (version > 1 ? 1 : 0)) > bytes) {
       throw new IOException(
           "n-gram draft table header out of range: vocab "
               + vocab
@@ -321,6 +356,12 @@ public final class NgramTable {
         throw new IOException("n-gram draft table entry " + i + " names token " + next[i]);
       }
     }
-    return new NgramTable(vocab, maxContext, sha, keys, next);
+    byte[] shares = new byte[n];
+    if (version > 1) {
+      d.readFully(shares);
+    } else {
+      Arrays.fill(shares, (byte) 255);
+    }
+    return new NgramTable(vocab, maxContext, sha, keys, next, shares);
   }
 }

@@ -22,6 +22,30 @@ class NgramTableTest {
     assertEquals(-1, t.next(new int[] {7}, 1), "7 was followed by nothing twice");
     assertEquals(-1, t.next(new int[] {}, 0));
     assertEquals(3, t.next(new int[] {9, 9, 1, 2, 0}, 4), "only seq[0, len) counts");
+    assertEquals(
+        2f / 3, t.share(new int[] {1, 2}, 2), 0.5f / 255, "3 in 2 of the 3 times after '1 2'");
+    assertEquals(1f, t.share(new int[] {5, 2}, 2), 0f);
+    assertEquals(0.4f, t.share(new int[] {7, 2}, 2), 0.5f / 255, "'2' alone: 3 in 2 of 5");
+    assertEquals(0f, t.share(new int[] {7}, 1), 0f, "no entry");
+  }
+
+  @Test
+  void aVersionOneFileWithoutSharesReadsWithShareOne() throws IOException {
+    int[] a = {1, 2, 3, 1, 2, 4, 1, 2, 3};
+    NgramTable t = NgramTable.train(List.of(a), 8, 2, 1, "sha");
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    t.write(out);
+    byte[] v2 = out.toByteArray();
+    byte[] v1 = java.util.Arrays.copyOf(v2, v2.length - t.size());
+    java.nio.ByteBuffer.wrap(v1, 4, 4).putInt(1);
+    NgramTable old = NgramTable.read(new ByteArrayInputStream(v1));
+    assertEquals(t.next(a, 2), old.next(a, 2));
+    assertEquals(2f / 3, t.share(a, 2), 0.5f / 255);
+    assertEquals(1f, old.share(a, 2), 0f);
+    java.nio.ByteBuffer.wrap(v1, 4, 4).putInt(3);
+    IOException e =
+        assertThrows(IOException.class, () -> NgramTable.read(new ByteArrayInputStream(v1)));
+    assertTrue(e.getMessage().contains("version 3"), e.getMessage());
   }
 
   @Test
@@ -73,6 +97,7 @@ class NgramTableTest {
     assertEquals("abc", back.tokenizerSha256());
     for (int i = 3; i < a.length; i++) {
       assertEquals(t.next(a, i), back.next(a, i));
+      assertEquals(t.share(a, i), back.share(a, i));
     }
     byte[] bad = out.toByteArray();
     bad[0] ^= 1;
