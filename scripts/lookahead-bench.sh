@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Split over loopback against one process (issue 15): one edge, then `ue-client bench --lookahead
-# ngram --spec 2,2-ahead` twice, on the random-id prompt (OUT_DIR/random) and on 4 held-out prompts
+# ngram --spec 3,6c0.3,2-ahead,6c0.3-ahead` twice, on the random-id prompt (OUT_DIR/random) and on 4 held-out prompts
 # (OUT_DIR/held-out); every round runs monolithic, the plain split, the split with lookahead (rows
-# armed until their token arrives, and sent ahead) and with speculation (k 2, and each next round
-# sent ahead).
+# armed until their token arrives, and sent ahead) and with speculation (k 3; up to 6 drafts cut
+# short where the table's shares fall below 0.3; k 2 and 6c0.3 with each next round sent ahead).
 # Needs the jars (`mvn -B -o -DskipTests package`).
 #   scripts/lookahead-bench.sh OUT_DIR [SPLIT] [BENCH FLAGS...]
 # ENGINE=onnx|vector (default vector), THREADS per side (default 1), DRAFTER (default ngram), SPEC
-# (the speculative rows, default 2,2-ahead).
+# (the speculative rows, default 3,6c0.3,2-ahead,6c0.3-ahead).
 set -euo pipefail
 out=${1:?usage: scripts/lookahead-bench.sh OUT_DIR [SPLIT] [BENCH FLAGS...]}
 split=${2:-6}
@@ -25,7 +25,7 @@ for prompts in random held-out; do
   flags=(); [[ "$prompts" == held-out ]] && flags=(--held-out 4)
   java "${jvm[@]}" -jar "$root/ue-client/target/ue-client.jar" bench --plaintext \
     --edge "127.0.0.1:$port" --splits "$split" --threads "$threads" --engine "$engine" \
-    --lookahead "${DRAFTER:-ngram}" --spec "${SPEC:-2,2-ahead}" --spec-drafter "${DRAFTER:-ngram}" \
+    --lookahead "${DRAFTER:-ngram}" --spec "${SPEC:-3,6c0.3,2-ahead,6c0.3-ahead}" --spec-drafter "${DRAFTER:-ngram}" \
     "${flags[@]}" --out "$out/$prompts" "$@"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/load.txt"
