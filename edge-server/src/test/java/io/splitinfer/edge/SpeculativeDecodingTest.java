@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.splitinfer.model.draft.NgramTable;
+import io.splitinfer.model.draft.NgramTrainer;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.proto.v1.SamplingParams;
 import io.splitinfer.ue.EarlyExitDrafter;
@@ -98,7 +99,7 @@ class SpeculativeDecodingTest {
           blurred[i] = cases.nextInt(engine.config().vocabSize());
         }
         NgramTable table =
-            NgramTable.train(
+            NgramTrainer.train(
                 java.util.List.of(text, text, blurred, noise),
                 engine.config().vocabSize(),
                 2,

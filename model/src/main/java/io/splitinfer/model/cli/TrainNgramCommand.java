@@ -1,6 +1,7 @@
 package io.splitinfer.model.cli;
 
 import io.splitinfer.model.draft.NgramTable;
+import io.splitinfer.model.draft.NgramTrainer;
 import io.splitinfer.model.engine.InferenceEngine;
 import io.splitinfer.model.engine.KvCache;
 import io.splitinfer.model.engine.Logits;
@@ -161,7 +162,7 @@ final class TrainNgramCommand implements Callable<Integer> {
             tokens,
             (System.nanoTime() - t0) / 1e9);
       }
-      NgramTable table = NgramTable.train(streams, follows, vocab, maxContext, minCount, sha);
+      NgramTable table = NgramTrainer.train(streams, follows, vocab, maxContext, minCount, sha);
       try (OutputStream o = Files.newOutputStream(out)) {
         table.write(o);
       }

@@ -15,7 +15,7 @@ class NgramTableTest {
   void takesTheMostFrequentNextTokenOfTheLongestContextWithAnEntry() {
     // after "1 2": 3 twice, 4 once; after "5 2": 6 twice; after "2" alone: 3 (2x) ties 6 (2x) -> 3
     int[] a = {1, 2, 3, 1, 2, 3, 1, 2, 4, 5, 2, 6, 5, 2, 6, 7};
-    NgramTable t = NgramTable.train(List.of(a), 8, 2, 2, "sha");
+    NgramTable t = NgramTrainer.train(List.of(a), 8, 2, 2, "sha");
     assertEquals(3, t.next(new int[] {1, 2}, 2));
     assertEquals(6, t.next(new int[] {5, 2}, 2));
     assertEquals(3, t.next(new int[] {7, 2}, 2), "unseen '7 2': backs off to '2'");
@@ -32,7 +32,7 @@ class NgramTableTest {
   @Test
   void aVersionOneFileWithoutSharesReadsWithShareOne() throws IOException {
     int[] a = {1, 2, 3, 1, 2, 4, 1, 2, 3};
-    NgramTable t = NgramTable.train(List.of(a), 8, 2, 1, "sha");
+    NgramTable t = NgramTrainer.train(List.of(a), 8, 2, 1, "sha");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     t.write(out);
     byte[] v2 = out.toByteArray();
@@ -53,21 +53,21 @@ class NgramTableTest {
     // contexts come from the text, the counted token from a teacher's choices at the same position
     int[] text = {1, 2, 3, 1, 2, 4, 1, 2, 3};
     int[] teacher = {0, 5, 6, 7, 5, 6, 7, 5, 6};
-    NgramTable t = NgramTable.train(List.of(text), List.of(teacher), 8, 2, 2, "sha");
+    NgramTable t = NgramTrainer.train(List.of(text), List.of(teacher), 8, 2, 2, "sha");
     assertEquals(6, t.next(new int[] {1, 2}, 2), "after '1 2' the teacher said 6 (3x)");
     assertEquals(5, t.next(new int[] {7, 1}, 2), "unseen '7 1': '1' alone was followed by 5 (3x)");
     assertEquals(
-        NgramTable.train(List.of(text), 8, 2, 2, "sha").next(new int[] {1, 2}, 2),
-        NgramTable.train(List.of(text), List.of(text), 8, 2, 2, "sha").next(new int[] {1, 2}, 2),
+        NgramTrainer.train(List.of(text), 8, 2, 2, "sha").next(new int[] {1, 2}, 2),
+        NgramTrainer.train(List.of(text), List.of(text), 8, 2, 2, "sha").next(new int[] {1, 2}, 2),
         "the text as its own follow stream is the plain table");
     assertThrows(
         IllegalArgumentException.class,
-        () -> NgramTable.train(List.of(text), List.of(new int[] {1}), 8, 2, 2, "sha"),
+        () -> NgramTrainer.train(List.of(text), List.of(new int[] {1}), 8, 2, 2, "sha"),
         "a follow stream of another length");
     assertThrows(
         IllegalArgumentException.class,
         () ->
-            NgramTable.train(
+            NgramTrainer.train(
                 List.of(text), List.of(new int[] {0, 9, 9, 9, 9, 9, 9, 9, 9}), 8, 2, 2, "sha"),
         "a follow token outside the vocabulary");
   }
@@ -75,8 +75,8 @@ class NgramTableTest {
   @Test
   void minCountDropsRareContexts() {
     int[] a = {1, 2, 3, 1, 2, 3, 4, 5};
-    NgramTable loose = NgramTable.train(List.of(a), 8, 1, 1, "sha");
-    NgramTable strict = NgramTable.train(List.of(a), 8, 1, 2, "sha");
+    NgramTable loose = NgramTrainer.train(List.of(a), 8, 1, 1, "sha");
+    NgramTable strict = NgramTrainer.train(List.of(a), 8, 1, 2, "sha");
     assertEquals(5, loose.next(new int[] {4}, 1));
     assertEquals(-1, strict.next(new int[] {4}, 1));
     assertEquals(3, strict.next(new int[] {2}, 1));
@@ -89,7 +89,7 @@ class NgramTableTest {
     for (int i = 0; i < a.length; i++) {
       a[i] = r.nextInt(20);
     }
-    NgramTable t = NgramTable.train(List.of(a), 4096, 3, 2, "abc");
+    NgramTable t = NgramTrainer.train(List.of(a), 4096, 3, 2, "abc");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     t.write(out);
     NgramTable back = NgramTable.read(new ByteArrayInputStream(out.toByteArray()));
@@ -106,13 +106,13 @@ class NgramTableTest {
     assertThrows(IOException.class, () -> NgramTable.read(new ByteArrayInputStream(cut)));
     assertThrows(
         IllegalArgumentException.class,
-        () -> NgramTable.train(List.of(new int[] {1, 99}), 8, 1, 1, "x"));
+        () -> NgramTrainer.train(List.of(new int[] {1, 99}), 8, 1, 1, "x"));
   }
 
   @Test
   void aHeaderClaimingMoreEntriesThanTheFileHoldsIsRefusedBeforeAllocating(
       @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws IOException {
-    NgramTable t = NgramTable.train(List.of(new int[] {1, 2, 1, 2, 1, 2}), 8, 1, 1, "x");
+    NgramTable t = NgramTrainer.train(List.of(new int[] {1, 2, 1, 2, 1, 2}), 8, 1, 1, "x");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     t.write(out);
     byte[] b = out.toByteArray();
