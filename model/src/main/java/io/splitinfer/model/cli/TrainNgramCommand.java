@@ -105,6 +105,8 @@ final class TrainNgramCommand implements Callable<Integer> {
 
   @Mixin ModelCli.EngineFlags engine;
 
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
   /** The training script's normalisation: control characters out, whitespace runs to one space. */
   static String normalise(String raw) {
     return SPACES.matcher(CONTROL.matcher(raw).replaceAll("")).replaceAll(" ").strip();
@@ -113,6 +115,12 @@ final class TrainNgramCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     ModelPackage p = ModelCli.openPackage(dir);
+    int positions = p.config().maxPositions();
+    if (window < 1 || window > positions) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(),
+          "--window must be in 1.." + positions + " (the model's positions), got " + window);
+    }
     List<Path> files;
     try (Stream<Path> s = Files.list(speeches)) {
       files = s.filter(f -> f.getFileName().toString().endsWith(".txt")).sorted().toList();

@@ -110,6 +110,51 @@ class TrainNgramCommandTest {
     assertNotEquals(0, differ, "the model's tokens differ from the text somewhere");
   }
 
+  @Test
+  void aWindowOutsideTheModelsPositionsAndACacheOfOtherSpeechesAreRefused() throws Exception {
+    Path speeches = Files.createDirectories(dir.resolve("few"));
+    for (int i = 0; i < 3; i++) {
+      Files.writeString(speeches.resolve("180" + i + "_x.txt"), "We the people, " + i);
+    }
+    String out = dir.resolve("t.bin").toString();
+    for (String w : new String[] {"0", "513"}) {
+      StringWriter err = new StringWriter();
+      int rc =
+          new CommandLine(new ModelCli())
+              .setErr(new PrintWriter(err))
+              .execute(
+                  "train-ngram",
+                  "--speeches",
+                  speeches.toString(),
+                  "--out",
+                  out,
+                  "--window",
+                  w,
+                  "--distill");
+      assertEquals(2, rc, err.toString());
+      assertTrue(err.toString().contains("--window must be in 1..512"), err.toString());
+    }
+    Path cache = dir.resolve("other.bin");
+    Files.write(cache, new byte[] {0, 0, 0, 7}); // seven speeches, not three
+    StringWriter err = new StringWriter();
+    int rc =
+        new CommandLine(new ModelCli())
+            .setErr(new PrintWriter(err))
+            .execute(
+                "train-ngram",
+                "--speeches",
+                speeches.toString(),
+                "--out",
+                out,
+                "--check",
+                "0",
+                "--distill",
+                "--distill-cache",
+                cache.toString());
+    assertNotEquals(0, rc);
+    assertTrue(err.toString().contains("another number of speeches"), err.toString());
+  }
+
   /** How often each 3-token context occurs over the training speeches (not index 19). */
   private static Map<String, Integer> contextCounts(Path speeches, ModelPackage p)
       throws Exception {
