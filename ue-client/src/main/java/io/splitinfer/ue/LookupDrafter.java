@@ -60,24 +60,30 @@ public final class LookupDrafter implements Drafter {
     // Drafts by lookup (then the table) as far as they go (token ids only, no rows needed)...
     int n = 0;
     double chance = 1;
+    boolean cut = false;
     for (; n < k; n++) {
       int next = lookupOrTable(seq, len);
-      double c = next < 0 ? 0 : chance * chance(seq, len, next);
-      if (next < 0 || n > 0 && c < minChance) {
+      if (next < 0) {
+        break;
+      }
+      double c = chance * chance(seq, len, next);
+      if (n > 0 && c < minChance) {
+        cut = true; // the estimate ends the round here: no early exit after it either
         break;
       }
       chance = c;
       ids[n + 1] = next;
       seq[len++] = next;
     }
-    // ... whose rows then run in one call; then row by row with the early exit's head, while the
-    // estimate allows.
+    // ... whose rows then run in one call; then, where lookup and table ran dry, row by row with
+    // the
+    // early exit's head while the estimate allows.
     int hits = n;
     float[] rows = new float[(k + 1) * d];
     float[] h = s.draftRows(Arrays.copyOf(ids, hits + 1));
     System.arraycopy(h, 0, rows, 0, h.length);
     h = Arrays.copyOfRange(h, hits * d, (hits + 1) * d);
-    for (; n < k && (n == 0 || chance * OTHER_CHANCE >= minChance); n++) {
+    for (; !cut && n < k && (n == 0 || chance * OTHER_CHANCE >= minChance); n++) {
       chance *= OTHER_CHANCE;
       ids[n + 1] = EarlyExitDrafter.next(engine, h);
       h = s.draftRow(ids[n + 1]);
@@ -97,8 +103,8 @@ public final class LookupDrafter implements Drafter {
   }
 
   /**
-   * The estimated chance of a draft that is not the table's token (prompt lookup against the table,
-   * the early exit): the acceptance of such drafts measured below the table's.
+   * The chance assumed for a draft that is not the table's token (prompt lookup against the table,
+   * the early exit), which has no share of its own: a fixed even chance, not a measured one.
    */
   static final double OTHER_CHANCE = 0.5;
 
