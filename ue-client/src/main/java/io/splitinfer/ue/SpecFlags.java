@@ -69,7 +69,7 @@ public final class SpecFlags {
     if (k < 0) {
       throw new CliErrors.Refused("--spec-k must be >= 0, got " + k);
     }
-    if (!(minChance >= 0 && minChance < 1)) {
+    if (!SpecK.isChance(minChance)) {
       throw new CliErrors.Refused("--spec-min-chance must be in [0, 1), got " + minChance);
     }
     if (!Drafter.isName(drafter)) {

@@ -31,13 +31,18 @@ public final class SpecK {
     if (k < 0) {
       throw new IllegalArgumentException("k must be >= 0, got " + k);
     }
-    if (!(minChance >= 0 && minChance < 1)) {
+    if (!isChance(minChance)) {
       throw new IllegalArgumentException("the least chance must be in [0, 1), got " + minChance);
     }
     this.max = k;
     this.adaptive = adaptive;
     this.minChance = minChance;
     this.k = k;
+  }
+
+  /** Whether {@code p} is a least chance {@link #SpecK(int, boolean, double)} takes: [0, 1). */
+  static boolean isChance(double p) {
+    return p >= 0 && p < 1;
   }
 
   /** The least estimated chance of a round's drafts all being accepted (0 = draft k). */

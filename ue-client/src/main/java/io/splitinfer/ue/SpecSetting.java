@@ -25,7 +25,7 @@ record SpecSetting(int k, boolean adaptive, double minChance, boolean ahead) {
       } catch (NumberFormatException e) {
         throw new IllegalArgumentException("'" + s + "' is not " + FORM);
       }
-      if (!(minChance >= 0 && minChance < 1)) {
+      if (!SpecK.isChance(minChance)) {
         throw new IllegalArgumentException("'" + s + "': P must be in [0, 1)");
       }
       t = t.substring(0, c);

@@ -233,20 +233,23 @@ final class TrainNgramCommand implements Callable<Integer> {
    */
   private int[] greedyFollows(InferenceEngine e, int[] ids) {
     int[] follows = new int[ids.length];
-    int layers = e.config().numLayers();
     int vocab = e.config().vocabSize();
     for (int from = 0; from < ids.length; from += window) {
       int len = Math.min(window, ids.length - from);
-      int[] w = Arrays.copyOfRange(ids, from, from + len);
-      float[] logits;
-      try (KvCache c = e.newCache(1, layers)) {
-        logits = e.head(e.runLayers(1, layers, e.embed(w), len, c), len);
-      }
+      float[] logits = windowLogits(e, Arrays.copyOfRange(ids, from, from + len));
       for (int i = 0; i < len && from + i + 1 < ids.length; i++) {
         follows[from + i + 1] = Logits.argmax(logits, i * vocab, vocab);
       }
     }
     return follows;
+  }
+
+  /** The whole model's logits [w.length, vocab] over {@code w}, run from position 0. */
+  private static float[] windowLogits(InferenceEngine e, int[] w) {
+    int layers = e.config().numLayers();
+    try (KvCache c = e.newCache(1, layers)) {
+      return e.head(e.runLayers(1, layers, e.embed(w), w.length, c), w.length);
+    }
   }
 
   /** Table draft vs the model's greedy token after each of the first --check held-out tokens. */
@@ -262,14 +265,10 @@ final class TrainNgramCommand implements Callable<Integer> {
     long[] byShare = new long[11];
     long[] agreeByShare = new long[11];
     try (InferenceEngine e = engine.open(p)) {
-      int layers = e.config().numLayers();
       for (int from = 0; from < n; from += window) {
         int len = Math.min(window, n - from);
         int[] w = Arrays.copyOfRange(ids, first + from, first + from + len);
-        float[] logits;
-        try (KvCache c = e.newCache(1, layers)) {
-          logits = e.head(e.runLayers(1, layers, e.embed(w), len, c), len);
-        }
+        float[] logits = windowLogits(e, w);
         for (int i = 0; i < len; i++) {
           int draft = table.next(w, i + 1);
           if (draft >= 0) {

@@ -81,7 +81,7 @@ class TrainNgramCommandTest {
     NgramTable model = NgramTable.read(distilled);
     int[] ids;
     try (TextTokenizer tok = p.openTokenizer()) {
-      ids = tok.encode(CommandLineSpeech.normalised(Files.readString(first(speeches))) + "\n");
+      ids = tok.encode(TrainNgramCommand.normalise(Files.readString(first(speeches))) + "\n");
     }
     Map<String, Integer> seen = contextCounts(speeches, p);
     int checked = 0;
@@ -118,41 +118,25 @@ class TrainNgramCommandTest {
     }
     String out = dir.resolve("t.bin").toString();
     for (String w : new String[] {"0", "513"}) {
-      StringWriter err = new StringWriter();
-      int rc =
-          new CommandLine(new ModelCli())
-              .setErr(new PrintWriter(err))
-              .execute(
-                  "train-ngram",
-                  "--speeches",
-                  speeches.toString(),
-                  "--out",
-                  out,
-                  "--window",
-                  w,
-                  "--distill");
-      assertEquals(2, rc, err.toString());
-      assertTrue(err.toString().contains("--window must be in 1..512"), err.toString());
+      Run r = execute("--speeches", speeches.toString(), "--out", out, "--window", w, "--distill");
+      assertEquals(2, r.rc(), r.err());
+      assertTrue(r.err().contains("--window must be in 1..512"), r.err());
     }
     Path cache = dir.resolve("other.bin");
     Files.write(cache, new byte[] {0, 0, 0, 7}); // seven speeches, not three
-    StringWriter err = new StringWriter();
-    int rc =
-        new CommandLine(new ModelCli())
-            .setErr(new PrintWriter(err))
-            .execute(
-                "train-ngram",
-                "--speeches",
-                speeches.toString(),
-                "--out",
-                out,
-                "--check",
-                "0",
-                "--distill",
-                "--distill-cache",
-                cache.toString());
-    assertNotEquals(0, rc);
-    assertTrue(err.toString().contains("another number of speeches"), err.toString());
+    Run r =
+        execute(
+            "--speeches",
+            speeches.toString(),
+            "--out",
+            out,
+            "--check",
+            "0",
+            "--distill",
+            "--distill-cache",
+            cache.toString());
+    assertNotEquals(0, r.rc());
+    assertTrue(r.err().contains("another number of speeches"), r.err());
   }
 
   /** How often each 3-token context occurs over the training speeches (not index 19). */
@@ -166,8 +150,7 @@ class TrainNgramCommandTest {
         if (s % 20 == 19) {
           continue;
         }
-        int[] ids =
-            tok.encode(CommandLineSpeech.normalised(Files.readString(sorted.get(s))) + "\n");
+        int[] ids = tok.encode(TrainNgramCommand.normalise(Files.readString(sorted.get(s))) + "\n");
         for (int i = 3; i < ids.length; i++) {
           counts.merge(key(ids, i), 1, Integer::sum);
         }
@@ -187,20 +170,22 @@ class TrainNgramCommandTest {
   }
 
   private static int run(String[] common, String... more) {
-    String[] args = new String[common.length + more.length + 1];
-    args[0] = "train-ngram";
-    System.arraycopy(common, 0, args, 1, common.length);
-    System.arraycopy(more, 0, args, 1 + common.length, more.length);
-    StringWriter err = new StringWriter();
-    int rc = new CommandLine(new ModelCli()).setErr(new PrintWriter(err)).execute(args);
-    assertEquals(0, rc, err.toString());
-    return rc;
+    String[] args = Arrays.copyOf(common, common.length + more.length);
+    System.arraycopy(more, 0, args, common.length, more.length);
+    Run r = execute(args);
+    assertEquals(0, r.rc(), r.err());
+    return r.rc();
   }
 
-  /** The command's own normalisation, under a name the test reads. */
-  private static final class CommandLineSpeech {
-    static String normalised(String raw) {
-      return TrainNgramCommand.normalise(raw);
-    }
+  /** What {@code model train-ngram ARGS} returned and wrote to its error stream. */
+  private record Run(int rc, String err) {}
+
+  private static Run execute(String... args) {
+    String[] all = new String[args.length + 1];
+    all[0] = "train-ngram";
+    System.arraycopy(args, 0, all, 1, args.length);
+    StringWriter err = new StringWriter();
+    int rc = new CommandLine(new ModelCli()).setErr(new PrintWriter(err)).execute(all);
+    return new Run(rc, err.toString());
   }
 }
